@@ -1,0 +1,194 @@
+"""serve, demo, db upgrade|backup|restore, user add, token create, check."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mildpath.cli._common import bad_input, handles_errors
+
+db_app = typer.Typer(help="Database: migrate, back up, restore.", no_args_is_help=True)
+user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from mildpath.settings import Settings, UnsafeSettings
+
+    try:
+        return Settings()
+    except (UnsafeSettings, ValueError) as exc:
+        bad_input(f"settings: {exc}")
+
+
+def _unit_of_work(settings):  # type: ignore[no-untyped-def]
+    from mildpath.store.db import make_engine, make_session_factory, transaction
+
+    return transaction(make_session_factory(make_engine(settings)))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.command("demo")(demo)
+    app.command("check")(check)
+    app.add_typer(db_app, name="db")
+    app.add_typer(user_app, name="user")
+    app.add_typer(token_app, name="token")
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes (stateless; use PostgreSQL to scale)")
+    ] = 1,
+    migrate: Annotated[bool, typer.Option(help="Apply migrations first")] = True,
+) -> None:
+    """Serve the web app and API. GET /healthz answers 200 once ready."""
+    import uvicorn
+
+    settings = _settings()
+    if migrate:
+        from mildpath.store.migrate import upgrade
+
+        upgrade(settings)
+    sys.stderr.write(f"mildpath serving on http://{host}:{port} ({settings.env}, {workers} worker(s))\n")
+    uvicorn.run(
+        "mildpath.web.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        factory=False,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,
+        timeout_graceful_shutdown=5,
+    )
+
+
+@handles_errors
+def demo() -> None:
+    """Load the deterministic demo clinic (idempotent)."""
+    from mildpath.services.clock import today
+    from mildpath.services.demo import demo_logins, load_demo
+    from mildpath.store.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings)
+    with _unit_of_work(settings) as session:
+        loaded = load_demo(session, today=today())
+    sys.stderr.write(f"demo clinic ready: {len(loaded.patients)} patients\n")
+    for role, email, password in demo_logins():
+        sys.stderr.write(f"  {role:<10} {email:<28} {password}\n")
+
+
+@db_app.command("upgrade")
+@handles_errors
+def db_upgrade() -> None:
+    """Apply every migration (idempotent)."""
+    from mildpath.store.migrate import upgrade
+
+    upgrade(_settings())
+    sys.stderr.write("database is up to date\n")
+
+
+@db_app.command("backup")
+@handles_errors
+def db_backup(file: Annotated[Path, typer.Argument(help="Backup file to write")]) -> None:
+    """Back up the database (SQLite online backup; PostgreSQL through pg_dump)."""
+    from mildpath.store.backup import backup
+
+    size = backup(_settings(), file)
+    sys.stderr.write(f"backup written: {file} ({size} bytes)\n")
+
+
+@db_app.command("restore")
+@handles_errors
+def db_restore(file: Annotated[Path, typer.Argument(help="Backup file made by `db backup`")]) -> None:
+    """Restore the database from a backup (replaces the current contents)."""
+    from mildpath.store.backup import restore
+
+    restore(_settings(), file)
+    sys.stderr.write(f"restored from {file}\n")
+
+
+@user_app.command("add")
+@handles_errors
+def user_add(
+    email: Annotated[str, typer.Argument(help="Login email")],
+    role: Annotated[str, typer.Option(help="patient, clinician or admin")] = "clinician",
+    clinic: Annotated[int | None, typer.Option(help="Clinic id (clinicians)")] = None,
+    patient: Annotated[int | None, typer.Option(help="Patient id (patient accounts)")] = None,
+    name: Annotated[str, typer.Option(help="Display name")] = "",
+    password: Annotated[
+        str | None,
+        typer.Option(help="Password (12+ characters); asked for when omitted", envvar="MILDPATH_NEW_PASSWORD"),
+    ] = None,
+) -> None:
+    """Create an account."""
+    from sqlalchemy import select
+
+    from mildpath.services.access import Actor
+    from mildpath.services.auth import add_user
+    from mildpath.store.models import Clinic
+
+    if password is None:
+        if not sys.stdin.isatty():
+            bad_input("password: pass --password or MILDPATH_NEW_PASSWORD when not at a terminal")
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    settings = _settings()
+    with _unit_of_work(settings) as session:
+        if role == "clinician" and clinic is None:
+            clinic = session.scalar(select(Clinic.id).order_by(Clinic.id))
+        user = add_user(
+            session,
+            Actor.system(),
+            email=email,
+            role=role,
+            password=password,
+            display_name=name,
+            clinic_id=clinic,
+            patient_id=patient,
+        )
+        sys.stderr.write(f"created {user.role} {user.email} (id {user.id})\n")
+
+
+@token_app.command("create")
+@handles_errors
+def token_create(
+    email: Annotated[str, typer.Argument(help="The account the token acts as")],
+    name: Annotated[str, typer.Option(help="A label for the token")] = "cli",
+) -> None:
+    """Create an API token; prints it alone on stdout (it is shown only once)."""
+    from mildpath.domain.errors import InvalidInput
+    from mildpath.services.access import Actor
+    from mildpath.services.auth import create_token, get_user_by_email
+
+    with _unit_of_work(_settings()) as session:
+        user = get_user_by_email(session, email)
+        if user is None:
+            raise InvalidInput(f"no account {email}", field="email")
+        value = create_token(session, Actor.system(), user, name=name)
+    sys.stdout.write(value + "\n")
+
+
+@handles_errors
+def check() -> None:
+    """Report unsafe deployment settings; exit 1 when any is found."""
+    from mildpath.services.deployment import check_deployment
+    from mildpath.settings import Settings
+
+    try:
+        settings = Settings()
+        problems = check_deployment(settings)
+    except ValueError as exc:
+        problems = [str(exc)]
+    if not problems:
+        sys.stderr.write("no unsafe settings found\n")
+        return
+    for p in problems:
+        sys.stderr.write(f"unsafe: {p}\n")
+    raise typer.Exit(1)

@@ -1,0 +1,55 @@
+"""The bibliography: ``content/sources/*.yaml`` loaded once into :class:`~mildpath.domain.sources.Source`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from mildpath.domain.sources import Source
+
+CONTENT_DIR = Path(__file__).resolve().parent
+
+
+class ContentError(ValueError):
+    """A content file is malformed or cites a source that does not exist."""
+
+
+@lru_cache(maxsize=1)
+def bibliography() -> dict[str, Source]:
+    """Every source id in ``content/sources/*.yaml``; duplicate ids are an error."""
+    out: dict[str, Source] = {}
+    for path in sorted((CONTENT_DIR / "sources").glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for sid, entry in data.items():
+            if sid in out:
+                raise ContentError(f"{path.name}: source id {sid!r} is defined twice")
+            try:
+                out[sid] = Source(
+                    id=sid,
+                    title=entry["title"],
+                    document=entry["document"],
+                    section=str(entry.get("section", "")),
+                    verified=bool(entry.get("verified", True)),
+                )
+            except (KeyError, TypeError) as exc:
+                raise ContentError(f"{path.name}: source {sid!r} needs title and document ({exc})") from exc
+    return out
+
+
+def source(source_id: str) -> Source:
+    """The source with this id; a missing id is a content error, raised loudly."""
+    try:
+        return bibliography()[source_id]
+    except KeyError:
+        raise ContentError(f"unknown source id {source_id!r}: add it to content/sources/") from None
+
+
+def check_cited(source_ids: list[str] | tuple[str, ...], where: str) -> None:
+    """Fail loudly unless every id exists and at least one is given."""
+    if not source_ids:
+        raise ContentError(f"{where}: cites no source")
+    for sid in source_ids:
+        if sid not in bibliography():
+            raise ContentError(f"{where}: unknown source id {sid!r}")

@@ -1,0 +1,94 @@
+"""Who is asking, and which patients they may see.
+
+One access function per record type; anything not visible is :class:`NotFound` (404), never 403, so that the
+existence of another clinic's patient does not leak (conventions §4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from mildpath.domain.errors import NotFound, PermissionDenied
+from mildpath.store import audit
+from mildpath.store.models import Patient, User
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person (or the system) behind a request or a command."""
+
+    user_id: int | None
+    role: str  # patient | clinician | admin | system
+    clinic_id: int | None = None
+    patient_id: int | None = None
+    email: str = ""
+    address: str = ""
+
+    @classmethod
+    def for_user(cls, user: User, address: str = "") -> Actor:
+        return cls(user.id, user.role, user.clinic_id, user.patient_id, user.email, address)
+
+    @classmethod
+    def system(cls, what: str = "cli") -> Actor:
+        """The operator at the command line or a background job: full access, audited as 'system'."""
+        return cls(None, "system", None, None, what, "local")
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in ("clinician", "admin", "system")
+
+
+def visible_patients(actor: Actor) -> Select[tuple[Patient]]:
+    """The patients this actor may see, as a query to refine."""
+    stmt = select(Patient)
+    if actor.role in ("admin", "system"):
+        return stmt
+    if actor.role == "clinician":
+        return stmt.where(Patient.clinic_id == actor.clinic_id)
+    if actor.role == "patient" and actor.patient_id is not None:
+        return stmt.where(Patient.id == actor.patient_id)
+    return stmt.where(Patient.id.is_(None))  # nobody
+
+
+def get_patient_for(session: Session, actor: Actor, patient_id: int) -> Patient:
+    """The patient if the actor may see them; :class:`NotFound` otherwise (the same answer as no such id)."""
+    patient = session.scalar(visible_patients(actor).where(Patient.id == patient_id))
+    if patient is None:
+        raise NotFound(f"no patient {patient_id}", record_type="Patient", record_id=patient_id)
+    return patient
+
+
+def require_role(actor: Actor, *roles: str) -> None:
+    if actor.role not in roles and actor.role != "system":
+        raise PermissionDenied(f"this needs the role {' or '.join(roles)}")
+
+
+def require_staff(actor: Actor) -> None:
+    require_role(actor, "clinician", "admin")
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    record_type: str,
+    record_id: str | int | None,
+    patient_id: int | None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Write the audit row for what ``actor`` just did, in the same transaction."""
+    audit.add_event(
+        session,
+        actor_user_id=actor.user_id,
+        actor_role=actor.role,
+        action=action,
+        record_type=record_type,
+        record_id=record_id,
+        patient_id=patient_id,
+        address=actor.address,
+        detail=detail,
+    )

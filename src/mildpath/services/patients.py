@@ -1,0 +1,143 @@
+"""Patients: create, view, edit, search, each audited."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from mildpath.domain.errors import Conflict, InvalidInput
+from mildpath.services.access import Actor, get_patient_for, record, require_staff, visible_patients
+from mildpath.store.models import Clinic, Patient
+
+SEXES = ("female", "male", "other", "unknown")  # FHIR AdministrativeGender
+
+
+class PatientIn(BaseModel):
+    """Fields a clinician enters for a patient; the same model serves forms, the API and the demo."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    mrn: str = Field(min_length=1, max_length=64, description="Medical record number, unique within the clinic")
+    given_name: str = Field(min_length=1, max_length=120)
+    family_name: str = Field(min_length=1, max_length=120)
+    birth_date: date
+    sex: str = Field(description="female, male, other or unknown")
+    phone: str = Field(default="", max_length=40)
+    email: EmailStr | None = None
+    address: str = Field(default="", max_length=400)
+    preferred_language: str = Field(default="en", pattern="^(en|es)$")
+
+    @field_validator("sex")
+    @classmethod
+    def _sex(cls, v: str) -> str:
+        if v not in SEXES:
+            raise ValueError(f"must be one of {', '.join(SEXES)}")
+        return v
+
+    @field_validator("birth_date")
+    @classmethod
+    def _plausible_birth(cls, v: date) -> date:
+        if v.year < 1900:
+            raise ValueError("must be after 1900")
+        return v
+
+
+class PatientUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    given_name: str | None = Field(default=None, min_length=1, max_length=120)
+    family_name: str | None = Field(default=None, min_length=1, max_length=120)
+    birth_date: date | None = None
+    sex: str | None = None
+    phone: str | None = Field(default=None, max_length=40)
+    email: EmailStr | None = None
+    address: str | None = Field(default=None, max_length=400)
+    preferred_language: str | None = Field(default=None, pattern="^(en|es)$")
+
+    @field_validator("sex")
+    @classmethod
+    def _sex(cls, v: str | None) -> str | None:
+        if v is not None and v not in SEXES:
+            raise ValueError(f"must be one of {', '.join(SEXES)}")
+        return v
+
+
+def _check_birth(birth_date: date, today: date) -> None:
+    if birth_date > today:
+        raise InvalidInput("birth date is in the future", field="birth_date", value=str(birth_date))
+
+
+def create_patient(
+    session: Session, actor: Actor, data: PatientIn, *, today: date, clinic_id: int | None = None
+) -> Patient:
+    """Register a patient in the actor's clinic (an admin or the system names the clinic)."""
+    require_staff(actor)
+    _check_birth(data.birth_date, today)
+    clinic = clinic_id if actor.role in ("admin", "system") and clinic_id else actor.clinic_id
+    if clinic is None or session.get(Clinic, clinic) is None:
+        raise InvalidInput("no clinic for this patient", field="clinic_id", value=clinic)
+    if session.scalar(select(Patient.id).where(Patient.clinic_id == clinic, Patient.mrn == data.mrn)):
+        raise Conflict(f"MRN {data.mrn} is already registered in this clinic")
+    patient = Patient(clinic_id=clinic, **data.model_dump(exclude={"email"}), email=str(data.email or ""))
+    session.add(patient)
+    session.flush()
+    record(session, actor, "patient.create", "Patient", patient.id, patient.id)
+    return patient
+
+
+def view_patient(session: Session, actor: Actor, patient_id: int) -> Patient:
+    patient = get_patient_for(session, actor, patient_id)
+    record(session, actor, "patient.read", "Patient", patient.id, patient.id)
+    return patient
+
+
+def update_patient(session: Session, actor: Actor, patient_id: int, data: PatientUpdate, *, today: date) -> Patient:
+    require_staff(actor)
+    patient = get_patient_for(session, actor, patient_id)
+    changes: dict[str, Any] = data.model_dump(exclude_unset=True)
+    if "birth_date" in changes and changes["birth_date"] is not None:
+        _check_birth(changes["birth_date"], today)
+    changed = []
+    for key, value in changes.items():
+        if value is None and key != "email":
+            continue
+        value = str(value or "") if key == "email" else value
+        if getattr(patient, key) != value:
+            setattr(patient, key, value)
+            changed.append(key)
+    session.flush()
+    # The audit row names the fields that changed, not their values: no health data in the trail's detail.
+    record(session, actor, "patient.update", "Patient", patient.id, patient.id, {"fields": sorted(changed)})
+    return patient
+
+
+def search_patients(
+    session: Session, actor: Actor, query: str = "", *, limit: int = 50, offset: int = 0
+) -> tuple[list[Patient], int]:
+    """Patients the actor may see whose name or MRN matches ``query``; with the total count."""
+    stmt = visible_patients(actor)
+    q = query.strip()
+    if q:
+        like = f"%{q.lower()}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(Patient.given_name).like(like),
+                func.lower(Patient.family_name).like(like),
+                func.lower(Patient.given_name + " " + Patient.family_name).like(like),
+                func.lower(Patient.mrn).like(like),
+            )
+        )
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = list(
+        session.scalars(stmt.order_by(Patient.family_name, Patient.given_name, Patient.id).limit(limit).offset(offset))
+    )
+    record(session, actor, "patient.search", "Patient", None, None, {"results": len(rows)})
+    return rows, total
+
+
+def age_on(birth_date: date, today: date) -> int:
+    return today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))

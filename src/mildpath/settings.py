@@ -1,0 +1,131 @@
+"""Settings, declared once, read from ``MILDPATH_*`` environment variables.
+
+Every field carries a description; ``tests/test_docs.py`` proves the README documents each one.
+The app factory and the CLI callback build one ``Settings`` and pass it down: nothing reads the
+environment at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+WEAK_SECRETS = {"", "changeme", "change-me", "secret", "dev", "development", "mildpath", "password"}
+MIN_SECRET_LENGTH = 32
+
+
+class UnsafeSettings(ValueError):
+    """The settings would run an unsafe deployment (for example a weak secret in production)."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MILDPATH_", extra="ignore", frozen=True)
+
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL of the database: `sqlite:///path/to.db` (default: `./var/mildpath.db`) or "
+        "`postgresql+psycopg://user@host:5432/db`.",
+    )
+    env: Literal["development", "production"] = Field(
+        default="development",
+        description="`development` (default) or `production`. Production refuses a missing or weak secret key.",
+    )
+    secret_key: str = Field(
+        default="",
+        description="Key that signs CSRF tokens; at least 32 random characters. Generated with a warning in "
+        "development when unset.",
+    )
+    debug: bool = Field(default=False, description="Show debugging detail in error pages. Never in production.")
+    max_body_mb: float = Field(
+        default=10, gt=0, description="Largest accepted request body in megabytes; larger bodies answer 413."
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses of reverse proxies whose X-Forwarded-For header is trusted for "
+        "the client address. Empty: the socket address is used.",
+    )
+    session_idle_minutes: int = Field(default=30, gt=0, description="A web session ends after this idle time.")
+    session_absolute_hours: int = Field(
+        default=12, gt=0, description="A web session ends this long after login, active or not."
+    )
+    smtp_host: str = Field(
+        default="", description="SMTP server for reminders and notifications; empty: notifications are logged."
+    )
+    smtp_port: int = Field(default=25, description="SMTP server port.")
+    smtp_from: str = Field(default="mildpath@localhost", description="Sender address of notification emails.")
+    clinic_phone: str = Field(
+        default="", description="Fallback clinic phone number shown to patients when a clinic has none."
+    )
+    content_dir: str = Field(
+        default="",
+        description="Folder of site-supplied content (for example licensed questionnaire wording); empty: none.",
+    )
+    data_dir: str = Field(default="var", description="Folder for the SQLite database, backups and exports.")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _strip(cls, v: str) -> str:
+        return ",".join(p.strip() for p in v.split(",") if p.strip())
+
+    @model_validator(mode="after")
+    def _defaults_and_safety(self) -> Settings:
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{Path(self.data_dir) / 'mildpath.db'}")
+        weak = self.secret_key.strip().lower() in WEAK_SECRETS or len(self.secret_key) < MIN_SECRET_LENGTH
+        if self.env == "production":
+            if weak:
+                raise UnsafeSettings(
+                    "MILDPATH_SECRET_KEY is missing or weak: production needs at least "
+                    f"{MIN_SECRET_LENGTH} random characters"
+                )
+            if self.debug:
+                raise UnsafeSettings("MILDPATH_DEBUG must be off in production")
+        elif weak:
+            object.__setattr__(self, "secret_key", _development_secret(Path(self.data_dir)))
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        if not self.is_sqlite:
+            return None
+        path = self.database_url.split("///", 1)[-1]
+        return None if path in ("", ":memory:") else Path(path)
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [p for p in self.trusted_proxies.split(",") if p]
+
+    @property
+    def max_body_bytes(self) -> int:
+        return int(self.max_body_mb * 1024 * 1024)
+
+
+def _development_secret(data_dir: Path) -> str:
+    """A random key kept in ``<data_dir>/.secret_key`` so every worker and restart signs alike (development)."""
+    path = data_dir / ".secret_key"
+    try:
+        existing = path.read_text().strip()
+        if len(existing) >= MIN_SECRET_LENGTH:
+            return existing
+    except OSError:
+        pass
+    key = secrets.token_urlsafe(48)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(key)
+        path.chmod(0o600)
+        log.warning("MILDPATH_SECRET_KEY is unset: generated a development key in %s", path)
+    except OSError:
+        log.warning("MILDPATH_SECRET_KEY is unset: using a random key for this process only")
+    return key

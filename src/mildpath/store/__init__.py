@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy 2 typed tables, query functions and Alembic migrations. Records, not domain objects."""

@@ -1,0 +1,1 @@
+"""The web app and API (FastAPI, Jinja2 + HTMX). ``create_app`` is the factory."""

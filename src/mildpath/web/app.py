@@ -1,0 +1,96 @@
+"""The FastAPI app factory.
+
+Subject routers are discovered: every module in ``mildpath.web.pages`` and ``mildpath.web.api`` that defines
+``router`` is included, and may add navigation links (``NAV``: ``{"public"|"staff"|"patient": [links]}``)
+and patient-chart tabs (``PATIENT_TABS``: links with ``{id}`` for the patient id).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+
+from mildpath import __version__
+from mildpath.settings import Settings
+from mildpath.store.db import make_engine, make_session_factory
+from mildpath.web import problems
+from mildpath.web.deps import PUBLIC
+from mildpath.web.security import SecurityMiddleware
+from mildpath.web.templating import make_templates
+
+STATIC = Path(__file__).resolve().parent / "static"
+log = logging.getLogger("mildpath.web")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    app = FastAPI(
+        title="mildpath API",
+        version=__version__,
+        description="Care pathway of the mild procedure for lumbar spinal stenosis. Errors are RFC 9457 "
+        "problem+json; authenticate with `Authorization: Bearer <token>` (`mildpath token create EMAIL`).",
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        redirect_slashes=False,
+        debug=settings.debug,
+    )
+    engine = make_engine(settings)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    app.state.templates = make_templates()
+    app.state.nav = {"public": [], "staff": [], "patient": []}
+    app.state.patient_tabs = []
+    app.state.list_columns = []
+
+    problems.install(app)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+
+    @app.get("/healthz", tags=["ops"], dependencies=[_public_dep()])
+    def healthz(request: Request) -> JSONResponse:
+        """200 when the app is up and the database answers."""
+        try:
+            with request.app.state.session_factory() as session:
+                session.execute(text("SELECT 1"))
+        except Exception:
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    for package in ("mildpath.web.pages", "mildpath.web.api"):
+        _include_package(app, package)
+
+    app.add_middleware(
+        SecurityMiddleware, max_body=settings.max_body_bytes, trusted_proxies=settings.trusted_proxy_list
+    )
+    return app
+
+
+def _public_dep() -> Any:
+    from fastapi import Depends
+
+    return Depends(PUBLIC)
+
+
+def _include_package(app: FastAPI, package_name: str) -> None:
+    package = importlib.import_module(package_name)
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{package_name}.{info.name}")
+        router = getattr(module, "router", None)
+        if router is None:
+            continue
+        app.include_router(router)
+        for area, links in getattr(module, "NAV", {}).items():
+            app.state.nav[area].extend(links)
+        app.state.patient_tabs.extend(getattr(module, "PATIENT_TABS", []))
+        app.state.list_columns.extend(getattr(module, "LIST_COLUMNS", []))

@@ -1,0 +1,173 @@
+"""Typed dependencies: one transaction per request, the calling actor, and the route's access policy.
+
+Every route declares a :class:`Policy` (``tests/web/test_authorization_matrix.py`` walks the route table and
+fails on a route without one). The policy authenticates (bearer token under ``/api``, session cookie for
+pages), checks the role and returns the :class:`~mildpath.services.access.Actor`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from sqlalchemy.orm import Session
+
+from mildpath.domain.errors import PermissionDenied
+from mildpath.services import auth
+from mildpath.services.access import Actor
+from mildpath.settings import Settings
+from mildpath.store.base import utcnow
+from mildpath.web.problems import CsrfFailed, LoginRequired
+from mildpath.web.security import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, csrf_valid
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed when the handler returns, rolled back when it raises.
+
+    Declared with ``scope="function"`` where it is used, so the commit happens *before* the response is
+    sent: a client that got its acknowledgement knows the row is on disk (the crash test relies on it).
+    """
+    session: Session = request.app.state.session_factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+ANONYMOUS = "anonymous"
+
+
+def _resolve(request: Request, session: Session, settings: Settings) -> Actor:
+    cached = getattr(request.state, "actor", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    address = getattr(request.state, "client_address", "") or ""
+    actor = Actor(None, ANONYMOUS, address=address)
+    request.state.csrf_binding = "anon:" + (getattr(request.state, "anon_id", "") or "")
+    if request.url.path.startswith(("/api/", "/fhir/")):
+        header = request.headers.get("authorization", "")
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            user = auth.user_for_token(session, value.strip())
+            if user is not None:
+                actor = Actor.for_user(user, address)
+    else:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            found = auth.user_for_session(
+                session,
+                cookie,
+                utcnow(),
+                idle=timedelta(minutes=settings.session_idle_minutes),
+                absolute=timedelta(hours=settings.session_absolute_hours),
+            )
+            if found is not None:
+                actor = Actor.for_user(found[0], address)
+                request.state.csrf_binding = "sess:" + cookie
+                request.state.user_name = found[0].display_name
+    request.state.actor = actor
+    return actor
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Who may call a route. ``roles`` empty means anyone, logged in or not.
+
+    ``own`` documents how the route limits records to the caller (``"patient"``: the patient id in the path
+    must be visible to the actor, enforced by the service's access function; ``"none"``: no record).
+    """
+
+    name: str
+    roles: frozenset[str]
+    own: str = "none"
+
+    def __call__(self, request: Request, session: SessionDep, settings: SettingsDep) -> Actor:
+        actor = _resolve(request, session, settings)
+        if not self.roles:
+            return actor
+        if actor.role == ANONYMOUS:
+            raise LoginRequired()
+        if actor.role not in self.roles:
+            raise PermissionDenied(f"this page is for {' or '.join(sorted(self.roles))} accounts")
+        return actor
+
+
+PUBLIC = Policy("public", frozenset())
+SIGNED_IN = Policy("signed_in", frozenset({"patient", "clinician", "admin"}))
+STAFF = Policy("staff", frozenset({"clinician", "admin"}))
+ADMIN = Policy("admin", frozenset({"admin"}))
+PATIENT_RECORD = Policy("patient_record", frozenset({"patient", "clinician", "admin"}), own="patient")
+STAFF_PATIENT_RECORD = Policy("staff_patient_record", frozenset({"clinician", "admin"}), own="patient")
+PATIENT_SELF = Policy("patient_self", frozenset({"patient"}), own="self")
+
+PublicActor = Annotated[Actor, Depends(PUBLIC)]
+SignedIn = Annotated[Actor, Depends(SIGNED_IN)]
+Staff = Annotated[Actor, Depends(STAFF)]
+Admin = Annotated[Actor, Depends(ADMIN)]
+PatientRecordActor = Annotated[Actor, Depends(PATIENT_RECORD)]
+StaffPatientRecordActor = Annotated[Actor, Depends(STAFF_PATIENT_RECORD)]
+PatientSelf = Annotated[Actor, Depends(PATIENT_SELF)]
+
+
+async def _verify_csrf(request: Request) -> None:
+    token = request.headers.get(CSRF_HEADER)
+    if token is None:
+        form = await request.form()
+        raw = form.get(CSRF_FIELD)
+        token = raw if isinstance(raw, str) else None
+    binding = getattr(request.state, "csrf_binding", None) or "anon:" + (getattr(request.state, "anon_id", "") or "")
+    if not csrf_valid(request.app.state.settings.secret_key, binding, token):
+        raise CsrfFailed()
+
+
+def with_csrf(policy: Policy) -> Callable[..., Awaitable[Actor]]:
+    """The policy, plus the CSRF check every state-changing form needs (the token is bound to the session
+    the policy just resolved, or to the anonymous visitor)."""
+
+    async def dependency(request: Request, actor: Actor) -> Actor:
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            await _verify_csrf(request)
+        return actor
+
+    # The annotations of a closure are strings here (postponed evaluation) that FastAPI cannot resolve
+    # against module globals, so the signature is given as real objects.
+    dependency.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
+            inspect.Parameter(
+                "actor", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Annotated[Actor, Depends(policy)]
+            ),
+        ],
+        return_annotation=Actor,
+    )
+    dependency.policy = policy  # type: ignore[attr-defined]
+    return dependency
+
+
+PublicForm = Annotated[Actor, Depends(with_csrf(PUBLIC))]
+SignedInForm = Annotated[Actor, Depends(with_csrf(SIGNED_IN))]
+StaffForm = Annotated[Actor, Depends(with_csrf(STAFF))]
+AdminForm = Annotated[Actor, Depends(with_csrf(ADMIN))]
+PatientRecordForm = Annotated[Actor, Depends(with_csrf(PATIENT_RECORD))]
+StaffPatientRecordForm = Annotated[Actor, Depends(with_csrf(STAFF_PATIENT_RECORD))]
+PatientSelfForm = Annotated[Actor, Depends(with_csrf(PATIENT_SELF))]
+
+
+# Ids in paths are bounded so a huge number is a clean 422, never a database overflow.
+PatientId = Annotated[int, Path(ge=1, le=2_147_483_647, description="Patient id")]
+RecordId = Annotated[int, Path(ge=1, le=2_147_483_647, description="Record id")]

@@ -1,0 +1,36 @@
+"""Helpers shared by the server-rendered pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
+
+from mildpath.domain.errors import InvalidInput
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    return request.app.state.templates.TemplateResponse(request, template, context or {}, status_code=status_code)
+
+
+def redirect(url: str) -> RedirectResponse:
+    """After a successful POST: 303 See Other, so a reload does not resubmit (HTMX follows it too)."""
+    return RedirectResponse(url, status_code=303)
+
+
+def form_errors(exc: ValidationError | InvalidInput) -> list[dict[str, str]]:
+    """Validation problems as ``[{"field", "message"}]`` for a form to show next to what was typed."""
+    if isinstance(exc, InvalidInput):
+        return [{"field": exc.field or "form", "message": exc.message}]
+    return [
+        {"field": ".".join(str(p) for p in e.get("loc", ())) or "form", "message": e.get("msg", "invalid")}
+        for e in exc.errors()
+    ]
+
+
+def blank_to_none(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: (None if isinstance(v, str) and v.strip() == "" else v) for k, v in values.items()}

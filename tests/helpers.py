@@ -1,0 +1,38 @@
+"""Helpers tests import: logging in through the real form, reading CSRF tokens, counting rows."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "the page has no CSRF field"
+    return match.group(1)
+
+
+def login(client: TestClient, persona) -> TestClient:
+    """Log ``persona`` in through the real login form; the client keeps the session cookie."""
+    page = client.get("/login")
+    resp = client.post("/login", data={"email": persona.email, "password": persona.password,
+                                       "csrf_token": csrf_from(page.text), "next": "/"})
+    assert resp.status_code == 303, resp.text[:500]
+    return client
+
+
+def page_csrf(client: TestClient, url: str) -> str:
+    """The CSRF token a signed-in page carries (for posting its forms)."""
+    return csrf_from(client.get(url).text)
+
+
+def count(db: Session, model: type, **where: object) -> int:
+    stmt = select(func.count()).select_from(model)
+    for key, value in where.items():
+        stmt = stmt.where(getattr(model, key) == value)
+    return int(db.scalar(stmt) or 0)
