@@ -20,8 +20,12 @@ def alembic_config(settings: Settings) -> Config:
     return cfg
 
 
-def upgrade(settings: Settings, engine: Engine | None = None, revision: str = "head") -> None:
-    """Bring the database to ``revision``; idempotent."""
+def upgrade(settings: Settings, engine: Engine | None = None, revision: str = "heads") -> None:
+    """Bring the database to ``revision`` (default: every subject branch's head); idempotent.
+
+    Each subject (screening, questionnaires, procedures, recovery…) keeps its own migration branch off the
+    foundation revision, so subjects evolve independently; ``heads`` applies them all.
+    """
     cfg = alembic_config(settings)
     if engine is not None:
         with engine.begin() as conn:

@@ -1,0 +1,1 @@
+"""The FHIR R4 boundary: reading and writing resources, bulk NDJSON, CDS Hooks."""

@@ -1,0 +1,1 @@
+"""Whole-export screening and the SQL on FHIR view runner; engines are imported lazily."""

@@ -1,0 +1,1 @@
+"""Figures and documents (plots, PDFs, iCalendar) made from domain results; no web or database imports."""
