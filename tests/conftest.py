@@ -12,14 +12,13 @@ patient 0, with a login) and ``patient_other`` (a patient of the demo clinic who
 from __future__ import annotations
 
 import os
-
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, Engine, create_engine, select, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from mildpath.services.access import Actor
@@ -79,18 +78,36 @@ def _build_world(settings: Settings) -> World:
         other = Clinic(name="Hillside Spine Center", phone="+1 555 0200")
         s.add(other)
         s.flush()
-        bob = add_user(s, system, email="bob@hillside.example", password="bob-other-clinic-pw", role="clinician",
-                       display_name="Dr Bob", clinic_id=other.id)
+        bob = add_user(
+            s,
+            system,
+            email="bob@hillside.example",
+            password="bob-other-clinic-pw",
+            role="clinician",
+            display_name="Dr Bob",
+            clinic_id=other.id,
+        )
         other_patient = create_patient(
-            s, system, PatientIn(mrn="HS-1", given_name="Hilda", family_name="Stone", birth_date="1950-03-04",
-                                 sex="female"),
-            today=today(), clinic_id=other.id)
+            s,
+            system,
+            PatientIn(mrn="HS-1", given_name="Hilda", family_name="Stone", birth_date="1950-03-04", sex="female"),
+            today=today(),
+            clinic_id=other.id,
+        )
 
         def persona(name: str, email: str, password: str) -> None:
             user = get_user_by_email(s, email)
             assert user is not None
-            personas[name] = Persona(name, email, password, user.role, user.id, user.clinic_id, user.patient_id,
-                                     create_token(s, system, user, name="tests"))
+            personas[name] = Persona(
+                name,
+                email,
+                password,
+                user.role,
+                user.id,
+                user.clinic_id,
+                user.patient_id,
+                create_token(s, system, user, name="tests"),
+            )
 
         persona("admin_ada", ADMIN[0], ADMIN[1])
         persona("dr_alice", CLINICIANS[0][0], CLINICIANS[0][1])
@@ -207,5 +224,3 @@ def pat_id(patient_pat: Persona) -> int:
 @pytest.fixture
 def other_clinic_patient_id(world: World) -> int:
     return world.other_clinic_patient_id
-
-

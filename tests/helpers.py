@@ -20,8 +20,10 @@ def csrf_from(html: str) -> str:
 def login(client: TestClient, persona) -> TestClient:
     """Log ``persona`` in through the real login form; the client keeps the session cookie."""
     page = client.get("/login")
-    resp = client.post("/login", data={"email": persona.email, "password": persona.password,
-                                       "csrf_token": csrf_from(page.text), "next": "/"})
+    resp = client.post(
+        "/login",
+        data={"email": persona.email, "password": persona.password, "csrf_token": csrf_from(page.text), "next": "/"},
+    )
     assert resp.status_code == 303, resp.text[:500]
     return client
 

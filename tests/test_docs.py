@@ -27,18 +27,24 @@ def test_the_readme_gives_the_two_commands():
 
 
 def test_importing_the_domain_imports_no_framework_engine_or_io_library():
-    code = ("import sys, mildpath.domain, pkgutil, importlib\n"
-            "import mildpath.domain as d\n"
-            "for m in pkgutil.walk_packages(d.__path__, 'mildpath.domain.'): importlib.import_module(m.name)\n"
-            "heavy = {'sqlalchemy','fastapi','starlette','duckdb','pyspark','yaml','jinja2','typer','httpx',"
-            "'fhir','matplotlib','mildpath.settings','mildpath.store','mildpath.content'}\n"
-            "print(sorted(heavy & {m.split('.')[0] if not m.startswith('mildpath') else '.'.join(m.split('.')[:2]) "
-            "for m in sys.modules}))")
+    code = (
+        "import sys, mildpath.domain, pkgutil, importlib\n"
+        "import mildpath.domain as d\n"
+        "for m in pkgutil.walk_packages(d.__path__, 'mildpath.domain.'): importlib.import_module(m.name)\n"
+        "heavy = {'sqlalchemy','fastapi','starlette','duckdb','pyspark','yaml','jinja2','typer','httpx',"
+        "'fhir','matplotlib','mildpath.settings','mildpath.store','mildpath.content'}\n"
+        "print(sorted(heavy & {m.split('.')[0] if not m.startswith('mildpath') else '.'.join(m.split('.')[:2]) "
+        "for m in sys.modules}))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
 
 
 def test_importing_mildpath_is_light():
-    out = subprocess.run([sys.executable, "-c", "import sys, mildpath; print('sqlalchemy' in sys.modules)"],
-                         capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", "import sys, mildpath; print('sqlalchemy' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert out == "False"

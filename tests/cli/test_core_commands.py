@@ -16,15 +16,25 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mildpath", *args], env={**os.environ, **env}, capture_output=True,
-                          text=True, cwd=ROOT, input=stdin, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "mildpath", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        input=stdin,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     data = tmp_path_factory.mktemp("cli")
-    e = {"MILDPATH_DATABASE_URL": f"sqlite:///{data / 'cli.db'}", "MILDPATH_DATA_DIR": str(data),
-         "MILDPATH_SECRET_KEY": "cli-secret-key-long-enough-0123456789abcdef"}
+    e = {
+        "MILDPATH_DATABASE_URL": f"sqlite:///{data / 'cli.db'}",
+        "MILDPATH_DATA_DIR": str(data),
+        "MILDPATH_SECRET_KEY": "cli-secret-key-long-enough-0123456789abcdef",
+    }
     assert run(e, "db", "upgrade").returncode == 0
     assert run(e, "demo").returncode == 0
     return e
@@ -39,8 +49,14 @@ def test_demo_twice_duplicates_nothing(env):
 
 
 def test_user_add_then_token_create_prints_the_token_alone(env):
-    p = run({**env, "MILDPATH_NEW_PASSWORD": "a-long-enough-password"}, "user", "add", "new.doc@example.org",
-            "--role", "clinician")
+    p = run(
+        {**env, "MILDPATH_NEW_PASSWORD": "a-long-enough-password"},
+        "user",
+        "add",
+        "new.doc@example.org",
+        "--role",
+        "clinician",
+    )
     assert p.returncode == 0, p.stderr
     t = run(env, "token", "create", "new.doc@example.org")
     assert t.returncode == 0
@@ -90,8 +106,11 @@ def test_postgres_backup_and_restore_round_trip(tmp_path):
     with admin.connect() as c:
         c.execute(text("DROP DATABASE IF EXISTS mildpath_backup_test"))
         c.execute(text("CREATE DATABASE mildpath_backup_test"))
-    env = {"MILDPATH_DATABASE_URL": base + "/mildpath_backup_test", "MILDPATH_DATA_DIR": str(tmp_path),
-           "MILDPATH_SECRET_KEY": "cli-secret-key-long-enough-0123456789abcdef"}
+    env = {
+        "MILDPATH_DATABASE_URL": base + "/mildpath_backup_test",
+        "MILDPATH_DATA_DIR": str(tmp_path),
+        "MILDPATH_SECRET_KEY": "cli-secret-key-long-enough-0123456789abcdef",
+    }
     assert run(env, "demo").returncode == 0
     dump = tmp_path / "pg.dump"
     assert run(env, "db", "backup", str(dump)).returncode == 0

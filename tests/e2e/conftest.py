@@ -20,8 +20,15 @@ import pytest
 
 CHROMIUM = os.environ.get("PLAYWRIGHT_CHROMIUM_EXECUTABLE", "/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _free_port() -> int:
@@ -33,14 +40,23 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data = tmp_path_factory.mktemp("live")
-    env = {**os.environ, "MILDPATH_DATABASE_URL": f"sqlite:///{data / 'live.db'}", "MILDPATH_DATA_DIR": str(data),
-           "MILDPATH_SECRET_KEY": "e2e-secret-key-long-enough-0123456789abcdef"}
+    env = {
+        **os.environ,
+        "MILDPATH_DATABASE_URL": f"sqlite:///{data / 'live.db'}",
+        "MILDPATH_DATA_DIR": str(data),
+        "MILDPATH_SECRET_KEY": "e2e-secret-key-long-enough-0123456789abcdef",
+    }
     mildpath = [sys.executable, "-m", "mildpath"]
     subprocess.run([*mildpath, "demo"], env=env, check=True, capture_output=True, cwd=ROOT)
     port = _free_port()
     log = (data / "server.log").open("w")
-    proc = subprocess.Popen([*mildpath, "serve", "--port", str(port), "--no-migrate"], env=env, stdout=log,
-                            stderr=subprocess.STDOUT, cwd=ROOT)
+    proc = subprocess.Popen(
+        [*mildpath, "serve", "--port", str(port), "--no-migrate"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from tests.e2e.conftest import sign_in
 
 from mildpath.services.demo import CLINICIANS, PATIENT_LOGINS
-from tests.e2e.conftest import sign_in
 
 pytestmark = pytest.mark.e2e
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from mildpath.store.models import AuditEvent, Patient
 from tests.helpers import count, csrf_from, login, page_csrf
+
+from mildpath.store.models import AuditEvent, Patient
 
 
 def test_healthz_answers_200_with_the_database_reachable(client):
@@ -49,8 +50,9 @@ def test_an_unknown_id_and_another_clinics_id_answer_alike(client, dr_alice, oth
 
 
 def test_malformed_json_gets_a_clear_4xx_problem(client, dr_alice):
-    resp = client.post("/api/v1/patients", content=b"{not json", headers={**dr_alice.auth,
-                                                                         "Content-Type": "application/json"})
+    resp = client.post(
+        "/api/v1/patients", content=b"{not json", headers={**dr_alice.auth, "Content-Type": "application/json"}
+    )
     assert resp.status_code == 400
     assert resp.headers["content-type"].startswith("application/problem+json")
 
@@ -85,7 +87,9 @@ def test_reading_a_patient_leaves_an_audit_row_naming_who_and_what(client, db, d
     assert count(db, AuditEvent, action="patient.read", patient_id=pat_id) == before + 1
     from sqlalchemy import select
 
-    row = db.scalars(select(AuditEvent).where(AuditEvent.action == "patient.read").order_by(AuditEvent.id.desc())).first()
+    row = db.scalars(
+        select(AuditEvent).where(AuditEvent.action == "patient.read").order_by(AuditEvent.id.desc())
+    ).first()
     assert row.actor_user_id == dr_alice.user_id and row.record_type == "Patient" and row.address
 
 
@@ -94,12 +98,10 @@ def test_the_audit_trail_refuses_updates_and_deletes(db):
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
-    with pytest.raises(DBAPIError):
-        with db.begin_nested():
-            db.execute(text("UPDATE audit_events SET action = 'x'"))
-    with pytest.raises(DBAPIError):
-        with db.begin_nested():
-            db.execute(text("DELETE FROM audit_events"))
+    with pytest.raises(DBAPIError), db.begin_nested():
+        db.execute(text("UPDATE audit_events SET action = 'x'"))
+    with pytest.raises(DBAPIError), db.begin_nested():
+        db.execute(text("DELETE FROM audit_events"))
 
 
 def test_login_page_form_logs_a_clinician_in_and_lists_patients(client, dr_alice):
@@ -111,8 +113,9 @@ def test_login_page_form_logs_a_clinician_in_and_lists_patients(client, dr_alice
 
 def test_a_wrong_password_is_refused_without_saying_which_part(client, dr_alice):
     page = client.get("/login")
-    resp = client.post("/login", data={"email": dr_alice.email, "password": "wrong-password-123",
-                                       "csrf_token": csrf_from(page.text)})
+    resp = client.post(
+        "/login", data={"email": dr_alice.email, "password": "wrong-password-123", "csrf_token": csrf_from(page.text)}
+    )
     assert resp.status_code == 401
     assert "Email or password is not right" in resp.text
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from mildpath.domain.errors import Conflict, InvalidInput, NotFound
 from mildpath.services.access import Actor, record, require_role
+from mildpath.store.base import utcnow
 from mildpath.store.models import ROLES, ApiToken, Clinic, LoginAttempt, Patient, User, WebSession
 
 MIN_PASSWORD_LENGTH = 12
@@ -242,6 +243,4 @@ def list_users(session: Session, actor: Actor) -> list[User]:
 
 
 def _now() -> datetime:
-    from mildpath.store.base import utcnow
-
     return utcnow()
