@@ -31,6 +31,7 @@ _SUBJECTS: list[tuple[str, str | None]] = [
     ("reports", None),  # report outcomes, export fhir|csv
     ("population", None),  # population screen, synth population
     ("views", "view"),  # view run | export
+    ("reminders", None),  # reminders send
 ]
 
 

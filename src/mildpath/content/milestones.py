@@ -1,0 +1,48 @@
+"""Load ``content/milestones.yaml`` (or a site's copy) into a :class:`~mildpath.domain.recovery.MilestoneCatalog`.
+
+The shipped file is read and validated once (``lru_cache``); a malformed milestone or a citation of an unknown
+source fails loudly with :class:`~mildpath.content.sources.ContentError`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from mildpath.content.sources import CONTENT_DIR, ContentError, check_cited
+from mildpath.domain.errors import InvalidInput
+from mildpath.domain.recovery import MilestoneCatalog, make_milestone_catalog
+
+MILESTONES_FILE = CONTENT_DIR / "milestones.yaml"
+
+
+def load_milestones(path: Path | str | None = None) -> MilestoneCatalog:
+    """The recovery milestones: the shipped ``milestones.yaml`` when ``path`` is ``None``, else a site's file."""
+    if path is None:
+        return _shipped()
+    return _load(Path(path))
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> MilestoneCatalog:
+    return _load(MILESTONES_FILE)
+
+
+def _load(path: Path) -> MilestoneCatalog:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ContentError(f"{path.name}: cannot be read ({' '.join(str(exc).split())})") from exc
+    if not isinstance(data, dict):
+        raise ContentError(f"{path.name}: must hold a mapping")
+    try:
+        catalog = make_milestone_catalog(data)
+    except InvalidInput as exc:
+        raise ContentError(f"{path.name}: {exc.message}") from exc
+    for spec in (*catalog.milestones, *catalog.follow_ups):
+        check_cited(spec.sources, f"{path.name}: milestone {spec.id}")
+    for name, sources in catalog.setting_sources.items():
+        check_cited(sources, f"{path.name}: setting {name}")
+    return catalog

@@ -1,0 +1,59 @@
+"""Load ``content/triage.yaml`` (or a site's copy) into validated :class:`~mildpath.domain.triage.TriageRules`.
+
+The shipped file is read and validated once (``lru_cache``); a malformed rule or a citation of an unknown source
+fails loudly with :class:`~mildpath.content.sources.ContentError` naming the file and the place in it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from mildpath.content.sources import CONTENT_DIR, ContentError, check_cited
+from mildpath.domain.errors import InvalidInput
+from mildpath.domain.triage import TriageRules, make_triage_rules
+
+TRIAGE_FILE = CONTENT_DIR / "triage.yaml"
+
+
+def load_triage_rules(path: Path | str | None = None) -> TriageRules:
+    """The triage rules: the shipped ``triage.yaml`` when ``path`` is ``None``, else a site's own file.
+
+    Raises :class:`ContentError` for an unreadable or invalid file, or a rule, threshold or advice that cites
+    no source or an unknown one.
+    """
+    if path is None:
+        return _shipped_rules()
+    return _load(Path(path))
+
+
+@lru_cache(maxsize=1)
+def _shipped_rules() -> TriageRules:
+    return _load(TRIAGE_FILE)
+
+
+def _load(path: Path) -> TriageRules:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ContentError(f"{path.name}: cannot be read ({' '.join(str(exc).split())})") from exc
+    if not isinstance(data, dict):
+        raise ContentError(f"{path.name}: must hold a mapping")
+    try:
+        rules = make_triage_rules(data)
+    except InvalidInput as exc:
+        raise ContentError(f"{path.name}: {exc.message}") from exc
+    _check_sources(rules, path.name)
+    return rules
+
+
+def _check_sources(rules: TriageRules, where: str) -> None:
+    for rule in rules.rules:
+        check_cited(rule.sources, f"{where}: rule {rule.id}")
+    for name, sources in rules.threshold_sources.items():
+        check_cited(sources, f"{where}: threshold {name}")
+    for level, advice in rules.advice.items():
+        check_cited(advice.sources, f"{where}: advice {level.value}")
+    check_cited(rules.no_warning_sign.sources, f"{where}: no_warning_sign")

@@ -1,0 +1,570 @@
+"""Recovery after the mild procedure: the patient's plan, the symptom diary with red-flag triage, and the
+clinician worklist (issue 6). Every read and change checks access, calls the domain and writes its audit row in
+the caller's transaction; nothing here commits.
+
+Who may do what
+---------------
+- The plan: staff set it (:func:`set_plan`); the patient and their clinic's staff read it.
+- The diary: a patient records entries for themselves only; staff may record for a patient of their clinic
+  (for example during a phone check). Another clinic's patient, or another patient, is :class:`NotFound`.
+- The worklist and its flags: staff only, and only flags of patients they may see.
+
+An ``emergency`` or ``same_day`` entry queues one notification per active clinician of the patient's clinic.
+The message says only that a patient needs attention; it names no patient and no symptom (issue 6), because
+e-mail is not a safe place for health data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mildpath.content.milestones import load_milestones
+from mildpath.content.schedule import follow_up_plan
+from mildpath.content.triage import load_triage_rules
+from mildpath.domain.diary import DiaryEntry
+from mildpath.domain.errors import Conflict, InvalidInput, NotFound
+from mildpath.domain.recovery import (
+    NO_LIFTING_WEEKS_RANGE,
+    DatedMilestone,
+    FollowUp,
+    MilestoneCatalog,
+    PlanOptions,
+    RecoveryPlan,
+    day_number,
+    describe_day,
+    plan_recovery,
+)
+from mildpath.domain.schedule import SchedulePlan, Timepoint, place
+from mildpath.domain.triage import TriageLevel, TriageResult, classify
+from mildpath.fhir.careplan import to_careplan
+from mildpath.reports.ics import to_ics
+from mildpath.services import clock, notify
+from mildpath.services.access import Actor, get_patient_for, record, require_staff, visible_patients
+from mildpath.store import recovery as store
+from mildpath.store.models import Clinic, Patient, User
+
+NOTE_MAX = 2000
+NOTIFY_LEVELS = (TriageLevel.EMERGENCY, TriageLevel.SAME_DAY)
+# The only words a flag notification carries (issue 6: no clinical details in the message text).
+NOTIFY_KIND = "triage_flag"
+NOTIFY_SUBJECT = "mildpath: a patient needs attention"
+NOTIFY_BODY = (
+    "A patient in your clinic needs attention in mildpath today.\n\n"
+    "Sign in to mildpath and open the worklist to see who and why. This message holds no health details."
+)
+# Input sanity, not a clinical rule: a plan's procedure date lies within ten years before and one year after
+# today (a typo such as 2205 is refused instead of producing a plan nobody will ever reach).
+PROCEDURE_PAST_DAYS = 3660
+PROCEDURE_FUTURE_DAYS = 366
+
+
+# ------------------------------------------------------------------------------------------ plain views
+
+
+class PlanIn(BaseModel):
+    """What a clinician sets for a patient's recovery plan (forms, the API and the demo share it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    procedure_date: date = Field(description="The day of the mild procedure (day 0 of the plan)")
+    no_lifting_weeks: int | None = Field(
+        default=None,
+        ge=NO_LIFTING_WEEKS_RANGE[0],
+        le=NO_LIFTING_WEEKS_RANGE[1],
+        description="Weeks without heavy lifting or vigorous exercise; empty takes the content default",
+    )
+    physical_therapy: bool = Field(default=False, description="Physical therapy is prescribed")
+
+
+@dataclass(frozen=True)
+class MilestoneView:
+    """A dated milestone with where it stands today: ``past``, ``now`` or ``ahead``."""
+
+    id: str
+    kind: str
+    title: str
+    text: str
+    start: date
+    end: date | None
+    sources: tuple[str, ...]
+    state: str
+    start_day: int
+    end_day: int | None
+
+
+@dataclass(frozen=True)
+class PlanView:
+    """A patient's plan as seen on ``today``: the headline ("Today is day 5 after your procedure") and the
+    dated milestones."""
+
+    plan_id: int
+    patient_id: int
+    procedure_date: date
+    today: date
+    day: int
+    headline: str
+    no_lifting_weeks: int
+    no_lifting_weeks_set: int | None
+    physical_therapy: bool
+    catalog_version: str
+    milestones: tuple[MilestoneView, ...]
+    plan: RecoveryPlan
+
+    @property
+    def current(self) -> tuple[MilestoneView, ...]:
+        return tuple(m for m in self.milestones if m.state == "now")
+
+    @property
+    def next_up(self) -> tuple[MilestoneView, ...]:
+        return tuple(m for m in self.milestones if m.state == "ahead")[:3]
+
+
+@dataclass(frozen=True)
+class Reason:
+    rule_id: str
+    level: str
+    text: str
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DiaryEntryView:
+    """One stored entry with the triage result the patient saw, and the care team's handling of its flag."""
+
+    id: int
+    patient_id: int
+    entered_at: datetime
+    entered_by: int | None
+    entered_by_staff: bool
+    days_since_procedure: int | None
+    answers: dict[str, Any]
+    level: str
+    reasons: tuple[Reason, ...]
+    advice: str
+    rules_version: str
+    flag_id: int | None
+    flag_status: str | None
+    clinic_phone: str = ""
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(s for r in self.reasons for s in r.sources))
+
+
+@dataclass(frozen=True)
+class FlagView:
+    """A worklist row: the flag, who it is about and why, and how far the care team got with it."""
+
+    id: int
+    patient_id: int
+    patient_name: str
+    mrn: str
+    entry_id: int
+    level: str
+    status: str
+    raised_at: datetime
+    days_since_procedure: int | None
+    reasons: tuple[str, ...]
+    acknowledged_by: str
+    acknowledged_at: datetime | None
+    resolved_by: str
+    resolved_at: datetime | None
+    resolution_note: str
+
+
+# ------------------------------------------------------------------------------------------ the plan
+
+
+def set_plan(session: Session, actor: Actor, patient_id: int, data: PlanIn, *, today: date) -> PlanView:
+    """Create or change a patient's recovery plan (staff only). The plan is dated by the domain before it is
+    stored, so settings the domain refuses are never saved."""
+    require_staff(actor)
+    get_patient_for(session, actor, patient_id)
+    _check_procedure_date(data.procedure_date, today)
+    options = PlanOptions(no_lifting_weeks=data.no_lifting_weeks, physical_therapy=data.physical_therapy)
+    plan_recovery(data.procedure_date, load_milestones(), options)  # raises InvalidInput naming the setting
+    row, created = store.save_plan(
+        session,
+        patient_id=patient_id,
+        procedure_date=data.procedure_date,
+        no_lifting_weeks=data.no_lifting_weeks,
+        physical_therapy=data.physical_therapy,
+        user_id=actor.user_id,
+        now=clock.now(),
+    )
+    action = "recovery.plan_create" if created else "recovery.plan_update"
+    record(session, actor, action, "RecoveryPlan", row.id, patient_id)
+    return _plan_view(row, today)
+
+
+def get_plan_view(session: Session, actor: Actor, patient_id: int, *, today: date) -> PlanView | None:
+    """The patient's plan on ``today``, or ``None`` when no plan has been set yet."""
+    get_patient_for(session, actor, patient_id)
+    row = store.get_plan(session, patient_id=patient_id)
+    record(session, actor, "recovery.plan_read", "RecoveryPlan", row.id if row else None, patient_id)
+    return _plan_view(row, today) if row is not None else None
+
+
+def export_plan_ics(session: Session, actor: Actor, patient_id: int, *, now: datetime) -> bytes:
+    """The plan as an iCalendar file; :class:`NotFound` when the patient has no plan."""
+    row = _require_plan(session, actor, patient_id)
+    record(session, actor, "recovery.plan_export", "RecoveryPlan", row.id, patient_id, {"format": "ics"})
+    # The UID namespace is the plan's row id: opaque, stable for this plan, different for every patient.
+    return to_ics(_build_plan(row), now=now, uid_namespace=f"mildpath-plan-{row.id}")
+
+
+def export_careplan(session: Session, actor: Actor, patient_id: int, *, today: date) -> dict[str, Any]:
+    """The plan as a FHIR R4 ``CarePlan``; ``completed`` once its last milestone has passed."""
+    row = _require_plan(session, actor, patient_id)
+    record(session, actor, "recovery.plan_export", "RecoveryPlan", row.id, patient_id, {"format": "fhir"})
+    plan = _build_plan(row)
+    return to_careplan(
+        plan,
+        patient_ref=f"Patient/{patient_id}",
+        careplan_id=f"recovery-{row.id}",
+        created=row.created_at.date(),
+        status="completed" if today > plan.end_date else "active",
+    )
+
+
+def procedure_date_for(session: Session, patient_id: int) -> date | None:
+    """The procedure date on the patient's plan (no access check: for callers that already made one)."""
+    row = store.get_plan(session, patient_id=patient_id)
+    return row.procedure_date if row is not None else None
+
+
+def _require_plan(session: Session, actor: Actor, patient_id: int) -> store.RecoveryPlanRecord:
+    get_patient_for(session, actor, patient_id)
+    row = store.get_plan(session, patient_id=patient_id)
+    if row is None:
+        raise NotFound(f"patient {patient_id} has no recovery plan", record_type="RecoveryPlan")
+    return row
+
+
+def _check_procedure_date(value: date, today: date) -> None:
+    if not today - timedelta(days=PROCEDURE_PAST_DAYS) <= value <= today + timedelta(days=PROCEDURE_FUTURE_DAYS):
+        raise InvalidInput(
+            "procedure_date: must lie within ten years before and one year after today",
+            field="procedure_date",
+            value=value.isoformat(),
+        )
+
+
+def _build_plan(row: store.RecoveryPlanRecord) -> RecoveryPlan:
+    catalog = load_milestones()
+    options = PlanOptions(
+        no_lifting_weeks=row.no_lifting_weeks,
+        physical_therapy=row.physical_therapy,
+        follow_ups=plan_follow_ups(row.procedure_date, catalog, follow_up_plan()),
+    )
+    return plan_recovery(row.procedure_date, catalog, options)
+
+
+def plan_follow_ups(procedure_date: date, catalog: MilestoneCatalog, schedule: SchedulePlan) -> list[FollowUp]:
+    """The plan's visits and questionnaires: the catalogue's follow-ups, joined with the PROM schedule.
+
+    A catalogue visit on the same day as a questionnaire timepoint keeps its title and gains the
+    questionnaire window ("You can fill in the questionnaires from ... to ..."); a timepoint with no visit
+    on its day becomes its own follow-up; visits without questionnaires (the phone check, the wound check)
+    stay as they are. Baseline comes before the procedure and is not part of a recovery plan.
+    """
+    timepoints = {
+        tp.target(procedure_date): tp for tp in schedule.timepoints if tp.after_procedure
+    }  # source: follow-up-schedule
+    out: list[FollowUp] = []
+    for spec in catalog.follow_ups:
+        start = spec.start.apply(procedure_date, catalog.settings)
+        end = spec.end.apply(procedure_date, catalog.settings) if spec.end is not None else None
+        text, sources = spec.text, spec.sources
+        tp = timepoints.pop(start, None)
+        if tp is not None:
+            text = f"{text} {_window_text(tp, procedure_date)}".strip()
+            sources = tuple(dict.fromkeys((*sources, schedule.source)))
+        out.append(FollowUp(spec.title, start, end, text, sources))
+    for target, tp in sorted(timepoints.items()):
+        title = f"{tp.label}: questionnaires" + (" (optional)" if tp.optional else "")
+        out.append(FollowUp(title, target, None, _window_text(tp, procedure_date), (schedule.source,)))
+    return out
+
+
+def _window_text(tp: Timepoint, procedure_date: date) -> str:
+    placed = place(tp, procedure_date, procedure_date, completed=False)
+    return f"You can fill in the questionnaires from {_long_date(placed.opens)} to {_long_date(placed.closes)}."
+
+
+def _long_date(value: date) -> str:
+    return f"{value.day} {value.strftime('%B %Y')}"
+
+
+def _plan_view(row: store.RecoveryPlanRecord, today: date) -> PlanView:
+    plan = _build_plan(row)
+    return PlanView(
+        plan_id=row.id,
+        patient_id=row.patient_id,
+        procedure_date=row.procedure_date,
+        today=today,
+        day=day_number(row.procedure_date, today),
+        headline=describe_day(row.procedure_date, today),
+        no_lifting_weeks=int(plan.settings.get("no_lifting_weeks", 0)),
+        no_lifting_weeks_set=row.no_lifting_weeks,
+        physical_therapy=row.physical_therapy,
+        catalog_version=plan.catalog_version,
+        milestones=tuple(_milestone_view(m, row.procedure_date, today) for m in plan.milestones),
+        plan=plan,
+    )
+
+
+def _milestone_view(m: DatedMilestone, procedure_date: date, today: date) -> MilestoneView:
+    state = "now" if m.is_active(today) else ("past" if m.last_day < today else "ahead")
+    return MilestoneView(
+        id=m.id,
+        kind=m.kind.value,
+        title=m.title,
+        text=m.text,
+        start=m.start,
+        end=m.end,
+        sources=m.sources,
+        state=state,
+        start_day=day_number(procedure_date, m.start),
+        end_day=day_number(procedure_date, m.end) if m.end is not None else None,
+    )
+
+
+# ------------------------------------------------------------------------------------------ the diary
+
+
+def record_diary_entry(
+    session: Session, actor: Actor, patient_id: int, data: Mapping[str, Any], *, now: datetime
+) -> DiaryEntryView:
+    """Validate, triage and store one diary entry; raise a flag (and, for ``emergency`` or ``same_day``, queue
+    the clinicians' notifications) when the entry is above ``expected``.
+
+    ``data`` holds the :class:`~mildpath.domain.diary.DiaryEntry` fields (missing means "not reported").
+    When ``days_since_procedure`` is missing and the patient has a plan, it is the number of days from the
+    plan's procedure date to ``now``'s local date (left empty before the procedure). Invalid data raises
+    :class:`InvalidInput` naming the field before anything is written.
+    """
+    patient = get_patient_for(session, actor, patient_id)
+    values = dict(data)
+    if values.get("days_since_procedure") is None:
+        procedure = procedure_date_for(session, patient_id)
+        if procedure is not None:
+            days = day_number(procedure, now.astimezone().date())
+            values["days_since_procedure"] = days if days >= 0 else None
+    entry = DiaryEntry.from_mapping(values)
+    result = classify(entry, load_triage_rules())
+    row = store.add_entry(
+        session,
+        patient_id=patient_id,
+        entered_by=actor.user_id,
+        entered_at=now,
+        answers=_answers_json(entry),
+        days_since_procedure=entry.days_since_procedure,
+        level=result.level.value,
+        reasons=_reasons_json(result),
+        advice=result.advice,
+        rules_version=result.rules_version,
+    )
+    record(session, actor, "recovery.diary_create", "DiaryEntry", row.id, patient_id)
+    flag = None
+    if result.level is not TriageLevel.EXPECTED:
+        flag = store.add_flag(session, patient_id=patient_id, entry_id=row.id, level=result.level.value, created_at=now)
+        record(session, actor, "recovery.flag_raise", "TriageFlag", flag.id, patient_id)
+        if result.level in NOTIFY_LEVELS:
+            _notify_clinicians(session, patient.clinic_id)
+    return _entry_view(row, flag, _clinic_phone(session, patient), staff_entered=actor.role != "patient")
+
+
+def get_diary_entry(session: Session, actor: Actor, patient_id: int, entry_id: int) -> DiaryEntryView:
+    """One entry of the patient's diary (the page a patient sees right after submitting)."""
+    patient = get_patient_for(session, actor, patient_id)
+    row = store.get_entry(session, patient_id=patient_id, entry_id=entry_id)
+    if row is None:
+        raise NotFound(f"no diary entry {entry_id}", record_type="DiaryEntry", record_id=entry_id)
+    record(session, actor, "recovery.diary_read", "DiaryEntry", row.id, patient_id)
+    flag = store.flags_for_entries(session, entry_ids=[row.id]).get(row.id)
+    staff = _staff_ids(session, {row.entered_by})
+    return _entry_view(row, flag, _clinic_phone(session, patient), staff_entered=row.entered_by in staff)
+
+
+def list_entries(session: Session, actor: Actor, patient_id: int, *, limit: int = 50) -> list[DiaryEntryView]:
+    """The patient's diary, newest first, each entry with its flag's status."""
+    get_patient_for(session, actor, patient_id)
+    rows = store.list_entries(session, patient_id=patient_id, limit=max(1, min(limit, 500)))
+    flags = store.flags_for_entries(session, entry_ids=[r.id for r in rows])
+    staff = _staff_ids(session, {r.entered_by for r in rows})
+    record(session, actor, "recovery.diary_list", "DiaryEntry", None, patient_id, {"results": len(rows)})
+    return [_entry_view(row, flags.get(row.id), staff_entered=row.entered_by in staff) for row in rows]
+
+
+def _staff_ids(session: Session, ids: set[int | None]) -> set[int | None]:
+    """Which of these users are staff (an entry a clinician typed in for the patient, e.g. on a phone call)."""
+    wanted = [i for i in ids if i is not None]
+    if not wanted:
+        return set()
+    return set(session.scalars(select(User.id).where(User.id.in_(wanted), User.role != "patient")))
+
+
+def _answers_json(entry: DiaryEntry) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in entry.reported().items()}
+
+
+def _reasons_json(result: TriageResult) -> list[dict[str, Any]]:
+    return [
+        {"rule_id": f.rule_id, "level": f.level.value, "text": f.reason, "sources": list(f.sources)}
+        for f in result.findings
+    ]
+
+
+def _entry_view(
+    row: store.DiaryEntryRecord, flag: store.TriageFlag | None, clinic_phone: str = "", *, staff_entered: bool
+) -> DiaryEntryView:
+    reasons = tuple(
+        Reason(
+            str(r.get("rule_id", "")), str(r.get("level", "")), str(r.get("text", "")), tuple(r.get("sources") or ())
+        )
+        for r in row.reasons or []
+    )
+    return DiaryEntryView(
+        id=row.id,
+        patient_id=row.patient_id,
+        entered_at=row.entered_at,
+        entered_by=row.entered_by,
+        entered_by_staff=staff_entered,
+        days_since_procedure=row.days_since_procedure,
+        answers=dict(row.answers or {}),
+        level=row.level,
+        reasons=reasons,
+        advice=row.advice,
+        rules_version=row.rules_version,
+        flag_id=flag.id if flag else None,
+        flag_status=flag.status if flag else None,
+        clinic_phone=clinic_phone,
+    )
+
+
+def _clinic_phone(session: Session, patient: Patient) -> str:
+    clinic = session.get(Clinic, patient.clinic_id)
+    return clinic.phone if clinic is not None else ""
+
+
+def _notify_clinicians(session: Session, clinic_id: int) -> int:
+    """Queue the content-free notification for every active clinician of the clinic; returns how many."""
+    clinicians = session.scalars(
+        select(User).where(User.role == "clinician", User.clinic_id == clinic_id, User.active.is_(True))
+    ).all()
+    for user in clinicians:
+        notify.queue(
+            session,
+            kind=NOTIFY_KIND,
+            subject=NOTIFY_SUBJECT,
+            body=NOTIFY_BODY,
+            recipient_user_id=user.id,
+            recipient_address=user.email,
+        )
+    return len(clinicians)
+
+
+# ------------------------------------------------------------------------------------------ the worklist
+
+
+def worklist(session: Session, actor: Actor, *, limit: int = 500) -> list[FlagView]:
+    """Open and acknowledged flags of the patients the staff member may see (a clinician: their clinic),
+    most urgent first, then the longest waiting first."""
+    require_staff(actor)
+    visible = visible_patients(actor).with_only_columns(Patient.id)
+    rows = store.worklist_rows(session, patient_ids=visible, limit=max(1, min(limit, 500)))
+    names = _user_names(session, {f.acknowledged_by for f, _, _ in rows} | {f.resolved_by for f, _, _ in rows})
+    record(session, actor, "recovery.worklist_read", "TriageFlag", None, None, {"results": len(rows)})
+    return [_flag_view(flag, entry, patient, names) for flag, entry, patient in rows]
+
+
+def acknowledge_flag(session: Session, actor: Actor, flag_id: int, *, now: datetime) -> FlagView:
+    """Mark an open flag as seen by this staff member. An acknowledged or resolved flag is a :class:`Conflict`."""
+    flag, entry, patient = _flag_for(session, actor, flag_id)
+    if flag.status != "open":
+        raise Conflict(f"this flag is already {flag.status}")
+    flag.status = "acknowledged"
+    flag.acknowledged_by = actor.user_id
+    flag.acknowledged_at = now
+    session.flush()
+    record(session, actor, "recovery.flag_acknowledge", "TriageFlag", flag.id, patient.id)
+    return _flag_view(flag, entry, patient, _user_names(session, {flag.acknowledged_by}))
+
+
+def resolve_flag(session: Session, actor: Actor, flag_id: int, note: str, *, now: datetime) -> FlagView:
+    """Close a flag with a note saying what was done (required). An open flag is acknowledged on the way."""
+    text = (note or "").strip()
+    if not text:
+        raise InvalidInput("note: say what was done before resolving the flag", field="note", value=note)
+    if len(text) > NOTE_MAX:
+        raise InvalidInput(f"note: longer than {NOTE_MAX} characters", field="note", value=len(text))
+    flag, entry, patient = _flag_for(session, actor, flag_id)
+    if flag.status == "resolved":
+        raise Conflict("this flag is already resolved")
+    if flag.acknowledged_at is None:
+        flag.acknowledged_by, flag.acknowledged_at = actor.user_id, now
+    flag.status = "resolved"
+    flag.resolved_by = actor.user_id
+    flag.resolved_at = now
+    flag.resolution_note = text
+    session.flush()
+    # The note may hold health details: the audit row names the record only.
+    record(session, actor, "recovery.flag_resolve", "TriageFlag", flag.id, patient.id)
+    return _flag_view(flag, entry, patient, _user_names(session, {flag.acknowledged_by, flag.resolved_by}))
+
+
+def get_flag(session: Session, actor: Actor, flag_id: int) -> FlagView:
+    """One flag (staff only), for re-rendering a worklist row."""
+    flag, entry, patient = _flag_for(session, actor, flag_id)
+    record(session, actor, "recovery.flag_read", "TriageFlag", flag.id, patient.id)
+    return _flag_view(flag, entry, patient, _user_names(session, {flag.acknowledged_by, flag.resolved_by}))
+
+
+def _flag_for(session: Session, actor: Actor, flag_id: int) -> tuple[store.TriageFlag, store.DiaryEntryRecord, Patient]:
+    require_staff(actor)
+    flag = store.get_flag(session, flag_id=flag_id)
+    if flag is None:
+        raise NotFound(f"no flag {flag_id}", record_type="TriageFlag", record_id=flag_id)
+    patient = get_patient_for(session, actor, flag.patient_id)  # another clinic's flag: the same 404
+    entry = store.get_entry(session, patient_id=flag.patient_id, entry_id=flag.entry_id)
+    assert entry is not None  # the foreign key guarantees it
+    return flag, entry, patient
+
+
+def _user_names(session: Session, ids: set[int | None]) -> dict[int, str]:
+    wanted = [i for i in ids if i is not None]
+    if not wanted:
+        return {}
+    rows = session.execute(select(User.id, User.display_name, User.email).where(User.id.in_(wanted))).all()
+    return {uid: name or email for uid, name, email in rows}
+
+
+def _flag_view(
+    flag: store.TriageFlag, entry: store.DiaryEntryRecord, patient: Patient, names: Mapping[int, str]
+) -> FlagView:
+    reasons = tuple(str(r.get("text", "")) for r in entry.reasons or [] if r.get("level") != TriageLevel.EXPECTED.value)
+    return FlagView(
+        id=flag.id,
+        patient_id=patient.id,
+        patient_name=f"{patient.given_name} {patient.family_name}",
+        mrn=patient.mrn,
+        entry_id=entry.id,
+        level=flag.level,
+        status=flag.status,
+        raised_at=flag.created_at,
+        days_since_procedure=entry.days_since_procedure,
+        reasons=reasons,
+        acknowledged_by=names.get(flag.acknowledged_by, "") if flag.acknowledged_by else "",
+        acknowledged_at=flag.acknowledged_at,
+        resolved_by=names.get(flag.resolved_by, "") if flag.resolved_by else "",
+        resolved_at=flag.resolved_at,
+        resolution_note=flag.resolution_note,
+    )

@@ -1,0 +1,282 @@
+"""/api/v1 recovery: the symptom diary with its triage, the recovery plan (JSON, iCalendar, FHIR CarePlan) and
+the clinician worklist with its flags (issue 6).
+
+A diary entry is the JSON object of :class:`~mildpath.domain.diary.DiaryEntry` fields, the same as
+``mildpath triage FILE``: a missing or ``null`` field is "not reported"; an invalid value or an unknown field is
+a 422 problem whose ``errors[0].field`` names it, and nothing is stored. ``POST .../diary`` honours
+``Idempotency-Key``, so a phone that retries on a bad connection does not file the entry twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from mildpath.domain.errors import NotFound
+from mildpath.services import clock
+from mildpath.services import recovery as svc
+from mildpath.web import idempotency
+from mildpath.web.deps import PatientId, PatientRecordActor, RecordId, SessionDep, Staff, StaffPatientRecordActor
+
+router = APIRouter(prefix="/api/v1", tags=["recovery"])
+
+FHIR_JSON = "application/fhir+json"
+DIARY_EXAMPLE = {
+    "days_since_procedure": 3,
+    "pain_back": 3,
+    "pain_leg": 2,
+    "incision": ["redness"],
+    "temperature_c": 37.4,
+    "new_numbness": False,
+    "new_weakness": False,
+    "bilateral_weakness": False,
+    "saddle_numbness": False,
+    "bladder_bowel_change": False,
+    "headache_upright": False,
+}
+
+
+class ReasonPublic(BaseModel):
+    rule_id: str
+    level: str
+    text: str
+    sources: list[str]
+
+
+class DiaryEntryPublic(BaseModel):
+    id: int
+    patient_id: int
+    entered_at: datetime
+    entered_by: int | None
+    days_since_procedure: int | None
+    answers: dict[str, Any]
+    level: str = Field(description="emergency, same_day, review or expected")
+    reasons: list[ReasonPublic]
+    advice: str
+    sources: list[str]
+    rules_version: str
+    flag_id: int | None
+    flag_status: str | None = Field(description="open, acknowledged or resolved; null when nothing was flagged")
+
+    @classmethod
+    def of(cls, view: svc.DiaryEntryView) -> DiaryEntryPublic:
+        return cls(
+            id=view.id,
+            patient_id=view.patient_id,
+            entered_at=view.entered_at,
+            entered_by=view.entered_by,
+            days_since_procedure=view.days_since_procedure,
+            answers=view.answers,
+            level=view.level,
+            reasons=[
+                ReasonPublic(rule_id=r.rule_id, level=r.level, text=r.text, sources=list(r.sources))
+                for r in view.reasons
+            ],
+            advice=view.advice,
+            sources=list(view.sources),
+            rules_version=view.rules_version,
+            flag_id=view.flag_id,
+            flag_status=view.flag_status,
+        )
+
+
+class DiaryPage(BaseModel):
+    items: list[DiaryEntryPublic]
+
+
+class MilestonePublic(BaseModel):
+    id: str
+    kind: str
+    title: str
+    text: str
+    start: date
+    end: date | None
+    start_day: int
+    end_day: int | None
+    state: str = Field(description="past, now or ahead, on the server's today")
+    sources: list[str]
+
+
+class RecoveryPlanPublic(BaseModel):
+    patient_id: int
+    procedure_date: date
+    today: date
+    day: int = Field(description="Days since the procedure: 0 on the day, negative before it")
+    headline: str
+    no_lifting_weeks: int
+    physical_therapy: bool
+    catalog_version: str
+    milestones: list[MilestonePublic]
+
+    @classmethod
+    def of(cls, view: svc.PlanView) -> RecoveryPlanPublic:
+        return cls(
+            patient_id=view.patient_id,
+            procedure_date=view.procedure_date,
+            today=view.today,
+            day=view.day,
+            headline=view.headline,
+            no_lifting_weeks=view.no_lifting_weeks,
+            physical_therapy=view.physical_therapy,
+            catalog_version=view.catalog_version,
+            milestones=[
+                MilestonePublic(
+                    id=m.id,
+                    kind=m.kind,
+                    title=m.title,
+                    text=m.text,
+                    start=m.start,
+                    end=m.end,
+                    start_day=m.start_day,
+                    end_day=m.end_day,
+                    state=m.state,
+                    sources=list(m.sources),
+                )
+                for m in view.milestones
+            ],
+        )
+
+
+RecoveryPlanUpdate = svc.PlanIn
+
+
+class FlagPublic(BaseModel):
+    id: int
+    patient_id: int
+    patient_name: str
+    mrn: str
+    entry_id: int
+    level: str
+    status: str
+    raised_at: datetime
+    days_since_procedure: int | None
+    reasons: list[str]
+    acknowledged_by: str
+    acknowledged_at: datetime | None
+    resolved_by: str
+    resolved_at: datetime | None
+    resolution_note: str
+
+    @classmethod
+    def of(cls, view: svc.FlagView) -> FlagPublic:
+        return cls(**{**asdict(view), "reasons": list(view.reasons)})
+
+
+class WorklistPublic(BaseModel):
+    items: list[FlagPublic]
+
+
+class FlagResolve(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    note: str = Field(min_length=1, max_length=svc.NOTE_MAX, description="What was done (required)")
+
+
+# ------------------------------------------------------------------------------------------ diary
+
+
+@router.post("/patients/{patient_id}/diary", response_model=DiaryEntryPublic, status_code=201)
+def create_diary_entry(
+    request: Request,
+    patient_id: PatientId,
+    actor: PatientRecordActor,
+    session: SessionDep,
+    body: Annotated[
+        dict[str, Any],
+        Body(
+            description="Diary fields (see `mildpath triage`); missing or null means not reported",
+            openapi_examples={"day 3": {"value": DIARY_EXAMPLE}},
+        ),
+    ],
+) -> Response:
+    """Record a diary entry and answer at once with its triage level, reasons and advice. A patient posts for
+    themselves, staff for a patient of their clinic."""
+    replayed = idempotency.replay(request, session, actor)
+    if replayed is not None:
+        return replayed
+    view = svc.record_diary_entry(session, actor, patient_id, body, now=clock.now())
+    payload = DiaryEntryPublic.of(view).model_dump(mode="json")
+    idempotency.remember(request, session, actor, 201, payload)
+    return JSONResponse(payload, status_code=201)
+
+
+@router.get("/patients/{patient_id}/diary", response_model=DiaryPage)
+def list_diary(
+    patient_id: PatientId,
+    actor: PatientRecordActor,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> DiaryPage:
+    """The patient's diary, newest first."""
+    return DiaryPage(items=[DiaryEntryPublic.of(v) for v in svc.list_entries(session, actor, patient_id, limit=limit)])
+
+
+# ------------------------------------------------------------------------------------------ plan
+
+
+@router.get("/patients/{patient_id}/recovery-plan", response_model=RecoveryPlanPublic)
+def get_recovery_plan(patient_id: PatientId, actor: PatientRecordActor, session: SessionDep) -> RecoveryPlanPublic:
+    """The dated plan on the server's today ("Today is day 5 after your procedure"); 404 when none is set."""
+    view = svc.get_plan_view(session, actor, patient_id, today=clock.today())
+    if view is None:
+        raise NotFound(f"patient {patient_id} has no recovery plan")
+    return RecoveryPlanPublic.of(view)
+
+
+@router.put("/patients/{patient_id}/recovery-plan", response_model=RecoveryPlanPublic)
+def put_recovery_plan(
+    patient_id: PatientId, body: RecoveryPlanUpdate, actor: StaffPatientRecordActor, session: SessionDep
+) -> RecoveryPlanPublic:
+    """Set or change the plan (staff): the procedure date, weeks without heavy lifting, physical therapy."""
+    return RecoveryPlanPublic.of(svc.set_plan(session, actor, patient_id, body, today=clock.today()))
+
+
+@router.get(
+    "/patients/{patient_id}/recovery-plan.ics",
+    response_class=Response,
+    responses={200: {"content": {"text/calendar": {}}, "description": "The plan as iCalendar (RFC 5545)"}},
+)
+def get_recovery_plan_ics(patient_id: PatientId, actor: PatientRecordActor, session: SessionDep) -> Response:
+    body = svc.export_plan_ics(session, actor, patient_id, now=clock.now())
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="recovery-plan.ics"'},
+    )
+
+
+@router.get(
+    "/patients/{patient_id}/careplan",
+    response_class=Response,
+    responses={200: {"content": {FHIR_JSON: {}}, "description": "A FHIR R4 CarePlan"}},
+)
+def get_careplan(patient_id: PatientId, actor: PatientRecordActor, session: SessionDep) -> Response:
+    """The plan as a FHIR R4 CarePlan resource."""
+    resource = svc.export_careplan(session, actor, patient_id, today=clock.today())
+    return JSONResponse(resource, media_type=FHIR_JSON)
+
+
+# ------------------------------------------------------------------------------------------ worklist
+
+
+@router.get("/worklist", response_model=WorklistPublic)
+def get_worklist(actor: Staff, session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 500) -> WorklistPublic:
+    """Open and acknowledged flags of the caller's patients: most urgent first, then the longest waiting."""
+    return WorklistPublic(items=[FlagPublic.of(f) for f in svc.worklist(session, actor, limit=limit)])
+
+
+@router.post("/flags/{flag_id}/acknowledge", response_model=FlagPublic)
+def acknowledge_flag(flag_id: RecordId, actor: Staff, session: SessionDep) -> FlagPublic:
+    """Mark an open flag as seen; 409 when it is already acknowledged or resolved."""
+    return FlagPublic.of(svc.acknowledge_flag(session, actor, flag_id, now=clock.now()))
+
+
+@router.post("/flags/{flag_id}/resolve", response_model=FlagPublic)
+def resolve_flag(flag_id: RecordId, body: FlagResolve, actor: Staff, session: SessionDep) -> FlagPublic:
+    """Close a flag with a note saying what was done; 409 when it is already resolved."""
+    return FlagPublic.of(svc.resolve_flag(session, actor, flag_id, body.note, now=clock.now()))

@@ -1,0 +1,364 @@
+"""Recovery pages: the patient's timeline ("Today is day 5"), the phone-first symptom diary with its advice at
+once, the diary history, and the clinicians' worklist of flagged patients (issue 6).
+
+Patients reach their own pages from the navigation (``/me/recovery``, ``/me/diary``); staff reach a patient's
+from the chart tabs, and the worklist from the navigation. The worklist's acknowledge and resolve forms work
+as plain POSTs and, with HTMX, swap only the flag's card.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from mildpath.domain.diary import INCISION_FINE, INCISION_SIGNS
+from mildpath.domain.errors import Conflict, InvalidInput
+from mildpath.services import clock
+from mildpath.services import patients as patients_svc
+from mildpath.services import recovery as svc
+from mildpath.services.access import Actor
+from mildpath.web.deps import (
+    PatientId,
+    PatientRecordActor,
+    PatientRecordForm,
+    PatientSelf,
+    RecordId,
+    SessionDep,
+    Staff,
+    StaffForm,
+    StaffPatientRecordForm,
+)
+from mildpath.web.pages._common import form_errors, redirect, render
+
+router = APIRouter(include_in_schema=False)
+
+NAV = {
+    "staff": [
+        {"href": "/worklist", "label": "Worklist", "blurb": "Patients whose symptom diary needs the care team"},
+    ],
+    "patient": [
+        {"href": "/me/recovery", "label": "My recovery", "blurb": "Your recovery plan, day by day"},
+        {"href": "/me/diary", "label": "Symptom diary", "blurb": "Tell your care team how you are doing"},
+    ],
+}
+PATIENT_TABS = [
+    {
+        "href": "/patients/{id}/recovery",
+        "label": "Recovery plan",
+        "blurb": "Dated milestones after the procedure, as a calendar file too",
+        "roles": ("patient", "clinician", "admin"),
+    },
+    {
+        "href": "/patients/{id}/diary",
+        "label": "Symptom diary",
+        "blurb": "Diary entries and the advice each one gave",
+        "roles": ("patient", "clinician", "admin"),
+    },
+]
+
+# Short headings above the advice; the advice itself comes from content/triage.yaml. The wording follows
+# issue 6's levels ("call emergency services / go to the emergency department now", "call the clinic today").
+LEVEL_LABELS = {
+    "emergency": "Emergency: get help now",
+    "same_day": "Call the clinic today",
+    "review": "Your care team should look at this",
+    "expected": "Expected during recovery",
+}
+# The worklist speaks to clinicians: the level's name, not the patient's instruction.
+STAFF_LEVEL_LABELS = {"emergency": "Emergency", "same_day": "Same day", "review": "Review", "expected": "Expected"}
+STATUS_LABELS = {"open": "New", "acknowledged": "Acknowledged", "resolved": "Resolved"}
+YES_NO_QUESTIONS = [
+    ("new_weakness", "New or worse weakness in a leg or foot?"),
+    ("bilateral_weakness", "Weakness in both legs?"),
+    ("new_numbness", "New or worse numbness in a leg or foot?"),
+    ("saddle_numbness", "Numbness between your legs, around your bottom or genitals?"),
+    ("bladder_bowel_change", "A new change in bladder or bowel control?"),
+    ("headache_upright", "A headache that is worse when you sit or stand, and better lying down?"),
+    ("fever_or_chills", "Do you feel feverish or have chills?"),
+]
+INCISION_CHOICES = [
+    (INCISION_FINE, "Looks fine"),
+    ("redness", "Redness"),
+    ("swelling", "Swelling"),
+    ("drainage", "Fluid coming out"),
+]
+COMPARISONS = [("better", "Better"), ("same", "About the same"), ("worse", "Worse")]
+INT_FIELDS = ("pain_back", "pain_leg", "flare_days")
+TEXT_FIELDS = ("activity", "notes")
+# The form's field for each entry field, so an error from the domain lands next to what was typed.
+FORM_FIELD = {"temperature_c": "temperature"}
+assert {c for c, _ in INCISION_CHOICES} == {INCISION_FINE, *INCISION_SIGNS}
+
+
+def _when(value: datetime | None) -> str:
+    """A stored UTC time in the server's local time, as people read it."""
+    if value is None:
+        return ""
+    return value.astimezone().strftime("%d %b %Y, %H:%M")
+
+
+def _common(extra: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "level_labels": LEVEL_LABELS,
+        "staff_level_labels": STAFF_LEVEL_LABELS,
+        "status_labels": STATUS_LABELS,
+        "when": _when,
+        **extra,
+    }
+
+
+# ------------------------------------------------------------------------------------------ patients' shortcuts
+
+
+@router.get("/me/recovery")
+def my_recovery(actor: PatientSelf) -> Response:
+    return redirect(f"/patients/{actor.patient_id}/recovery")
+
+
+@router.get("/me/diary")
+def my_diary(actor: PatientSelf) -> Response:
+    return redirect(f"/patients/{actor.patient_id}/diary")
+
+
+# ------------------------------------------------------------------------------------------ the plan
+
+
+@router.get("/patients/{patient_id}/recovery")
+def recovery_page(request: Request, patient_id: PatientId, actor: PatientRecordActor, session: SessionDep) -> Response:
+    return _plan_page(request, session, actor, patient_id)
+
+
+def _plan_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    patient_id: int,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: list[dict[str, str]] | None = None,
+    status_code: int = 200,
+) -> Response:
+    patient = patients_svc.view_patient(session, actor, patient_id)
+    view = svc.get_plan_view(session, actor, patient_id, today=clock.today())
+    if values is None:
+        values = (
+            {
+                "procedure_date": view.procedure_date.isoformat(),
+                "no_lifting_weeks": view.no_lifting_weeks_set or "",
+                "physical_therapy": view.physical_therapy,
+            }
+            if view
+            else {}
+        )
+    return render(
+        request,
+        "recovery/plan.html",
+        _common({"patient": patient, "view": view, "values": values, "errors": errors or []}),
+        status_code=status_code,
+    )
+
+
+@router.post("/patients/{patient_id}/recovery")
+async def save_plan(
+    request: Request, patient_id: PatientId, actor: StaffPatientRecordForm, session: SessionDep
+) -> Response:
+    form = await request.form()
+    values = {
+        "procedure_date": str(form.get("procedure_date", "")).strip(),
+        "no_lifting_weeks": str(form.get("no_lifting_weeks", "")).strip(),
+        "physical_therapy": form.get("physical_therapy") == "yes",
+    }
+    try:
+        data = svc.PlanIn.model_validate(
+            {
+                "procedure_date": values["procedure_date"] or None,
+                "no_lifting_weeks": values["no_lifting_weeks"] or None,
+                "physical_therapy": values["physical_therapy"],
+            }
+        )
+        svc.set_plan(session, actor, patient_id, data, today=clock.today())
+    except (ValidationError, InvalidInput) as exc:
+        return _plan_page(request, session, actor, patient_id, values=values, errors=form_errors(exc), status_code=422)
+    return redirect(f"/patients/{patient_id}/recovery")
+
+
+@router.get("/patients/{patient_id}/recovery.ics")
+def recovery_ics(patient_id: PatientId, actor: PatientRecordActor, session: SessionDep) -> Response:
+    body = svc.export_plan_ics(session, actor, patient_id, now=clock.now())
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="recovery-plan.ics"'},
+    )
+
+
+# ------------------------------------------------------------------------------------------ the diary
+
+
+@router.get("/patients/{patient_id}/diary")
+def diary_page(request: Request, patient_id: PatientId, actor: PatientRecordActor, session: SessionDep) -> Response:
+    return _diary_page(request, session, actor, patient_id)
+
+
+def _diary_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    patient_id: int,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: list[dict[str, str]] | None = None,
+    status_code: int = 200,
+) -> Response:
+    patient = patients_svc.view_patient(session, actor, patient_id)
+    plan = svc.get_plan_view(session, actor, patient_id, today=clock.today())
+    entries = svc.list_entries(session, actor, patient_id, limit=60)
+    return render(
+        request,
+        "recovery/diary.html",
+        _common(
+            {
+                "patient": patient,
+                "plan": plan,
+                "entries": entries,
+                "values": values or {"temperature_unit": "c"},
+                "errors": errors or [],
+                "error_fields": {e["field"] for e in errors or []},
+                "yes_no": YES_NO_QUESTIONS,
+                "incision_choices": INCISION_CHOICES,
+                "comparisons": COMPARISONS,
+            }
+        ),
+        status_code=status_code,
+    )
+
+
+@router.post("/patients/{patient_id}/diary")
+async def submit_diary(
+    request: Request, patient_id: PatientId, actor: PatientRecordForm, session: SessionDep
+) -> Response:
+    form = await request.form()
+    values = _form_values(form)
+    try:
+        view = svc.record_diary_entry(session, actor, patient_id, diary_data(values), now=clock.now())
+    except InvalidInput as exc:
+        errors = [{"field": FORM_FIELD.get(exc.field or "", exc.field or "form"), "message": exc.message}]
+        return _diary_page(request, session, actor, patient_id, values=values, errors=errors, status_code=422)
+    return redirect(f"/patients/{patient_id}/diary/{view.id}")
+
+
+@router.get("/patients/{patient_id}/diary/{entry_id}")
+def diary_entry_page(
+    request: Request, patient_id: PatientId, entry_id: RecordId, actor: PatientRecordActor, session: SessionDep
+) -> Response:
+    entry = svc.get_diary_entry(session, actor, patient_id, entry_id)
+    patient = patients_svc.view_patient(session, actor, patient_id)
+    return render(request, "recovery/entry.html", _common({"patient": patient, "entry": entry}))
+
+
+def _form_values(form: FormData) -> dict[str, Any]:
+    """What was typed, kept as text so a refused form shows it again unchanged."""
+    values: dict[str, Any] = {
+        name: str(form.get(name, "")).strip()
+        for name in (*INT_FIELDS, *TEXT_FIELDS, "temperature", "temperature_unit", "pain_medicines")
+    }
+    values["pain_compared_with_before"] = str(form.get("pain_compared_with_before", "")).strip()
+    for name, _ in YES_NO_QUESTIONS:
+        values[name] = str(form.get(name, "")).strip()
+    values["incision"] = [str(v) for v in form.getlist("incision")]
+    return values
+
+
+def diary_data(values: dict[str, Any]) -> dict[str, Any]:
+    """Form text -> the diary entry's fields. Empty means "not reported" and is left out; a value that cannot
+    be read is passed on unchanged, so the domain refuses it with the field's name."""
+    data: dict[str, Any] = {}
+    for name in INT_FIELDS:
+        raw = values.get(name, "")
+        if raw:
+            data[name] = int(raw) if re.fullmatch(r"-?\d{1,6}", raw) else raw
+    temperature = _temperature(values.get("temperature", ""), values.get("temperature_unit", "c"))
+    if temperature is not None:
+        data["temperature_c"] = temperature
+    for name, _ in YES_NO_QUESTIONS:
+        answer = values.get(name, "")
+        if answer in ("yes", "no"):
+            data[name] = answer == "yes"
+    if values.get("incision"):
+        data["incision"] = list(values["incision"])
+    if values.get("pain_compared_with_before"):
+        data["pain_compared_with_before"] = values["pain_compared_with_before"]
+    medicines = [m.strip() for m in re.split(r"[,\n;]", values.get("pain_medicines", "")) if m.strip()]
+    if medicines:
+        data["pain_medicines"] = medicines
+    for name in TEXT_FIELDS:
+        if values.get(name):
+            data[name] = values[name]
+    return data
+
+
+def _temperature(raw: str, unit: str) -> float | str | None:
+    """°C as typed, or °F converted to °C (one decimal: 100.4 °F is 38.0 °C). Unreadable text is returned as
+    is for the domain to refuse."""
+    if not raw:
+        return None
+    try:
+        value = float(raw.replace(",", "."))
+    except ValueError:
+        return raw
+    if unit == "f":
+        return round((value - 32) * 5 / 9, 1)
+    return value
+
+
+# ------------------------------------------------------------------------------------------ the worklist
+
+
+@router.get("/worklist")
+def worklist_page(request: Request, actor: Staff, session: SessionDep) -> Response:
+    flags = svc.worklist(session, actor)
+    counts = {status: sum(1 for f in flags if f.status == status) for status in ("open", "acknowledged")}
+    return render(request, "recovery/worklist.html", _common({"flags": flags, "counts": counts}))
+
+
+def _is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+@router.post("/worklist/{flag_id}/acknowledge")
+def acknowledge(request: Request, flag_id: RecordId, actor: StaffForm, session: SessionDep) -> Response:
+    try:
+        flag = svc.acknowledge_flag(session, actor, flag_id, now=clock.now())
+    except Conflict as exc:
+        return _flag_card(request, svc.get_flag(session, actor, flag_id), error=exc.message, status_code=409)
+    return _flag_card(request, flag) if _is_htmx(request) else redirect("/worklist")
+
+
+@router.post("/worklist/{flag_id}/resolve")
+async def resolve(request: Request, flag_id: RecordId, actor: StaffForm, session: SessionDep) -> Response:
+    form = await request.form()
+    note = str(form.get("note", ""))
+    try:
+        flag = svc.resolve_flag(session, actor, flag_id, note, now=clock.now())
+    except (InvalidInput, Conflict) as exc:
+        status = 422 if isinstance(exc, InvalidInput) else 409
+        return _flag_card(
+            request, svc.get_flag(session, actor, flag_id), error=exc.message, note=note, status_code=status
+        )
+    return _flag_card(request, flag) if _is_htmx(request) else redirect("/worklist")
+
+
+def _flag_card(
+    request: Request, flag: svc.FlagView, *, error: str = "", note: str = "", status_code: int = 200
+) -> Response:
+    """The flag's card alone (an HTMX swap), or, without HTMX, a page holding just that card and the error."""
+    template = "recovery/_flag.html" if _is_htmx(request) else "recovery/flag_page.html"
+    ctx = _common({"flag": flag, "error": error, "note": note})
+    return render(request, template, ctx, status_code=status_code)
