@@ -102,7 +102,12 @@ def seed(session: Session, demo: Demo) -> None:
     seeded: set[int] = set()
     for patient in demo.patients:
         planned = patient.stage in PLAN_STAGES and patient.procedure_date is not None
-        if planned and _seed_plan(session, demo, patient):
+        if not planned:
+            continue
+        _seed_plan(session, demo, patient)
+        # Diaries are seeded for every planned patient who has none yet, whoever made the plan (the
+        # procedure-day seeder may run first): a second run finds the entries and adds nothing.
+        if not store.has_entries(session, patient_id=patient.patient_id):
             seeded.add(patient.index)
     for index, day, answers, then in VIGNETTES:
         vignette_patient = by_index.get(index)
@@ -114,11 +119,9 @@ def seed(session: Session, demo: Demo) -> None:
 
 
 def _seed_plan(session: Session, demo: Demo, patient: DemoPatient) -> bool:
-    """Set the plan; True when this run created it (then its diary is seeded too)."""
+    """Set the plan unless one exists; True when this run created it."""
     assert patient.procedure_date is not None
     if store.get_plan(session, patient_id=patient.patient_id) is not None:
-        return False
-    if store.has_entries(session, patient_id=patient.patient_id):
         return False
     # Every third patient has physical therapy prescribed and a shorter lifting pause, for variety.
     therapy = patient.index % 3 == 0

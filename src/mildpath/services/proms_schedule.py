@@ -1,0 +1,298 @@
+"""Questionnaire schedules: procedure dates, each patient's follow-up schedule, the clinic's follow-up list and
+the reminders (issue 4). Part of :mod:`mildpath.services.proms`, which re-exports everything public here.
+
+A timepoint counts as completed once every questionnaire it asks for is completed for the current procedure
+date; its window and status come from :mod:`mildpath.domain.schedule` (windows: ``content/schedule.yaml``, an
+assumption stated there). Responses counted from an earlier procedure date (a repeat procedure) do not fill the
+new schedule.
+
+The procedure date comes from the procedure-day records (the latest procedure not cancelled) or, for a patient
+without one, from the recovery plan's procedure date (both entered by clinicians).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mildpath.content.instruments import instrument_form
+from mildpath.content.schedule import follow_up_plan
+from mildpath.domain.schedule import SchedulePlan, Status, place
+from mildpath.services import notify
+from mildpath.services import procedures as procedures_service
+from mildpath.services import recovery as recovery_service
+from mildpath.services.access import Actor, get_patient_for, record, require_staff, visible_patients
+from mildpath.store import proms as store
+from mildpath.store.models import Patient, User
+from mildpath.store.procedures import ProcedureRow
+from mildpath.store.recovery import RecoveryPlanRecord
+
+REMINDER_KIND = "prom_reminder"
+# No clinical details in a reminder (issue 4): no instrument, no procedure, no symptom, no score.
+REMINDER_SUBJECT = "A questionnaire is waiting for you"
+REMINDER_BODY = (
+    "Hello,\n\nYou have a questionnaire waiting in mildpath. Please sign in to mildpath to answer it.\n\n"
+    "This message was sent automatically; please do not reply to it."
+)
+
+
+@dataclass(frozen=True)
+class InstrumentStatus:
+    instrument: str
+    short_title: str
+    status: str  # completed | in_progress | not_started
+    response_id: int | None
+
+
+@dataclass(frozen=True)
+class TimepointView:
+    id: str
+    label: str
+    target: date
+    opens: date
+    closes: date
+    status: str  # completed | upcoming | due | overdue | missed (domain.schedule.Status)
+    optional: bool
+    after_procedure: bool
+    instruments: tuple[InstrumentStatus, ...]
+
+    @property
+    def open(self) -> bool:
+        return self.status in (Status.DUE, Status.OVERDUE)
+
+    @property
+    def done(self) -> int:
+        return sum(1 for i in self.instruments if i.status == "completed")
+
+
+@dataclass(frozen=True)
+class ScheduleView:
+    patient_id: int
+    procedure_date: date | None
+    timepoints: tuple[TimepointView, ...]
+    source: str
+
+    @property
+    def open(self) -> tuple[TimepointView, ...]:
+        return tuple(tp for tp in self.timepoints if tp.open)
+
+    @property
+    def next_upcoming(self) -> TimepointView | None:
+        return next((tp for tp in self.timepoints if tp.status == Status.UPCOMING), None)
+
+
+@dataclass(frozen=True)
+class FollowUpRow:
+    patient_id: int
+    mrn: str
+    name: str
+    procedure_date: date
+    timepoint: str
+    label: str
+    target: date
+    closes: date
+    status: str
+    optional: bool
+    done: int
+    total: int
+    reminded_at: datetime | None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Procedure dates
+
+
+def procedure_dates(session: Session, patient_ids: Iterable[int] | Any) -> dict[int, date]:
+    """Each patient's procedure date: the latest procedure that is not cancelled, else the recovery plan's date
+    (the same rule as :func:`procedure_date_for`, for many patients at once).
+
+    ``patient_ids``: a list of ids or a subquery of ids. Two queries, whatever the number of patients.
+    """
+    ids = list(patient_ids) if isinstance(patient_ids, list | tuple | set) else patient_ids
+    latest = (
+        select(ProcedureRow.patient_id, func.max(ProcedureRow.scheduled_date))
+        .where(ProcedureRow.patient_id.in_(ids), ProcedureRow.status != "cancelled")
+        .group_by(ProcedureRow.patient_id)
+    )
+    found: dict[int, date] = dict(session.execute(latest).all())
+    for pid, day in session.execute(
+        select(RecoveryPlanRecord.patient_id, RecoveryPlanRecord.procedure_date).where(
+            RecoveryPlanRecord.patient_id.in_(ids)
+        )
+    ).all():
+        found.setdefault(pid, day)
+    return found
+
+
+def procedure_date_for(session: Session, patient_id: int) -> date | None:
+    """The procedure date the patient's questionnaire schedule counts from: the procedure-day service's
+    (the latest procedure not cancelled), else the recovery plan's. No access check: callers did it."""
+    found = procedures_service.procedure_date_for(session, patient_id)
+    return found if found is not None else recovery_service.procedure_date_for(session, patient_id)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Schedule, follow-up list and reminders
+
+
+def _schedule(
+    plan: SchedulePlan,
+    procedure_date: date,
+    today: date,
+    slots: Mapping[tuple[str, str], tuple[str, int]],
+) -> tuple[TimepointView, ...]:
+    """The plan placed on the calendar; ``slots``: ``{(timepoint, instrument): (status, response id)}`` of the
+    responses counted from this procedure date."""
+    out = []
+    for tp in plan.timepoints:
+        statuses = tuple(
+            InstrumentStatus(
+                instrument,
+                instrument_form(instrument).short_title,
+                slots.get((tp.id, instrument), ("not_started", 0))[0],
+                slots.get((tp.id, instrument), ("", None))[1],
+            )
+            for instrument in tp.instruments
+        )
+        done = all(s.status == "completed" for s in statuses)
+        placed = place(tp, procedure_date, today, completed=done)
+        out.append(
+            TimepointView(
+                tp.id,
+                tp.label,
+                placed.target,
+                placed.opens,
+                placed.closes,
+                placed.status.value,
+                tp.optional,
+                tp.after_procedure,
+                statuses,
+            )
+        )
+    return tuple(out)
+
+
+def _slots_by_patient(
+    session: Session, patient_ids: Any, dates: Mapping[int, date]
+) -> dict[int, dict[tuple[str, str], tuple[str, int]]]:
+    out: dict[int, dict[tuple[str, str], tuple[str, int]]] = {}
+    for pid, proc, timepoint, instrument, status, rid in store.slots_for(session, patient_ids=patient_ids):
+        if pid in dates and proc == dates[pid]:
+            out.setdefault(pid, {})[(timepoint, instrument)] = (status, rid)
+    return out
+
+
+def patient_schedule(session: Session, actor: Actor, patient_id: int, *, today: date) -> ScheduleView:
+    """The patient's follow-up schedule on ``today``: each timepoint's window, status and instruments.
+
+    Without a procedure date there is no schedule yet (``procedure_date`` ``None``, no timepoints).
+    """
+    get_patient_for(session, actor, patient_id)
+    plan = follow_up_plan()
+    record(session, actor, "proms.schedule", "PromSchedule", None, patient_id)
+    procedure_date = procedure_date_for(session, patient_id)
+    if procedure_date is None:
+        return ScheduleView(patient_id, None, (), plan.source)
+    slots = _slots_by_patient(session, [patient_id], {patient_id: procedure_date}).get(patient_id, {})
+    return ScheduleView(patient_id, procedure_date, _schedule(plan, procedure_date, today, slots), plan.source)
+
+
+def clinic_follow_up(
+    session: Session,
+    actor: Actor,
+    *,
+    today: date,
+    statuses: Sequence[str] = ("overdue", "due"),
+    limit: int = 1000,
+) -> list[FollowUpRow]:
+    """Staff: the timepoints of the actor's patients in the given statuses (overdue first, then by target date),
+    with how many of their questionnaires are done and when the patient was last reminded."""
+    require_staff(actor)
+    ids = visible_patients(actor).with_only_columns(Patient.id).where(Patient.anonymised_at.is_(None))
+    dates = procedure_dates(session, ids)
+    patients = (
+        {p.id: p for p in session.scalars(select(Patient).where(Patient.id.in_(list(dates)))).all()} if dates else {}
+    )
+    slots = _slots_by_patient(session, list(dates), dates)
+    reminders = store.reminded(session, patient_ids=list(dates)) if dates else {}
+    plan = follow_up_plan()
+    rows = []
+    for pid, proc in dates.items():
+        patient = patients.get(pid)
+        if patient is None:
+            continue
+        for tp in _schedule(plan, proc, today, slots.get(pid, {})):
+            if tp.status in statuses:
+                rows.append(
+                    FollowUpRow(
+                        pid,
+                        patient.mrn,
+                        f"{patient.given_name} {patient.family_name}",
+                        proc,
+                        tp.id,
+                        tp.label,
+                        tp.target,
+                        tp.closes,
+                        tp.status,
+                        tp.optional,
+                        tp.done,
+                        len(tp.instruments),
+                        reminders.get((pid, tp.id, proc)),
+                    )
+                )
+    order = {status: i for i, status in enumerate(("overdue", "due", "upcoming", "missed", "completed"))}
+    rows.sort(key=lambda r: (order.get(r.status, 9), r.target, r.name, r.patient_id))
+    record(session, actor, "proms.follow_up", "PromSchedule", None, None, {"results": len(rows)})
+    return rows[:limit]
+
+
+def queue_due_reminders(session: Session, today: date, *, now: datetime | None = None) -> int:
+    """Queue one reminder per patient and open timepoint (due or overdue, not all answered); returns how many.
+
+    Idempotent: a timepoint already reminded for this procedure date is skipped, so the job may run daily.
+    Only patients with an active portal account are reminded (the message asks them to sign in). The message
+    carries no clinical details: not the questionnaire, the procedure or any answer (:data:`REMINDER_BODY`).
+    """
+    when = now or datetime.now(UTC)
+    system = Actor.system("reminders")
+    accounts = {
+        pid: (uid, email)
+        for uid, pid, email in session.execute(
+            select(User.id, User.patient_id, User.email)
+            .join(Patient, Patient.id == User.patient_id)
+            .where(User.role == "patient", User.active.is_(True), Patient.anonymised_at.is_(None))
+        ).all()
+    }
+    if not accounts:
+        return 0
+    dates = procedure_dates(session, list(accounts))
+    slots = _slots_by_patient(session, list(dates), dates)
+    already = store.reminded(session, patient_ids=list(dates))
+    plan = follow_up_plan()
+    queued = 0
+    for pid in sorted(dates):
+        proc = dates[pid]
+        for tp in _schedule(plan, proc, today, slots.get(pid, {})):
+            if not tp.open or (pid, tp.id, proc) in already:
+                continue
+            user_id, email = accounts[pid]
+            message = notify.queue(
+                session,
+                kind=REMINDER_KIND,
+                subject=REMINDER_SUBJECT,
+                body=REMINDER_BODY,
+                recipient_user_id=user_id,
+                recipient_address=email,
+            )
+            session.flush()
+            reminder = store.add_reminder(
+                session, patient_id=pid, timepoint=tp.id, procedure_date=proc, outbox_id=message.id, now=when
+            )
+            record(session, system, "proms.remind", "PromReminder", reminder.id, pid, {"timepoint": tp.id})
+            queued += 1
+    return queued

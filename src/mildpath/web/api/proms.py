@@ -1,0 +1,340 @@
+"""/api/v1 questionnaires (issue 4): instruments (also as FHIR Questionnaires), responses, FHIR QuestionnaireResponse
+import and export, score Observations, each patient's follow-up schedule and the clinic's follow-up list.
+
+``POST .../responses`` takes complete answers (``{"odi-1": 3, ...}``; null or absent: unanswered) and answers
+with the stored response and its scores, computed from the answers; a score is never accepted. An invalid answer
+is a 422 problem whose ``errors[0].field`` names the item, and nothing is stored. Both POSTs honour
+``Idempotency-Key``: a retry gets the first answer again and files nothing twice.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from mildpath.domain.errors import InvalidInput, NotFound
+from mildpath.domain.instruments import INSTRUMENTS
+from mildpath.fhir.questionnaires import questionnaire
+from mildpath.services import clock
+from mildpath.services import proms as svc
+from mildpath.web import idempotency
+from mildpath.web.deps import PatientId, PatientRecordActor, RecordId, SessionDep, SettingsDep, SignedIn, Staff
+
+router = APIRouter(prefix="/api/v1", tags=["proms"])
+
+FHIR_JSON = "application/fhir+json"
+InstrumentId = Annotated[str, Path(max_length=16, pattern="^[a-z0-9-]+$", description="odi, zcq, nprs or walking")]
+
+ResponseCreate = svc.ResponseIn
+RESPONSE_EXAMPLE = {
+    "instrument": "odi",
+    "timepoint": "3m",
+    "answers": {f"odi-{n}": v for n, v in zip(range(1, 11), (3, 3, 2, 1, 2, 1, 1, None, 1, 2), strict=True)},
+    "answered_on": "2026-03-02",
+}
+
+
+class OptionPublic(BaseModel):
+    value: int
+    label: str
+
+
+class ItemPublic(BaseModel):
+    id: str
+    number: int
+    label: str
+    kind: str = Field(description="choice, integer (0-10) or decimal (minutes)")
+    subscale: str
+    options: list[OptionPublic]
+
+
+class InstrumentPublic(BaseModel):
+    id: str
+    name: str
+    version: str
+    title: str
+    short_title: str
+    instructions: str
+    licensed: bool = Field(description="Official wording is licensed; shown only when the site supplies it")
+    wording: str = Field(description="mildpath (short neutral labels) or site (the site's licensed wording)")
+    source: str
+    items: list[ItemPublic]
+
+
+class ResponsePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    patient_id: int
+    instrument: str
+    timepoint: str
+    procedure_date: date | None
+    after_treatment: bool
+    status: str = Field(description="in_progress or completed")
+    answers: dict[str, Any]
+    scores: dict[str, Any] | None = Field(
+        description="Computed from the answers: value, exact, band, answered, missing, reason, source, subscales"
+    )
+    entry_mode: str = Field(description="patient, paper or import")
+    entered_by: int | None
+    entered_at: datetime
+    started_at: datetime
+    completed_at: datetime | None
+    answered_on: date | None
+    current_step: int
+    steps_total: int
+
+
+class ResponsePage(BaseModel):
+    items: list[ResponsePublic]
+
+
+class InstrumentStatusPublic(BaseModel):
+    instrument: str
+    status: str = Field(description="completed, in_progress or not_started")
+    response_id: int | None
+
+
+class TimepointPublic(BaseModel):
+    id: str
+    label: str
+    target: date
+    opens: date
+    closes: date
+    status: str = Field(description="completed, upcoming, due, overdue or missed")
+    optional: bool
+    instruments: list[InstrumentStatusPublic]
+
+
+class SchedulePublic(BaseModel):
+    patient_id: int
+    procedure_date: date | None = Field(description="None: no procedure date on record, no schedule yet")
+    source: str
+    timepoints: list[TimepointPublic]
+
+
+class FollowUpPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    patient_id: int
+    mrn: str
+    name: str
+    procedure_date: date
+    timepoint: str
+    label: str
+    target: date
+    closes: date
+    status: str
+    optional: bool
+    done: int
+    total: int
+    reminded_at: datetime | None
+
+
+def _public(view: svc.ResponseView) -> ResponsePublic:
+    return ResponsePublic.model_validate(view)
+
+
+def _created(request: Request, session: Any, actor: Any, view: svc.ResponseView) -> JSONResponse:
+    payload = _public(view).model_dump(mode="json")
+    idempotency.remember(request, session, actor, 201, payload)
+    location = f"/api/v1/patients/{view.patient_id}/responses/{view.id}"
+    return JSONResponse(payload, status_code=201, headers={"Location": location})
+
+
+# ------------------------------------------------------------------------------------------ instruments
+
+
+@router.get("/instruments", response_model=list[InstrumentPublic])
+def list_instruments(actor: SignedIn, settings: SettingsDep) -> list[InstrumentPublic]:
+    """Every questionnaire's structure and wording (the site's licensed wording when it supplies one)."""
+    out = []
+    for instrument_id, instrument in INSTRUMENTS.items():
+        form = svc.form_for(instrument_id, settings.content_dir)
+        out.append(
+            InstrumentPublic(
+                id=instrument_id,
+                name=instrument.name,
+                version=instrument.version,
+                title=form.title,
+                short_title=form.short_title,
+                instructions=form.instructions,
+                licensed=form.licensed,
+                wording=form.wording,
+                source=instrument.source,
+                items=[
+                    ItemPublic(
+                        id=i.id,
+                        number=i.number,
+                        label=i.label,
+                        kind=i.kind,
+                        subscale=i.subscale,
+                        options=[OptionPublic(value=o.value, label=o.label) for o in i.options],
+                    )
+                    for i in form.items
+                ],
+            )
+        )
+    return out
+
+
+@router.get("/instruments/{instrument_id}/questionnaire", response_class=JSONResponse)
+def get_questionnaire(instrument_id: InstrumentId, actor: SignedIn, settings: SettingsDep) -> Response:
+    """The instrument as a FHIR R4 Questionnaire (``application/fhir+json``)."""
+    if instrument_id not in INSTRUMENTS:
+        raise NotFound(f"no instrument {instrument_id}")
+    resource = questionnaire(instrument_id, svc.form_for(instrument_id, settings.content_dir))
+    return JSONResponse(resource, media_type=FHIR_JSON)
+
+
+# ------------------------------------------------------------------------------------------ responses
+
+
+@router.post(
+    "/patients/{patient_id}/responses",
+    response_model=ResponsePublic,
+    status_code=201,
+    openapi_extra={"requestBody": {"content": {"application/json": {"example": RESPONSE_EXAMPLE}}}},
+)
+def create_response(
+    request: Request, patient_id: PatientId, body: ResponseCreate, actor: PatientRecordActor, session: SessionDep
+) -> Response:
+    """Record complete answers to one questionnaire, scored from the answers. A patient posts for themselves
+    (within the timepoint's window, with enough answers for a score); staff for a patient of their clinic
+    (recorded as a paper entry by them). 409 when that timepoint is already answered."""
+    replayed = idempotency.replay(request, session, actor)
+    if replayed is not None:
+        return replayed
+    view = svc.record_response(session, actor, patient_id, body, today=clock.today(), now=clock.now())
+    return _created(request, session, actor, view)
+
+
+@router.get("/patients/{patient_id}/responses", response_model=ResponsePage)
+def list_responses(
+    patient_id: PatientId,
+    actor: PatientRecordActor,
+    session: SessionDep,
+    status: Annotated[Literal["in_progress", "completed"] | None, Query()] = None,
+    instrument: Annotated[Literal["odi", "zcq", "nprs", "walking"] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 500,
+) -> ResponsePage:
+    """The patient's responses, oldest answered first."""
+    views = svc.list_responses(session, actor, patient_id, status=status, instrument=instrument, limit=limit)
+    return ResponsePage(items=[_public(v) for v in views])
+
+
+@router.get("/patients/{patient_id}/responses/{response_id}", response_model=ResponsePublic)
+def get_response(
+    patient_id: PatientId, response_id: RecordId, actor: PatientRecordActor, session: SessionDep
+) -> ResponsePublic:
+    return _public(svc.get_response(session, actor, patient_id, response_id))
+
+
+@router.get("/patients/{patient_id}/responses/{response_id}/fhir", response_class=JSONResponse)
+def get_response_fhir(
+    patient_id: PatientId, response_id: RecordId, actor: PatientRecordActor, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """The response as a FHIR R4 QuestionnaireResponse (``application/fhir+json``)."""
+    resource = svc.export_fhir_response(session, actor, patient_id, response_id, content_dir=settings.content_dir)
+    return JSONResponse(resource, media_type=FHIR_JSON)
+
+
+@router.get("/patients/{patient_id}/responses/{response_id}/observations", response_class=JSONResponse)
+def get_response_observations(
+    patient_id: PatientId, response_id: RecordId, actor: PatientRecordActor, session: SessionDep
+) -> Response:
+    """The response's scores as FHIR R4 Observations, in a ``collection`` Bundle (recomputed from the answers)."""
+    observations = svc.export_observations(session, actor, patient_id, response_id)
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"fullUrl": f"Observation/{o['id']}", "resource": o} for o in observations],
+    }
+    return JSONResponse(bundle, media_type=FHIR_JSON)
+
+
+@router.post(
+    "/patients/{patient_id}/questionnaire-responses",
+    response_model=ResponsePublic,
+    status_code=201,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {FHIR_JSON: {"schema": {"type": "object"}}, "application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
+async def import_questionnaire_response(
+    request: Request,
+    patient_id: PatientId,
+    actor: PatientRecordActor,
+    session: SessionDep,
+    timepoint: Annotated[str | None, Query(max_length=16, description="Default: by the authored date")] = None,
+) -> Response:
+    """Import a FHIR R4 QuestionnaireResponse (``application/fhir+json`` or ``application/json``): answers are
+    validated and re-scored; a linkId that is unknown or out of range is a 422 naming it."""
+    replayed = idempotency.replay(request, session, actor)
+    if replayed is not None:
+        return replayed
+    try:
+        resource = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("body: not valid JSON", field="body") from None
+    if not isinstance(resource, dict):
+        raise InvalidInput("body: expected a QuestionnaireResponse object", field="body")
+    view = svc.import_fhir_response(
+        session, actor, patient_id, resource, today=clock.today(), now=clock.now(), timepoint=timepoint
+    )
+    return _created(request, session, actor, view)
+
+
+# ------------------------------------------------------------------------------------------ schedules
+
+
+@router.get("/patients/{patient_id}/schedule", response_model=SchedulePublic)
+def get_schedule(patient_id: PatientId, actor: PatientRecordActor, session: SessionDep) -> SchedulePublic:
+    """The patient's follow-up schedule today: each timepoint's window and status, and each questionnaire's."""
+    view = svc.patient_schedule(session, actor, patient_id, today=clock.today())
+    return SchedulePublic(
+        patient_id=view.patient_id,
+        procedure_date=view.procedure_date,
+        source=view.source,
+        timepoints=[
+            TimepointPublic(
+                id=tp.id,
+                label=tp.label,
+                target=tp.target,
+                opens=tp.opens,
+                closes=tp.closes,
+                status=tp.status,
+                optional=tp.optional,
+                instruments=[
+                    InstrumentStatusPublic(instrument=i.instrument, status=i.status, response_id=i.response_id)
+                    for i in tp.instruments
+                ],
+            )
+            for tp in view.timepoints
+        ],
+    )
+
+
+FollowUpStatus = Literal["overdue", "due", "missed", "upcoming"]
+
+
+@router.get("/follow-up", response_model=list[FollowUpPublic])
+def follow_up(
+    actor: Staff,
+    session: SessionDep,
+    status: Annotated[
+        list[FollowUpStatus] | None, Query(max_length=4, description="Statuses to list (default: overdue and due)")
+    ] = None,
+) -> list[FollowUpPublic]:
+    """Staff: the open questionnaire timepoints of the clinic's patients, overdue first."""
+    wanted = tuple(status or ("overdue", "due"))
+    rows = svc.clinic_follow_up(session, actor, today=clock.today(), statuses=wanted)
+    return [FollowUpPublic.model_validate(r) for r in rows]

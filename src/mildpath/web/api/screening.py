@@ -1,0 +1,403 @@
+"""Candidacy screening over HTTP (issue 3): ``/api/v1`` screenings, the anonymous self-check, and the CDS Hooks
+service an EHR calls to show "possible mild candidate" in a chart.
+
+Routes (the router has no prefix because the CDS Hooks paths live outside ``/api/v1``, where the spec puts them):
+
+- ``POST /api/v1/patients/{id}/screenings``: ``{"kind": "clinician_assessment"|"self_check", "answers": {...},
+  "as_of"?}`` screens a form; ``{"bundle": {FHIR Bundle}, "as_of"?}`` screens the patient's chart (``kind``
+  omitted or ``fhir_import``). Answers with the stored screening (201, ``Location``); honours
+  ``Idempotency-Key``. Clinicians and admins store any kind; a patient stores only their own self-check.
+- ``GET /api/v1/patients/{id}/screenings``, ``GET .../screenings/{sid}``: stored screenings, newest first.
+- ``GET .../screenings/{sid}/fhir``: the screening as FHIR R4 (``application/fhir+json``): a ``RiskAssessment``
+  (a ``GuidanceResponse`` for a self-check); ``?resource=`` chooses.
+- ``POST /api/v1/self-check``: evaluates a self-check for anyone, without an account, and stores nothing.
+- ``GET /cds-services`` (discovery) and ``POST /cds-services/mild-candidacy`` (``patient-view``), CDS Hooks 2.0.
+
+CDS Hooks authentication, a documented deviation
+-------------------------------------------------
+The spec (https://cds-hooks.hl7.org/2.0/#trusting-cds-clients) says: "CDS Services SHOULD require authentication
+if invoking the service poses any risk of exposing sensitive data to the caller" and "Each time a CDS Client
+transmits a request to a CDS Service which requires authentication, the request MUST include an Authorization
+header presenting the JWT as a 'Bearer' token ... this is for every single CDS Service call, whether that be a
+Discovery call, a single CDS Service invocation ...". mildpath authenticates both CDS Hooks routes with its own
+API tokens as the bearer value (``Authorization: Bearer <token>``, from ``mildpath token create EMAIL`` for a
+clinician or admin account the site makes for its EHR), not with a JWT signed by the EHR and checked against its
+JWK Set: mildpath keeps no registry of trusted issuers and keys. The effect is the same gate (only a client the
+site gave credentials reaches the service); the difference is that the EHR must be configured with a static
+token instead of signing a JWT per call. A signed-in clinician's session cookie is accepted too (for trying the
+service from a browser); it is ``SameSite=Lax``, so no other site can make a browser send it with a POST.
+
+A ``patient-view`` call whose prefetch lacks keys the service needs answers **412 Precondition Failed**, as the
+spec says for a service that cannot fetch the data itself: mildpath does not call the ``fhirServer`` back (that
+would make it fetch arbitrary URLs a caller names). ``hook`` other than ``patient-view`` or a missing
+``context.patientId``: 422. Codes screening does not know are ignored.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from mildpath.content.criteria import load_forms
+from mildpath.domain.selfcheck import Guidance
+from mildpath.fhir.cds_hooks import MissingPrefetch, discovery
+from mildpath.services import auth, clock
+from mildpath.services import screening as svc
+from mildpath.services.access import Actor
+from mildpath.web import idempotency
+from mildpath.web.deps import (
+    PatientId,
+    PatientRecordActor,
+    Policy,
+    PublicActor,
+    RecordId,
+    SessionDep,
+    SettingsDep,
+)
+from mildpath.web.problems import problem
+
+router = APIRouter(tags=["screening"])
+
+API = "/api/v1"
+FHIR_JSON = "application/fhir+json"
+
+Text = Annotated[str, StringConstraints(max_length=64)]
+AnswerValue = bool | int | float | Text | list[Annotated[str, StringConstraints(max_length=32)]] | None
+Answers = Annotated[
+    dict[Annotated[str, StringConstraints(max_length=64)], AnswerValue],
+    Field(max_length=60, description="Question name -> answer (see the form's fields); null or absent: unanswered"),
+]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Schemas
+
+
+class ScreeningCreate(BaseModel):
+    """A form (``kind`` + ``answers``) or a FHIR chart (``bundle``) to screen and store."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "clinician_assessment",
+                    "as_of": "2026-03-02",
+                    "answers": {
+                        "lss_confirmed": True,
+                        "neurogenic_claudication": True,
+                        "symptom_months": 14,
+                        "conservative_care_failed": True,
+                        "lf_thickness_mm": 4.2,
+                        "imaging_date": "2026-01-20",
+                        "imaging_modality": "MRI",
+                        "odi_score": 44,
+                        "nprs": 7,
+                    },
+                }
+            ]
+        },
+    )
+
+    kind: Literal["clinician_assessment", "self_check", "fhir_import"] | None = Field(
+        default=None,
+        description="clinician_assessment or self_check with answers; fhir_import (or omitted) with bundle",
+    )
+    answers: Answers | None = None
+    bundle: dict[str, Any] | None = Field(default=None, description="A FHIR R4 Bundle of the patient's chart")
+    as_of: date | None = Field(default=None, description="Screen as of this date (default: the form's date or today)")
+
+    @model_validator(mode="after")
+    def _one_input(self) -> ScreeningCreate:
+        if (self.answers is None) == (self.bundle is None):
+            raise ValueError("send either answers (with kind) or bundle")
+        if self.answers is not None and self.kind not in ("clinician_assessment", "self_check"):
+            raise ValueError("kind must be clinician_assessment or self_check with answers")
+        if self.bundle is not None and self.kind not in (None, "fhir_import"):
+            raise ValueError("a bundle is a fhir_import")
+        return self
+
+
+class EvidencePublic(BaseModel):
+    value: bool | int | float | str | None
+    date: date | None
+    record: str = Field(description="A FHIR reference (Condition/123) or a form field (form:clinician.nprs)")
+
+
+class CriterionPublic(BaseModel):
+    id: str
+    status: str = Field(description="met, not_met or unknown (for an exclusion or red flag, met means it applies)")
+    role: str = Field(description="gate, inclusion, exclusion or red_flag")
+    evidence: list[EvidencePublic]
+    source: str = Field(description="Citation id of the content bibliography")
+    clinician: str = ""
+    patient: str = ""
+
+
+class ScreeningPublic(BaseModel):
+    id: int
+    patient_id: int
+    kind: str = Field(description="self_check, clinician_assessment or fhir_import")
+    as_of: date
+    criteria_set: str = Field(description="name@version")
+    status: str = Field(description="likely_candidate, not_candidate, needs_more_information or urgent_referral")
+    summary: str
+    missing: list[str]
+    reasons: list[str]
+    criteria: list[CriterionPublic]
+    answers: dict[str, Any] = Field(description="The input: the form's answers, or a summary of the FHIR facts read")
+    created_by: int | None
+    created_at: Any
+
+
+class ScreeningPage(BaseModel):
+    items: list[ScreeningPublic]
+
+
+class SelfCheckCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    answers: Answers
+    as_of: date | None = None
+
+
+class NotePublic(BaseModel):
+    title: str
+    text: str
+    source: str
+
+
+class GuidancePublic(BaseModel):
+    kind: str = Field(
+        description="seek_care_now, see_doctor_soon, ask_about_stenosis, talk_to_doctor, ask_spine_specialist"
+    )
+    title: str
+    text: str
+    source: str
+    unmet: list[str] = Field(description="Why mild may not be next, in plain words")
+    notes: list[NotePublic]
+
+
+class SelfCheckPublic(BaseModel):
+    guidance: GuidancePublic
+    status: str
+    criteria_set: str
+    criteria: list[CriterionPublic]
+    stored: bool = Field(description="Always false: an anonymous self-check stores nothing")
+
+
+class CdsHooksRequest(BaseModel):
+    """A CDS Hooks 2.0 service request (https://cds-hooks.hl7.org/2.0/#http-request_1)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    hook: str = Field(max_length=64)
+    hookInstance: str = Field(max_length=128)  # noqa: N815 (the spec's name)
+    context: dict[str, Any]
+    prefetch: dict[str, Any] | None = None
+    fhirServer: str | None = Field(default=None, max_length=2048)  # noqa: N815
+    fhirAuthorization: dict[str, Any] | None = None  # noqa: N815
+
+
+def _public(view: svc.ScreeningView) -> ScreeningPublic:
+    result = view.result
+    return ScreeningPublic(
+        id=view.id,
+        patient_id=view.patient_id,
+        kind=view.kind,
+        as_of=view.as_of,
+        criteria_set=view.criteria_set,
+        status=view.status,
+        summary=view.summary,
+        missing=list(result.get("missing") or []),
+        reasons=list(result.get("reasons") or []),
+        criteria=[CriterionPublic.model_validate(c) for c in result.get("criteria") or []],
+        answers=view.answers,
+        created_by=view.created_by,
+        created_at=view.created_at,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Stored screenings
+
+
+@router.post(f"{API}/patients/{{patient_id}}/screenings", response_model=ScreeningPublic, status_code=201)
+def create_screening(
+    request: Request,
+    patient_id: PatientId,
+    body: ScreeningCreate,
+    actor: PatientRecordActor,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Response:
+    """Screen the patient and store the result with its criteria-set version. The answer says "likely
+    candidate, refer for specialist evaluation" at best: it supports the specialist's decision, never makes it."""
+    replayed = idempotency.replay(request, session, actor)
+    if replayed is not None:
+        return replayed
+    if body.bundle is not None:
+        view = svc.screen_from_fhir(
+            session,
+            actor,
+            patient_id,
+            body.bundle,
+            today=clock.today(),
+            as_of=body.as_of,
+            content_dir=settings.content_dir,
+        )
+    else:
+        assert body.kind is not None and body.answers is not None
+        view = svc.screen_patient_from_form(
+            session,
+            actor,
+            patient_id,
+            body.kind,
+            body.answers,
+            today=clock.today(),
+            as_of=body.as_of,
+            content_dir=settings.content_dir,
+        )
+    payload = _public(view).model_dump(mode="json")
+    idempotency.remember(request, session, actor, 201, payload)
+    location = f"{API}/patients/{patient_id}/screenings/{view.id}"
+    return JSONResponse(payload, status_code=201, headers={"Location": location})
+
+
+@router.get(f"{API}/patients/{{patient_id}}/screenings", response_model=ScreeningPage)
+def list_screenings(
+    patient_id: PatientId,
+    actor: PatientRecordActor,
+    session: SessionDep,
+    kind: Annotated[Literal["self_check", "clinician_assessment", "fhir_import"] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> ScreeningPage:
+    """The patient's stored screenings, newest first."""
+    views = svc.list_screenings(session, actor, patient_id, kind=kind, limit=limit)
+    return ScreeningPage(items=[_public(v) for v in views])
+
+
+@router.get(f"{API}/patients/{{patient_id}}/screenings/{{screening_id}}", response_model=ScreeningPublic)
+def get_screening(
+    patient_id: PatientId, screening_id: RecordId, actor: PatientRecordActor, session: SessionDep
+) -> ScreeningPublic:
+    return _public(svc.get_screening(session, actor, patient_id, screening_id))
+
+
+@router.get(
+    f"{API}/patients/{{patient_id}}/screenings/{{screening_id}}/fhir",
+    response_class=JSONResponse,
+    responses={200: {"content": {FHIR_JSON: {"schema": {"type": "object"}}}, "description": "A FHIR R4 resource"}},
+)
+def get_screening_fhir(
+    patient_id: PatientId,
+    screening_id: RecordId,
+    actor: PatientRecordActor,
+    session: SessionDep,
+    settings: SettingsDep,
+    resource: Annotated[Literal["RiskAssessment", "GuidanceResponse"] | None, Query()] = None,
+) -> Response:
+    """The screening as a FHIR R4 ``RiskAssessment`` (a self-check: ``GuidanceResponse``; ``resource`` chooses)."""
+    body = svc.screening_fhir(
+        session, actor, patient_id, screening_id, resource_type=resource, content_dir=settings.content_dir
+    )
+    return JSONResponse(body, media_type=FHIR_JSON)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The anonymous self-check
+
+
+@router.post(f"{API}/self-check", response_model=SelfCheckPublic)
+def evaluate_self_check(body: SelfCheckCreate, actor: PublicActor, settings: SettingsDep) -> SelfCheckPublic:
+    """Guidance from a self-check, for anyone (no account needed). Nothing is stored: to keep a self-check in a
+    patient's record, a signed-in patient posts it to ``/api/v1/patients/{id}/screenings``."""
+    outcome = svc.evaluate_self_check(
+        body.answers, today=clock.today(), as_of=body.as_of, content_dir=settings.content_dir
+    )
+    return SelfCheckPublic(
+        guidance=guidance_public(outcome.guidance),
+        status=outcome.result.status.value,
+        criteria_set=outcome.result.criteria_set,
+        criteria=[CriterionPublic.model_validate(c) for c in svc.result_json(outcome.result)["criteria"]],
+        stored=False,
+    )
+
+
+def guidance_public(guidance: Guidance) -> GuidancePublic:
+    """The guidance with its wording from ``content/criteria/forms.yaml``."""
+    forms = load_forms()
+    text = forms.guidance[guidance.kind.value]
+    return GuidancePublic(
+        kind=guidance.kind.value,
+        title=text.title,
+        text=text.text,
+        source=text.source,
+        unmet=list(guidance.unmet),
+        notes=[
+            NotePublic(title=forms.notes[n].title, text=forms.notes[n].text, source=forms.notes[n].source)
+            for n in guidance.notes
+        ],
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# CDS Hooks 2.0
+
+
+class _CdsClientPolicy(Policy):
+    """Staff, authenticated by an API token as the bearer value on the CDS Hooks paths (see the module doc).
+
+    The foundation reads bearer tokens under ``/api`` only; this policy reads them here too, then lets the
+    ordinary policy check the role (a session cookie still works when no bearer header is sent).
+    """
+
+    def __call__(self, request: Request, session: SessionDep, settings: SettingsDep) -> Actor:
+        if getattr(request.state, "actor", None) is None:
+            scheme, _, value = request.headers.get("authorization", "").partition(" ")
+            if scheme.lower() == "bearer" and value.strip():
+                user = auth.user_for_token(session, value.strip())
+                address = getattr(request.state, "client_address", "") or ""
+                if user is not None:
+                    request.state.actor = Actor.for_user(user, address)
+        return super().__call__(request, session, settings)
+
+
+CDS_CLIENT = _CdsClientPolicy("cds_client", frozenset({"clinician", "admin"}))
+CdsClient = Annotated[Actor, Depends(CDS_CLIENT)]
+
+
+@router.get("/cds-services", tags=["cds-hooks"])
+def cds_discovery(actor: CdsClient) -> JSONResponse:
+    """CDS Hooks discovery: the ``mild-candidacy`` service for the ``patient-view`` hook, with its prefetch."""
+    return JSONResponse(discovery())
+
+
+@router.post(
+    "/cds-services/mild-candidacy",
+    tags=["cds-hooks"],
+    responses={
+        200: {"description": 'CDS Hooks cards: ``{"cards": [...]}``'},
+        412: {
+            "description": "Prefetch keys missing (named in ``missing``)",
+            "content": {"application/problem+json": {"schema": {"type": "object"}}},
+        },
+    },
+)
+def cds_mild_candidacy(
+    request: Request, body: CdsHooksRequest, actor: CdsClient, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """``patient-view``: cards from the prefetched chart ("possible mild candidate: refer for specialist
+    evaluation", "more information needed", or a critical red-flag card; none when not a candidate).
+    Missing prefetch: 412 Precondition Failed, naming the keys in ``missing``."""
+    try:
+        answer = svc.cds_patient_view(
+            session, actor, body.model_dump(), today=clock.today(), content_dir=settings.content_dir
+        )
+    except MissingPrefetch as exc:
+        return problem(412, "Precondition Failed", exc.message, request, missing=exc.keys)
+    return JSONResponse(answer)
