@@ -45,7 +45,7 @@ def test_demo_twice_duplicates_nothing(env):
     before = sqlite3.connect(db).execute("select count(*) from patients").fetchone()[0]
     assert run(env, "demo").returncode == 0
     after = sqlite3.connect(db).execute("select count(*) from patients").fetchone()[0]
-    assert before == after == 30
+    assert before == after >= 30
 
 
 def test_user_add_then_token_create_prints_the_token_alone(env):

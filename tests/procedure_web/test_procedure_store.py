@@ -60,13 +60,14 @@ def test_loading_the_demo_twice_adds_no_procedure(db):
 
 
 def test_the_registry_extract_counts_the_demo_events(db, dr_alice, dr_bob_other_clinic):
+    # The demo's 19 current procedures plus the 16 former patients the outcomes seeder adds for 24-month data.
     extract = exports.registry_extract(db, dr_alice.actor)
-    assert len(extract.procedures) == 19
-    assert sum(1 for p in extract.procedures if p.same_day_discharge) == 18
-    assert extract.counts.adverse_events[AdverseEventType.ED_VISIT_OR_READMISSION] == 1
+    assert len(extract.procedures) == 35
+    assert sum(1 for p in extract.procedures if p.same_day_discharge) == 33
+    assert extract.counts.adverse_events[AdverseEventType.ED_VISIT_OR_READMISSION] == 2
     assert extract.counts.serious_adverse_events == 0
-    assert sum(extract.counts.reinterventions.values()) == 2
-    assert extract.counts.reinterventions[ReinterventionType.LAMINECTOMY] == 1
+    assert sum(extract.counts.reinterventions.values()) == 5
+    assert extract.counts.reinterventions[ReinterventionType.LAMINECTOMY] == 2
     assert all(e.days_after_procedure >= 0 for e in extract.adverse_events)
     assert all(p.levels and p.duration_minutes for p in extract.procedures)
     assert exports.registry_extract(db, dr_bob_other_clinic.actor).procedures == ()

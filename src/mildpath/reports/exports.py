@@ -1,0 +1,58 @@
+"""Files for exports: FHIR Bulk Data NDJSON (one file per resource type) and tables as CSV or Parquet.
+
+pyarrow is imported only when Parquet is written. Nothing here knows about the database: callers pass resources
+and rows (``services.outcomes_export``).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+TABLE_FORMATS = ("csv", "parquet")
+
+
+def write_ndjson(resources: Iterable[Mapping[str, Any]], out_dir: Path) -> dict[str, int]:
+    """Write each resource as one line of ``out_dir/<resourceType>.ndjson`` (FHIR Bulk Data layout, UTF-8, ``\\n``
+    line ends); returns the count per type. Files are replaced, written as the resources stream in."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    handles: dict[str, IO[bytes]] = {}
+    counts: dict[str, int] = {}
+    try:
+        for resource in resources:
+            kind = str(resource["resourceType"])
+            if not kind.isalnum():
+                raise ValueError(f"not a resource type: {kind!r}")
+            if kind not in handles:
+                handles[kind] = (out_dir / f"{kind}.ndjson").open("wb")
+            handles[kind].write(orjson.dumps(resource) + b"\n")
+            counts[kind] = counts.get(kind, 0) + 1
+    finally:
+        for handle in handles.values():
+            handle.close()
+    return dict(sorted(counts.items()))
+
+
+def write_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], path: Path, fmt: str) -> int:
+    """Write ``rows`` with exactly ``columns`` (in that order) as CSV (empty cell for ``None``) or Parquet; returns
+    the number of rows."""
+    if fmt not in TABLE_FORMATS:
+        raise ValueError(f"format must be one of {TABLE_FORMATS}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "csv":
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="raise")
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({c: "" if row.get(c) is None else row.get(c) for c in columns})
+        return len(rows)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({c: [row.get(c) for row in rows] for c in columns})
+    pq.write_table(table, path)
+    return len(rows)

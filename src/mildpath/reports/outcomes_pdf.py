@@ -1,0 +1,105 @@
+"""The registry report as a printable document: HTML (Jinja2, autoescaped) rendered to PDF by WeasyPrint.
+
+Input is the report dict of :func:`mildpath.services.outcomes.outcomes_report`, so the PDF shows exactly the
+numbers of the JSON and the dashboard. Charts come from :mod:`mildpath.reports.plots` as PNG, embedded as data
+URIs. WeasyPrint and matplotlib are imported inside the functions that need them.
+
+Layout: page 1, the cohort and the benchmarks beside the clinic's figures; page 2, trajectories and change from
+baseline; page 3, responders and follow-up; page 4, reinterventions (Kaplan-Meier), adverse events, discharge,
+methods and sources.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+TEMPLATES = Path(__file__).resolve().parent / "templates" / "outcomes"
+
+
+def fmt_num(value: float | None, digits: int = 2, signed: bool = False) -> str:
+    """A number for print: the minus sign as U+2212, ``—`` for nothing.
+
+    >>> fmt_num(-13.05), fmt_num(None), fmt_num(4.5, 1, signed=True)
+    ('−13.05', '—', '+4.5')
+    """
+    if value is None:
+        return "\u2014"
+    text = f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+    return text.replace("-", "\u2212")
+
+
+def fmt_ci(row: Mapping[str, Any], key: str = "mean", digits: int = 2, unit: str = "") -> str:
+    """``value (low to high)`` from a report row; ``value`` alone when there is no interval."""
+    value = row.get(key)
+    if value is None:
+        return "\u2014"
+    text = fmt_num(value, digits) + unit
+    if row.get("ci_low") is None or row.get("ci_high") is None:
+        return text
+    return f"{text} ({fmt_num(row['ci_low'], digits)} to {fmt_num(row['ci_high'], digits)})"
+
+
+def fmt_pct(row: Mapping[str, Any]) -> str:
+    """``58.3% (31.9 to 80.7), 7/12`` from a proportion row; ``—`` with ``0/0``."""
+    if row.get("percent") is None:
+        return f"\u2014 (0/{row.get('n', 0)})"
+    return f"{fmt_ci(row, 'percent', 1, '%')}, {row['events']}/{row['n']}"
+
+
+@lru_cache(maxsize=1)
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals |= {"num": fmt_num, "ci": fmt_ci, "pct": fmt_pct}
+    return env
+
+
+def _png(data: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+
+
+def charts(report: Mapping[str, Any]) -> dict[str, str]:
+    """The report's charts as PNG data URIs (``trajectories``, ``responders``, ``survival``)."""
+    from mildpath.reports import plots
+
+    return {
+        "trajectories": _png(plots.trajectories_grid(report)),
+        "responders": _png(plots.responder_bars(report)),
+        "survival": _png(plots.survival_chart(report, "any")),
+    }
+
+
+def report_html(report: Mapping[str, Any], *, with_charts: bool = True) -> str:
+    """The report as a standalone HTML document (charts embedded unless ``with_charts`` is false)."""
+    measures = {m["id"]: m for m in report["measures"]}
+    sources = {s["id"]: s for b in report["benchmarks"] for s in b["sources"]}
+    return (
+        _env()
+        .get_template("report.html")
+        .render(
+            r=report,
+            measures=measures,
+            sources=list(sources.values()),
+            charts=charts(report) if with_charts else {},
+        )
+    )
+
+
+def report_pdf(report: Mapping[str, Any]) -> bytes:
+    """The report as PDF bytes (WeasyPrint)."""
+    from weasyprint import HTML
+
+    pdf = HTML(string=report_html(report), base_url=str(TEMPLATES)).write_pdf()
+    assert pdf is not None  # write_pdf() without a target returns the bytes
+    return bytes(pdf)

@@ -1,0 +1,792 @@
+"""The outcomes registry (issue 8): the clinic's results, per timepoint, with confidence intervals, beside the trials.
+
+:func:`outcomes_report` is the one function behind the web dashboard, ``GET /api/v1/outcomes``,
+``mildpath report outcomes --json`` and the PDF: they all show the same dict, so their numbers cannot drift apart.
+
+How the registry is read (no N+1): the questionnaire service's registry query (one SELECT of the completed
+responses with their patients), the procedure service's registry extract (procedures, operators' names, adverse
+events, reinterventions: one SELECT each) and one SELECT of the patients' birth dates. Scores are recomputed from
+the stored answers by the domain (:func:`mildpath.domain.instruments.score`), as everywhere in mildpath, and the
+responder calls come from the one definition (``content/responders.yaml`` via
+:func:`mildpath.domain.instruments.responders`). The statistics are :mod:`mildpath.domain.outcomes`; the
+Kaplan-Meier fit is lifelines' (:mod:`mildpath.reports.survival`).
+
+Access: staff only (a clinician sees their clinic, an admin or the command line everything); each report is one
+aggregate read in the audit trail (``outcomes.report``; the detail holds the filters and the number of procedures,
+no health data). A patient's own trajectory (:func:`patient_outcomes`) is readable by the patient and their
+clinic's staff, audited as ``outcomes.patient_read``.
+
+JSON conventions: means, standard deviations and their intervals in the measure's unit with two decimals;
+proportions in percent with one decimal (``percent``, ``ci_low``, ``ci_high``); ``null`` where there is nothing to
+compute (no pair, no eligible procedure). Changes are follow-up minus baseline (see the domain's ``METHODS``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from fractions import Fraction
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy.orm import Session
+
+from mildpath.content.benchmarks import Benchmark, Comparator, benchmark_set
+from mildpath.content.instruments import responder_content, responder_thresholds
+from mildpath.content.procedure import policies
+from mildpath.content.schedule import follow_up_plan
+from mildpath.content.sources import source
+from mildpath.domain.errors import InvalidInput
+from mildpath.domain.instruments import Score, responders, score
+from mildpath.domain.outcomes import (
+    AGE_BAND_LABELS,
+    BASELINE,
+    METHODS,
+    AgeBand,
+    Answered,
+    ChangeSummary,
+    Cohort,
+    CohortEvent,
+    CohortFilter,
+    MeanCI,
+    RateCI,
+    ResponderValue,
+    ScoreValue,
+    SurvivalCurve,
+    SurvivalPoint,
+    TreatedProcedure,
+    age_on,
+    change_from_baseline,
+    event_rates,
+    follow_up_completion,
+    responder_rates,
+    same_day_discharge,
+    time_to_event,
+    trajectory,
+)
+from mildpath.domain.schedule import SchedulePlan
+from mildpath.services import procedure_exports, proms
+from mildpath.services.access import Actor, get_patient_for, record, require_staff, visible_patients
+from mildpath.store import outcomes as store
+from mildpath.store import procedures as procedure_store
+from mildpath.store import proms as proms_store
+from mildpath.store.models import Patient
+from mildpath.store.proms import RegistryResponse
+
+SCHEMA = "mildpath.outcomes/1"
+
+
+@dataclass(frozen=True)
+class MeasureInfo:
+    id: str
+    label: str
+    short: str
+    unit: str
+    low: float
+    high: float
+    higher_is_better: bool = False
+
+
+#: The measures of the registry, in display order; ranges from clinical reference §2 (walking capped at 30 min).
+MEASURE_INFO: dict[str, MeasureInfo] = {
+    m.id: m
+    for m in (
+        MeasureInfo("odi", "Oswestry Disability Index", "ODI", "points", 0, 100),
+        MeasureInfo("nprs_back", "Back pain (NPRS)", "Back pain", "points", 0, 10),
+        MeasureInfo("nprs_leg", "Leg pain (NPRS)", "Leg pain", "points", 0, 10),
+        MeasureInfo("zcq_severity", "ZCQ symptom severity", "ZCQ severity", "points", 1, 5),
+        MeasureInfo("zcq_function", "ZCQ physical function", "ZCQ function", "points", 1, 4),
+        MeasureInfo("zcq_satisfaction", "ZCQ satisfaction", "ZCQ satisfaction", "points", 1, 4),
+        MeasureInfo("walking", "Walking tolerance", "Walking", "minutes", 0, 30, higher_is_better=True),
+    )
+}
+#: Measures whose change from baseline the dashboard summarises (satisfaction exists only after treatment).
+CHANGE_MEASURES = ("odi", "nprs_back", "nprs_leg", "zcq_severity", "zcq_function", "walking")
+#: Responder definitions (``domain.instruments.change``), headline first, with their labels.
+DEFINITIONS: dict[str, str] = {
+    "odi-points": "ODI improved by 10 points or more",
+    "odi-relative": "ODI improved by 30% or more",
+    "nprs-back": "Back pain improved by 2 points or 30%",
+    "nprs-leg": "Leg pain improved by 2 points or 30%",
+    "zcq-composite": "ZCQ composite (severity and function improved, satisfied)",
+}
+#: Which thresholds of ``responders.yaml`` each definition uses (for the notes and their sources).
+_DEFINITION_THRESHOLDS = {
+    "odi-points": ("odi_points",),
+    "odi-relative": ("odi_relative",),
+    "nprs-back": ("nprs_points", "nprs_relative"),
+    "nprs-leg": ("nprs_points", "nprs_relative"),
+    "zcq-composite": ("zcq_severity_points", "zcq_function_points", "zcq_satisfaction_max"),
+}
+SURVIVAL_DAYS = (365, 730)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Filters
+
+
+class OutcomeFilters(BaseModel):
+    """Who the report covers: procedure dates (inclusive), the operator (a user id), a treated level or the number
+    of levels treated, and the age band at the procedure. Every field is optional."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    since: date | None = Field(default=None, description="First procedure date included")
+    until: date | None = Field(default=None, description="Last procedure date included")
+    operator: int | None = Field(default=None, ge=1, le=2_147_483_647, description="Operator's user id")
+    level: str | None = Field(default=None, max_length=8, description="A level treated, such as L4-L5")
+    levels_treated: int | None = Field(default=None, ge=1, le=5, description="Number of levels treated")
+    age_band: AgeBand | None = Field(default=None, description="Age band at the procedure")
+
+    @field_validator("level")
+    @classmethod
+    def _known_level(cls, value: str | None) -> str | None:
+        if value is not None and value not in level_choices():
+            raise ValueError(f"must be one of {', '.join(level_choices())}")
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> OutcomeFilters:
+        if self.since is not None and self.until is not None and self.since > self.until:
+            raise ValueError("since must not be after until")
+        return self
+
+    def to_domain(self) -> CohortFilter:
+        return CohortFilter(
+            since=self.since,
+            until=self.until,
+            operator_id=self.operator,
+            level=self.level,
+            level_count=self.levels_treated,
+            age_band=self.age_band,
+        )
+
+
+def parse_filters(values: Mapping[str, Any]) -> OutcomeFilters:
+    """Filters from query or command-line values (blank means unset); :class:`InvalidInput` names the field."""
+    from pydantic import ValidationError
+
+    clean = {k: (None if isinstance(v, str) and not v.strip() else v) for k, v in values.items()}
+    try:
+        return OutcomeFilters.model_validate(clean)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "since"  # the one cross-field rule
+        message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+        raise InvalidInput(f"{where}: {message}", field=where) from None
+
+
+def level_choices() -> tuple[str, ...]:
+    """The lumbar levels a procedure can treat (``content/procedure.yaml``), top down."""
+    return tuple(c.id for c in policies().events.levels)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reading the registry
+
+
+@dataclass(frozen=True)
+class Registry:
+    """What one bulk read of the store gives: the domain cohort, plus the raw rows exports need."""
+
+    cohort: Cohort
+    responses: tuple[RegistryResponse, ...]
+    extract: procedure_exports.RegistryExtract
+    response_procedure: Mapping[int, int]  # response id -> procedure id
+    operators: Mapping[int, str]
+    demographics: Mapping[int, tuple[date, str]]
+
+
+def _measures(result: Score) -> dict[str, Fraction]:
+    """The registry measures of one score (exact fractions; missing ones left out)."""
+    parts: list[tuple[str, Score]] = []
+    if result.instrument in ("odi", "walking"):
+        parts = [(result.instrument, result)]
+    elif result.instrument == "nprs":
+        parts = [("nprs_back", result.subscale("back")), ("nprs_leg", result.subscale("leg"))]
+    elif result.instrument == "zcq":
+        parts = [(f"zcq_{s.instrument.rsplit('.', 1)[-1]}", s) for s in result.subscales]
+    return {name: s.exact for name, s in parts if s.exact is not None}
+
+
+def _score(instrument: str, answers: Mapping[str, Any], after_treatment: bool) -> Score | None:
+    try:
+        return score(instrument, answers, after_treatment=after_treatment)
+    except InvalidInput:  # a stored answer that no longer scores (never written by mildpath itself): left out
+        return None
+
+
+def read_registry(
+    session: Session, actor: Actor, *, since: date | None = None, until: date | None = None
+) -> Registry:
+    """The completed procedures the actor may see (procedure date within ``since``..``until``) with their scores,
+    responder calls, adverse events and reinterventions, as a domain :class:`Cohort` (staff only)."""
+    require_staff(actor)
+    extract = procedure_exports.registry_extract(session, actor, since=since, until=until)
+    responses = tuple(proms.registry_responses(session, actor, proms.RegistryQuery(since=since, until=until)))
+    # A subquery rather than an id list: no bound-parameter limit however large the registry.
+    visible = visible_patients(actor).with_only_columns(Patient.id)
+    demographics = store.demographics(session, patient_ids=visible) if extract.procedures else {}
+    thresholds = responder_thresholds()
+
+    by_slot = {(p.patient_id, p.procedure_date): p.procedure_id for p in extract.procedures}
+    procedures = []
+    for p in extract.procedures:
+        birth = demographics.get(p.patient_id, (p.procedure_date, "unknown"))[0]
+        procedures.append(
+            TreatedProcedure(
+                procedure_id=p.procedure_id,
+                patient_id=p.patient_id,
+                procedure_date=p.procedure_date,
+                age=age_on(birth, p.procedure_date),
+                operator_id=p.operator_user_id,
+                levels=tuple(dict.fromkeys(level.level for level in p.levels)),
+                same_day_discharge=p.same_day_discharge,
+            )
+        )
+
+    scores: list[ScoreValue] = []
+    answered: list[Answered] = []
+    response_procedure: dict[int, int] = {}
+    scored: dict[tuple[int, str, str], Score] = {}  # (procedure, instrument, timepoint) -> score
+    for row in responses:
+        procedure_id = by_slot.get((row.patient_id, row.procedure_date)) if row.procedure_date else None
+        if procedure_id is None:
+            continue  # a baseline for a procedure not done (yet), or a response of another procedure
+        response_procedure[row.response_id] = procedure_id
+        answered.append(Answered(procedure_id, row.timepoint, row.instrument))
+        result = _score(row.instrument, row.answers, row.after_treatment)
+        if result is None:
+            continue
+        scored[(procedure_id, row.instrument, row.timepoint)] = result
+        for measure, value in _measures(result).items():
+            scores.append(ScoreValue(procedure_id, row.timepoint, measure, float(value)))
+
+    calls: list[ResponderValue] = []
+    for (procedure_id, instrument, timepoint), follow in scored.items():
+        if timepoint == BASELINE:
+            continue
+        base = scored.get((procedure_id, instrument, BASELINE))
+        if base is None:
+            # No baseline at all: every definition of the instrument is unknown for this follow-up.
+            definitions = [d for d in DEFINITIONS if d.split("-")[0] == instrument]
+            calls.extend(ResponderValue(procedure_id, timepoint, d, None) for d in definitions)
+            continue
+        for call in responders(base, follow, thresholds):
+            calls.append(ResponderValue(procedure_id, timepoint, call.definition, call.responder))
+
+    cohort = Cohort(
+        procedures=tuple(procedures),
+        scores=tuple(scores),
+        responders=tuple(calls),
+        answered=tuple(answered),
+        adverse_events=tuple(
+            CohortEvent(e.procedure_id, e.type, e.days_after_procedure, e.serious)
+            for e in extract.adverse_events
+        ),
+        reinterventions=tuple(
+            CohortEvent(r.procedure_id, r.type, r.days_after_procedure) for r in extract.reinterventions
+        ),
+    )
+    operators = {p.operator_user_id: p.operator_name for p in extract.procedures if p.operator_user_id}
+    return Registry(cohort, responses, extract, response_procedure, operators, demographics)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The report
+
+
+def _r(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def _pct(value: float | None) -> float | None:
+    return None if value is None else round(100.0 * value, 1)
+
+
+def rate_json(rate: RateCI) -> dict[str, Any]:
+    return {
+        "events": rate.events,
+        "n": rate.n,
+        "percent": _pct(rate.rate),
+        "ci_low": _pct(rate.low),
+        "ci_high": _pct(rate.high),
+    }
+
+
+def mean_json(ci: MeanCI) -> dict[str, Any]:
+    return {"n": ci.n, "mean": _r(ci.mean), "sd": _r(ci.sd), "ci_low": _r(ci.low), "ci_high": _r(ci.high)}
+
+
+def _change_json(s: ChangeSummary, labels: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "timepoint": s.timepoint,
+        "label": labels.get(s.timepoint, s.timepoint),
+        "baseline_mean": _r(s.baseline_mean),
+        "follow_up_mean": _r(s.follow_up_mean),
+        **mean_json(s.change),
+    }
+
+
+def _survival_json(curve: SurvivalCurve, endpoint: str, label: str) -> dict[str, Any]:
+    def at(days: int, p: SurvivalPoint | None) -> dict[str, Any]:
+        base = {"days": days, "months": round(days / 30.4375)}
+        if p is None:
+            return {**base, "survival": None, "ci_low": None, "ci_high": None, "at_risk": 0}
+        return {
+            **base,
+            "survival": _pct(p.survival),
+            "ci_low": _pct(p.low),
+            "ci_high": _pct(p.high),
+            "at_risk": p.at_risk,
+        }
+
+    return {
+        "endpoint": endpoint,
+        "label": label,
+        "n": curve.n,
+        "events": curve.events,
+        "curve": [
+            {
+                "days": int(p.days),
+                "survival": _r(p.survival, 4),
+                "ci_low": _r(p.low, 4),
+                "ci_high": _r(p.high, 4),
+                "at_risk": p.at_risk,
+            }
+            for p in curve.points
+        ],
+        "at": [at(days, p) for days, p in curve.at],
+    }
+
+
+def _fit(cohort: Cohort, today: date, types: Iterable[str] | None, at_days: Sequence[int]) -> SurvivalCurve:
+    from mildpath.reports.survival import kaplan_meier
+
+    tte = time_to_event(cohort, today, None if types is None else set(types))
+    return kaplan_meier(tte.durations, tte.observed, at_days=at_days)
+
+
+def _months_label(timepoint: str) -> str:
+    """``"36m"`` -> ``"36 months"`` (a benchmark timepoint the plan does not collect)."""
+    return f"{timepoint[:-1]} months" if timepoint.endswith("m") and timepoint[:-1].isdigit() else timepoint
+
+
+def _benchmark_days() -> tuple[int, ...]:
+    days = {c.days for b in benchmark_set().benchmarks for c in b.compare if c.days}
+    return tuple(sorted(days | set(SURVIVAL_DAYS)))
+
+
+def _clinic_figure(
+    comp: Comparator, report: Mapping[str, Any], curves: Mapping[str, SurvivalCurve], plan: SchedulePlan
+) -> dict[str, Any]:
+    """The clinic's figure a benchmark is compared with (``available`` false with a note when there is none)."""
+    labels = {tp.id: tp.label for tp in plan.timepoints}
+    if comp.kind in ("change", "relative_change"):
+        assert comp.measure is not None and comp.timepoint is not None
+        info = MEASURE_INFO[comp.measure]
+        what = f"{info.short}, {labels.get(comp.timepoint) or _months_label(comp.timepoint)}"
+        if comp.timepoint not in labels:
+            return {
+                "what": what,
+                "available": False,
+                "note": "not collected: the follow-up plan ends at 24 months",
+            }
+        table = report["relative_change" if comp.kind == "relative_change" else "change"].get(
+            comp.measure, []
+        )
+        row = next((r for r in table if r["timepoint"] == comp.timepoint), None)
+        if row is None or row["mean"] is None:
+            return {"what": what, "available": False, "note": "no pairs yet"}
+        unit = "%" if comp.kind == "relative_change" else info.unit
+        return {
+            "what": what,
+            "available": True,
+            "value": row["mean"],
+            "ci_low": row["ci_low"],
+            "ci_high": row["ci_high"],
+            "n": row["n"],
+            "unit": unit,
+        }
+    if comp.kind == "event_rate":
+        rows = {r["type"]: r for r in report["adverse_events"]}
+        row = rows.get(str(comp.type))
+        what = "Any adverse event" if comp.type == "any" else (row["label"] if row else str(comp.type))
+        if row is None or row["percent"] is None:
+            return {"what": what, "available": False, "note": "no procedures"}
+        return {
+            "what": what,
+            "available": True,
+            "value": row["percent"],
+            "ci_low": row["ci_low"],
+            "ci_high": row["ci_high"],
+            "n": row["n"],
+            "unit": "%",
+        }
+    # cumulative incidence = 1 - reintervention-free survival at `days`
+    assert comp.days is not None
+    endpoint = str(comp.endpoint)
+    curve = curves[endpoint]
+    years = comp.days / 365.25
+    what = (
+        f"{'Surgery or reoperation' if endpoint == 'surgery' else 'Any reintervention'} by {years:.0f} year"
+        + ("s" if round(years) != 1 else "")
+    )
+    point = curve.estimate_at(comp.days)
+    if point is None:
+        return {"what": what, "available": False, "note": "follow-up too short"}
+    return {
+        "what": what,
+        "available": True,
+        "value": _pct(1.0 - point.survival),
+        "ci_low": _pct(1.0 - point.high) if point.high is not None else None,
+        "ci_high": _pct(1.0 - point.low) if point.low is not None else None,
+        "n": curve.n,
+        "unit": "%",
+    }
+
+
+def _benchmarks_json(
+    report: Mapping[str, Any], curves: Mapping[str, SurvivalCurve], plan: SchedulePlan
+) -> list[dict[str, Any]]:
+    out = []
+    for b in benchmark_set().benchmarks:
+        out.append(_benchmark_json(b, report, curves, plan))
+    return out
+
+
+def _benchmark_json(
+    b: Benchmark, report: Mapping[str, Any], curves: Mapping[str, SurvivalCurve], plan: SchedulePlan
+) -> dict[str, Any]:
+    return {
+        "id": b.id,
+        "metric": b.metric,
+        "study": b.study,
+        "time": b.time,
+        "value": b.value,
+        "unit": b.unit,
+        "published": b.display,
+        "verified": b.verified,
+        "label": b.label,
+        "comparability": b.comparability,
+        "sources": [{"id": s, "title": source(s).title} for s in b.sources],
+        "clinic": [_clinic_figure(c, report, curves, plan) for c in b.compare],
+    }
+
+
+def _definitions_json() -> list[dict[str, Any]]:
+    info = responder_content()
+    out = []
+    for definition, label in DEFINITIONS.items():
+        names = _DEFINITION_THRESHOLDS[definition]
+        out.append(
+            {
+                "id": definition,
+                "label": label,
+                "headline": definition == "odi-points",
+                "verified": all(info[n].verified for n in names),
+                "note": " ".join(info[n].note for n in names),
+                "sources": sorted({s for n in names for s in info[n].sources}),
+            }
+        )
+    return out
+
+
+def _filters_json(filters: OutcomeFilters, operators: Mapping[int, str]) -> dict[str, Any]:
+    data = filters.model_dump(mode="json")
+    data["operator_name"] = operators.get(filters.operator, "") if filters.operator else ""
+    return data
+
+
+def build_report(
+    cohort: Cohort, filters: OutcomeFilters, *, today: date, operators: Mapping[int, str] | None = None
+) -> dict[str, Any]:
+    """The report dict from a cohort already read (no database access; see :func:`outcomes_report`).
+
+    ``filters`` are applied here (the period too, so a cohort read without a period can be filtered);
+    ``operators`` names the operators by user id."""
+    operators = operators or {}
+    plan = follow_up_plan()
+    labels = {tp.id: tp.label for tp in plan.timepoints}
+    follow = tuple(tp.id for tp in plan.timepoints if tp.after_procedure)
+    everything = tuple(tp.id for tp in plan.timepoints)
+    cohort = cohort.where(filters.to_domain())
+    procedures = cohort.procedures
+    ids = cohort.procedure_ids
+    events = policies().events
+    surgical = benchmark_set().surgical_reintervention_types
+
+    report: dict[str, Any] = {
+        "report": "outcomes",
+        "schema": SCHEMA,
+        "as_of": today.isoformat(),
+        "filters": _filters_json(filters, operators),
+        "filter_description": list(filters.to_domain().describe()),
+        "methods": dict(METHODS),
+        "cohort": {
+            "procedures": len(procedures),
+            "patients": cohort.patients,
+            "first_procedure": _iso(min((p.procedure_date for p in procedures), default=None)),
+            "last_procedure": _iso(max((p.procedure_date for p in procedures), default=None)),
+            "by_operator": [
+                {"id": oid, "name": name, "procedures": sum(1 for p in procedures if p.operator_id == oid)}
+                for oid, name in sorted(operators.items(), key=lambda kv: kv[1])
+                if any(p.operator_id == oid for p in procedures)
+            ],
+            "by_levels_treated": {
+                str(k): sum(1 for p in procedures if len(p.levels) == k)
+                for k in sorted({len(p.levels) for p in procedures})
+            },
+            "by_age_band": {band.value: sum(1 for p in procedures if p.age_band == band) for band in AgeBand},
+        },
+        "timepoints": [
+            {"id": tp.id, "label": tp.label, "optional": tp.optional, "after_procedure": tp.after_procedure}
+            for tp in plan.timepoints
+        ],
+        "measures": [
+            {
+                "id": m.id,
+                "label": m.label,
+                "short": m.short,
+                "unit": m.unit,
+                "low": m.low,
+                "high": m.high,
+                "higher_is_better": m.higher_is_better,
+            }
+            for m in MEASURE_INFO.values()
+        ],
+        "follow_up": [
+            {
+                "timepoint": c.timepoint,
+                "label": labels[c.timepoint],
+                "pending": c.pending,
+                **rate_json(c.rate),
+            }
+            for c in follow_up_completion(cohort, plan.timepoints, today)
+        ],
+        "change": {
+            m: [_change_json(s, labels) for s in change_from_baseline(cohort, m, follow)]
+            for m in CHANGE_MEASURES
+        },
+        "relative_change": {
+            "walking": [
+                _change_json(s, labels)
+                for s in change_from_baseline(cohort, "walking", follow, relative=True)
+            ]
+        },
+        "responder_definitions": _definitions_json(),
+        "responders": {
+            d: [
+                {
+                    "timepoint": r.timepoint,
+                    "label": labels[r.timepoint],
+                    "unknown": r.unknown,
+                    **rate_json(r.rate),
+                }
+                for r in responder_rates(cohort, d, follow)
+            ]
+            for d in DEFINITIONS
+        },
+        "trajectories": {
+            m: [
+                {
+                    "timepoint": t.timepoint,
+                    "label": labels[t.timepoint],
+                    "n": t.quartiles.n,
+                    "q1": _r(t.quartiles.q1),
+                    "median": _r(t.quartiles.median),
+                    "q3": _r(t.quartiles.q3),
+                }
+                for t in trajectory(cohort, m, everything)
+            ]
+            for m in MEASURE_INFO
+        },
+        "discharge": {"same_day": rate_json(same_day_discharge(cohort))},
+    }
+    ae_types = [c.id for c in events.adverse_event_types]
+    ae_labels = {c.id: c.label for c in events.adverse_event_types} | {
+        "any": "Any adverse event",
+        "serious": "Serious adverse event",
+    }
+    report["adverse_events"] = [
+        {"type": r.type, "label": ae_labels[r.type], "count": r.events, **rate_json(r.rate)}
+        for r in event_rates(ids, cohort.adverse_events, ae_types)
+    ]
+    re_types = [c.id for c in events.reintervention_types]
+    re_labels = {c.id: c.label for c in events.reintervention_types} | {"any": "Any later intervention"}
+    report["reinterventions"] = [
+        {"type": r.type, "label": re_labels[r.type], "count": r.events, **rate_json(r.rate)}
+        for r in event_rates(ids, cohort.reinterventions, re_types)
+        if r.type != "serious"
+    ]
+    days = _benchmark_days()
+    curves = {"any": _fit(cohort, today, None, days), "surgery": _fit(cohort, today, surgical, days)}
+    report["survival"] = {
+        "any": _survival_json(curves["any"], "any", "Free of any later intervention"),
+        "surgery": _survival_json(curves["surgery"], "surgery", "Free of surgery or reoperation"),
+        "surgical_types": list(surgical),
+        "surgical_note": benchmark_set().surgical_reintervention_note,
+    }
+    report["benchmarks"] = _benchmarks_json(report, curves, plan)
+    return report
+
+
+def outcomes_report(
+    session: Session, actor: Actor, filters: OutcomeFilters | None = None, *, today: date
+) -> dict[str, Any]:
+    """The registry report as a JSON-ready dict (staff only; one aggregate read in the audit trail).
+
+    The period filter is applied in SQL; operator, levels and age band on the cohort (the domain's
+    :class:`~mildpath.domain.outcomes.CohortFilter`). ``today`` is the as-of day: it decides which follow-up
+    windows have closed and where survival is censored.
+    """
+    require_staff(actor)
+    filters = filters or OutcomeFilters()
+    registry = read_registry(session, actor, since=filters.since, until=filters.until)
+    report = build_report(registry.cohort, filters, today=today, operators=registry.operators)
+    record(
+        session,
+        actor,
+        "outcomes.report",
+        "OutcomesReport",
+        None,
+        None,
+        {"filters": report["filters"], "procedures": report["cohort"]["procedures"]},
+    )
+    return report
+
+
+def filter_choices(session: Session, actor: Actor) -> dict[str, Any]:
+    """What the dashboard's filter form offers: operators who did procedures the actor may see, levels, bands."""
+    require_staff(actor)
+    ids = visible_patients(actor).with_only_columns(Patient.id)
+    rows = procedure_store.registry_procedures(session, patient_ids=ids)
+    names = procedure_store.user_names(session, user_ids=[r.operator_user_id for r in rows])
+    return {
+        "operators": sorted(names.items(), key=lambda kv: kv[1]),
+        "levels": list(level_choices()),
+        "levels_treated": [1, 2, 3],
+        "age_bands": [(band.value, AGE_BAND_LABELS[band]) for band in AgeBand],
+    }
+
+
+def outcomes_report_pdf(
+    session: Session, actor: Actor, filters: OutcomeFilters | None = None, *, today: date
+) -> bytes:
+    """The registry report as a PDF (charts and the benchmark table); the same numbers as the JSON."""
+    from mildpath.reports.outcomes_pdf import report_pdf
+
+    return report_pdf(outcomes_report(session, actor, filters, today=today))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# One patient's trajectory
+
+
+def patient_outcomes(session: Session, actor: Actor, patient_id: int, *, today: date) -> dict[str, Any]:
+    """A patient's own scores per timepoint of their latest procedure, with change from baseline and responder
+    calls (the patient, or staff of their clinic). Audited as ``outcomes.patient_read``.
+
+    ``series`` maps each measure to ``[{"timepoint", "label", "value", "answered_on"}]`` in plan order;
+    ``responders`` lists each follow-up's calls with the reason in words.
+    """
+    get_patient_for(session, actor, patient_id)
+    plan = follow_up_plan()
+    labels = {tp.id: tp.label for tp in plan.timepoints}
+    order = {tp.id: i for i, tp in enumerate(plan.timepoints)}
+    procedure_date = procedure_store.latest_procedure_date(
+        session, patient_id=patient_id, completed_only=True
+    )
+    rows = proms_store.list_for_patient(session, patient_id=patient_id, status="completed")
+    if procedure_date is not None:
+        rows = [r for r in rows if r.procedure_date == procedure_date]
+    else:  # no procedure done yet: whatever was collected (a baseline)
+        latest = max((r.procedure_date for r in rows if r.procedure_date), default=None)
+        rows = [r for r in rows if r.procedure_date == latest]
+    record(session, actor, "outcomes.patient_read", "PromResponse", None, patient_id, {"results": len(rows)})
+
+    results: dict[tuple[str, str], tuple[Score, date | None]] = {}
+    for row in sorted(rows, key=lambda r: order.get(r.timepoint, 99)):
+        result = _score(row.instrument, dict(row.answers or {}), row.after_treatment)
+        if result is not None:
+            results[(row.instrument, row.timepoint)] = (result, row.answered_on)
+
+    series: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for (_instrument, timepoint), (result, answered_on) in results.items():
+        for measure, value in _measures(result).items():
+            series[measure].append(
+                {
+                    "timepoint": timepoint,
+                    "label": labels.get(timepoint, timepoint),
+                    "value": _r(float(value)),
+                    "answered_on": answered_on.isoformat() if answered_on else None,
+                }
+            )
+    for values in series.values():
+        values.sort(key=lambda v: order.get(v["timepoint"], 99))
+
+    calls = []
+    thresholds = responder_thresholds()
+    for (instrument, timepoint), (follow, _day) in sorted(
+        results.items(), key=lambda kv: order.get(kv[0][1], 99)
+    ):
+        base = results.get((instrument, BASELINE))
+        if timepoint == BASELINE or base is None:
+            continue
+        for call in responders(base[0], follow, thresholds):
+            calls.append(
+                {
+                    "timepoint": timepoint,
+                    "label": labels.get(timepoint, timepoint),
+                    "definition": call.definition,
+                    "definition_label": DEFINITIONS.get(call.definition, call.definition),
+                    "headline": call.headline,
+                    "responder": call.responder,
+                    "reason": call.reason,
+                }
+            )
+    return {
+        "patient_id": patient_id,
+        "as_of": today.isoformat(),
+        "procedure_date": procedure_date.isoformat() if procedure_date else None,
+        "measures": [
+            {
+                "id": m.id,
+                "label": m.label,
+                "short": m.short,
+                "unit": m.unit,
+                "low": m.low,
+                "high": m.high,
+                "higher_is_better": m.higher_is_better,
+            }
+            for m in MEASURE_INFO.values()
+            if m.id in series
+        ],
+        "timepoints": [{"id": tp.id, "label": tp.label} for tp in plan.timepoints],
+        "series": {m: series[m] for m in MEASURE_INFO if m in series},
+        "responders": calls,
+    }
+
+
+__all__ = [
+    "CHANGE_MEASURES",
+    "DEFINITIONS",
+    "MEASURE_INFO",
+    "SCHEMA",
+    "OutcomeFilters",
+    "Registry",
+    "build_report",
+    "filter_choices",
+    "level_choices",
+    "outcomes_report",
+    "outcomes_report_pdf",
+    "parse_filters",
+    "patient_outcomes",
+    "read_registry",
+]

@@ -1,0 +1,297 @@
+"""Registry exports (issue 8): the whole store as FHIR R4 Bulk Data NDJSON, and a de-identified patient-level
+extract for research (CSV or Parquet). Staff only (the command line acts as the system); each export is one audit
+row with counts, never contents. Nothing here commits.
+
+FHIR export
+-----------
+:func:`bulk_fhir_resources` yields every resource the subjects can write, grouped by type in a stable order:
+``Patient`` (one query), the questionnaire responses and their score ``Observation``s (the questionnaire service's
+bulk export), the mild ``Procedure`` (CPT 0275T), ``AdverseEvent``s and later interventions (the procedure service's
+bulk export), then whatever other subjects expose per patient through the patient-rights registry
+(``fhir_resources_for_patient``: the recovery ``CarePlan`` today; screening's ``RiskAssessment`` once it is stored).
+A resource met twice (same type and id) is written once. References are ``Patient/<id>`` and the like, as a Bulk
+Data client expects them.
+
+De-identified extract
+---------------------
+Three tables, one row per procedure, per score and per event (:func:`deidentified_tables`):
+
+- **Pseudonymous ids**: ``pid`` = the first 16 hex digits of HMAC-SHA256(key, ``"patient:<id>"``), where ``key``
+  is the site's secret (``MILDPATH_SECRET_KEY``). Stable across exports of the same site (a registry can link
+  follow-up exports), not reversible without the key; operators are pseudonymised the same way (``"operator:<id>"``).
+- **Dates**: only the procedure's calendar *year* is kept; every other date becomes a number of days from that
+  patient's procedure (questionnaires, adverse events, later interventions, end of follow-up).
+- **Ages**: whole years at the procedure; 90 and over are written as 90 (HIPAA Safe Harbor groups ages over 89).
+  Sex as recorded (female, male, other, unknown).
+- **Left out**: names, MRN, birth date, phone, e-mail, address, clinic, free text of any kind (adverse-event
+  descriptions, notes), database ids, the people who entered data.
+
+This follows the spirit of HIPAA Safe Harbor (an assumption: the clinical reference is silent on
+de-identification); small cells can still identify someone, so the extract is for a research agreement, not for
+publication.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from mildpath.fhir.patient import patient_resource
+from mildpath.services import procedure_exports, proms
+from mildpath.services.access import Actor, record, require_staff, visible_patients
+from mildpath.services.outcomes import OutcomeFilters, read_registry
+from mildpath.store import outcomes as store
+from mildpath.store.models import Patient
+
+#: Subjects whose resources come from a bulk query here; the patient-rights registry adds every other subject.
+_BULK_SUBJECTS = {"patients", "proms", "procedures", "procedure_exports"}
+OLDEST_AGE = 90
+
+PROCEDURE_COLUMNS = (
+    "pid",
+    "procedure",
+    "procedure_year",
+    "age_at_procedure",
+    "sex",
+    "operator",
+    "levels_treated",
+    "levels",
+    "same_day_discharge",
+    "discharge",
+    "followed_days",
+    "adverse_events",
+    "serious_adverse_events",
+    "first_reintervention_days",
+    "first_reintervention_type",
+)
+SCORE_COLUMNS = ("pid", "procedure", "timepoint", "days_from_procedure", "instrument", "measure", "value")
+EVENT_COLUMNS = ("pid", "procedure", "kind", "type", "days_from_procedure", "severity", "serious", "outcome")
+
+
+# ------------------------------------------------------------------------------------------ FHIR Bulk NDJSON
+
+
+def _patients(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    ids = visible_patients(actor).with_only_columns(Patient.id)
+    rows = store.patients(session, patient_ids=ids)
+    clinics = store.clinic_names(session, clinic_ids=sorted({p.clinic_id for p in rows}))
+    return [
+        patient_resource(
+            patient_id=p.id,
+            clinic_id=p.clinic_id,
+            mrn=p.mrn,
+            given_name=p.given_name,
+            family_name=p.family_name,
+            birth_date=p.birth_date,
+            sex=p.sex,
+            phone=p.phone,
+            email=p.email,
+            address=p.address,
+            preferred_language=p.preferred_language,
+            clinic_name=clinics.get(p.clinic_id, ""),
+        )
+        for p in rows
+    ]
+
+
+def _other_subjects(session: Session, patient_ids: list[int]) -> Iterator[dict[str, Any]]:
+    """Resources of subjects that only offer a per-patient provider (patient-rights registry)."""
+    from mildpath.services.patient_rights import fhir_providers
+
+    providers = [(name, p) for name, p in fhir_providers() if name not in _BULK_SUBJECTS]
+    for _name, provider in providers:
+        for pid in patient_ids:
+            yield from provider(session, pid)
+
+
+def bulk_fhir_resources(session: Session, actor: Actor) -> Iterator[dict[str, Any]]:
+    """Every FHIR R4 resource of the patients the actor may see (see the module docstring), each once.
+
+    Audited once as ``outcomes.export_fhir`` when the iteration ends, with the count per resource type.
+    """
+    require_staff(actor)
+    seen: set[tuple[str, str]] = set()
+    counts: dict[str, int] = {}
+
+    def fresh(resources: Iterator[dict[str, Any]] | list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        for resource in resources:
+            key = (str(resource.get("resourceType")), str(resource.get("id", "")))
+            if key[1] and key in seen:
+                continue
+            seen.add(key)
+            counts[key[0]] = counts.get(key[0], 0) + 1
+            yield resource
+
+    patients = _patients(session, actor)
+    yield from fresh(patients)
+    bundle = proms.bulk_fhir(session, actor)
+    yield from fresh(bundle["QuestionnaireResponse"])
+    yield from fresh(bundle["Observation"])
+    yield from fresh(procedure_exports.iter_fhir_resources(session, actor))
+    yield from fresh(_other_subjects(session, [int(p["id"]) for p in patients]))
+    record(session, actor, "outcomes.export_fhir", "Bulk", None, None, {"resources": counts})
+
+
+# ------------------------------------------------------------------------------------------ de-identified
+
+
+def pseudonym(key: bytes, kind: str, record_id: int) -> str:
+    """A stable pseudonymous id: the first 16 hex digits of HMAC-SHA256(key, ``"<kind>:<id>"``).
+
+    >>> pseudonym(b"secret", "patient", 1) == pseudonym(b"secret", "patient", 1) != pseudonym(b"other", "patient", 1)
+    True
+    """
+    return hmac.new(key, f"{kind}:{record_id}".encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def _age(birth: date, day: date) -> int:
+    age = day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+    return min(age, OLDEST_AGE)
+
+
+def deidentified_tables(
+    session: Session, actor: Actor, *, today: date, key: bytes, filters: OutcomeFilters | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """The de-identified extract as ``{"procedures": rows, "scores": rows, "events": rows}`` (column order in
+    :data:`PROCEDURE_COLUMNS`, :data:`SCORE_COLUMNS`, :data:`EVENT_COLUMNS`); see the module docstring.
+
+    ``today`` ends follow-up (``followed_days``); ``key`` keys the pseudonyms. Audited once
+    (``outcomes.export_deidentified``) with the row counts.
+    """
+    require_staff(actor)
+    if len(key) < 16:
+        raise ValueError("the pseudonym key must be at least 16 bytes")
+    filters = filters or OutcomeFilters()
+    registry = read_registry(session, actor, since=filters.since, until=filters.until)
+    cohort = registry.cohort.where(filters.to_domain())
+    kept = cohort.procedure_ids
+    extract = registry.extract
+    numbers: dict[int, int] = {}  # per patient, their procedures in date order: 1, 2 ...
+    procedure_ref: dict[int, str] = {}
+    pids: dict[int, str] = {}
+    for p in sorted(extract.procedures, key=lambda p: (p.procedure_date, p.procedure_id)):
+        if p.procedure_id not in kept:
+            continue
+        pid = pids.setdefault(p.patient_id, pseudonym(key, "patient", p.patient_id))
+        numbers[p.patient_id] = numbers.get(p.patient_id, 0) + 1
+        procedure_ref[p.procedure_id] = f"{pid}-{numbers[p.patient_id]}"
+
+    by_procedure = {p.procedure_id: p for p in extract.procedures if p.procedure_id in kept}
+    first_re: dict[int, tuple[int, str]] = {}
+    for r in extract.reinterventions:
+        if r.procedure_id in kept and r.days_after_procedure >= 0:
+            current = first_re.get(r.procedure_id)
+            if current is None or r.days_after_procedure < current[0]:
+                first_re[r.procedure_id] = (r.days_after_procedure, r.type)
+
+    events_of: dict[int, list[Any]] = defaultdict(list)
+    for e in extract.adverse_events:
+        events_of[e.procedure_id].append(e)
+    procedures: list[dict[str, Any]] = []
+    for procedure_id, ref in procedure_ref.items():
+        p = by_procedure[procedure_id]
+        birth, sex = registry.demographics.get(p.patient_id, (p.procedure_date, "unknown"))
+        events = events_of.get(procedure_id, [])
+        first = first_re.get(procedure_id)
+        procedures.append(
+            {
+                "pid": pids[p.patient_id],
+                "procedure": ref,
+                "procedure_year": p.procedure_date.year,
+                "age_at_procedure": _age(birth, p.procedure_date),
+                "sex": sex,
+                "operator": pseudonym(key, "operator", p.operator_user_id) if p.operator_user_id else None,
+                "levels_treated": len({lv.level for lv in p.levels}),
+                "levels": ";".join(dict.fromkeys(lv.level for lv in p.levels)),
+                "same_day_discharge": p.same_day_discharge,
+                "discharge": p.discharge_kind,
+                "followed_days": (today - p.procedure_date).days,
+                "adverse_events": len(events),
+                "serious_adverse_events": sum(1 for e in events if e.serious),
+                "first_reintervention_days": first[0] if first else None,
+                "first_reintervention_type": first[1] if first else None,
+            }
+        )
+
+    dates = {p.procedure_id: p.procedure_date for p in extract.procedures}
+    scored: dict[tuple[int, str], list[tuple[str, float]]] = defaultdict(list)
+    for s in cohort.scores:
+        scored[(s.procedure_id, s.timepoint)].append((s.measure, s.value))
+    scores: list[dict[str, Any]] = []
+    for row in registry.responses:
+        found = registry.response_procedure.get(row.response_id)
+        if found is None or found not in procedure_ref:
+            continue
+        procedure_id = found
+        days = (row.answered_on - dates[procedure_id]).days if row.answered_on else None
+        for measure, value in scored.get((procedure_id, row.timepoint), []):
+            if _instrument_of(measure) == row.instrument:
+                scores.append(
+                    {
+                        "pid": pids[by_procedure[procedure_id].patient_id],
+                        "procedure": procedure_ref[procedure_id],
+                        "timepoint": row.timepoint,
+                        "days_from_procedure": days,
+                        "instrument": row.instrument,
+                        "measure": measure,
+                        "value": round(value, 4),
+                    }
+                )
+
+    events_out: list[dict[str, Any]] = []
+    for e in extract.adverse_events:
+        if e.procedure_id in procedure_ref:
+            events_out.append(
+                {
+                    "pid": pids[e.patient_id],
+                    "procedure": procedure_ref[e.procedure_id],
+                    "kind": "adverse_event",
+                    "type": e.type,
+                    "days_from_procedure": e.days_after_procedure,
+                    "severity": e.severity,
+                    "serious": e.serious,
+                    "outcome": e.outcome,
+                }
+            )
+    for r in extract.reinterventions:
+        if r.procedure_id in procedure_ref:
+            events_out.append(
+                {
+                    "pid": pids[r.patient_id],
+                    "procedure": procedure_ref[r.procedure_id],
+                    "kind": "reintervention",
+                    "type": r.type,
+                    "days_from_procedure": r.days_after_procedure,
+                    "severity": None,
+                    "serious": None,
+                    "outcome": None,
+                }
+            )
+    tables: dict[str, list[dict[str, Any]]] = {
+        "procedures": procedures,
+        "scores": scores,
+        "events": events_out,
+    }
+    record(
+        session,
+        actor,
+        "outcomes.export_deidentified",
+        "Bulk",
+        None,
+        None,
+        {"rows": {name: len(rows) for name, rows in tables.items()}},
+    )
+    return tables
+
+
+def _instrument_of(measure: str) -> str:
+    return measure.split("_", 1)[0]
+
+
+COLUMNS = {"procedures": PROCEDURE_COLUMNS, "scores": SCORE_COLUMNS, "events": EVENT_COLUMNS}
