@@ -38,7 +38,7 @@ def test_starting_with_open_required_items_is_refused_naming_them(db, dr_alice, 
     assert store.get_procedure(db, procedure_id=scheduled.id).status == "scheduled"
 
 
-def test_a_clinicians_override_starts_the_procedure_and_is_audited_with_the_reason_kept_on_the_record(db, dr_alice, scheduled):
+def test_an_override_starts_the_procedure_audited_with_the_reason_kept_on_the_record(db, dr_alice, scheduled):
     before = count(db, AuditEvent, action="procedure.start_override")
     reason = "Consent form signed on paper, being scanned"
     view = svc.start_procedure(

@@ -592,8 +592,8 @@ def start_procedure(
 
     While a required checklist item is open this raises :class:`RuleViolation` (``data["open_items"]``), unless
     a clinician gives ``override_reason``: then the start goes ahead, the override (who, why, when, which items)
-    is stored on the procedure and audited as ``procedure.start_override`` (items, not the free text). A reason given while
-    nothing is open is ignored (there is nothing to override)."""
+    is stored on the procedure and audited as ``procedure.start_override`` (items, not the free text). A reason
+    given while nothing is open is ignored (there is nothing to override)."""
     require_staff(actor)
     row, patient = procedure_for(session, actor, patient_id, procedure_id)
     _require_status(row, ("scheduled",), "start")
