@@ -46,10 +46,17 @@ def serve(
         int, typer.Option(min=1, max=64, help="Worker processes (stateless; use PostgreSQL to scale)")
     ] = 1,
     migrate: Annotated[bool, typer.Option(help="Apply migrations first")] = True,
+    log_level: Annotated[
+        str, typer.Option(help="critical, error, warning, info or debug (logs never carry patient data)")
+    ] = "warning",
 ) -> None:
     """Serve the web app and API. GET /healthz answers 200 once ready."""
     import uvicorn
 
+    from mildpath.cli._logging import LEVELS, logging_config
+
+    if log_level.lower() not in LEVELS:
+        bad_input(f"--log-level: {log_level!r} is not one of {', '.join(LEVELS)}")
     settings = _settings()
     if migrate:
         from mildpath.store.migrate import upgrade
@@ -62,7 +69,8 @@ def serve(
         port=port,
         workers=workers,
         factory=False,
-        log_level="warning",
+        log_level=log_level.lower(),
+        log_config=logging_config(log_level),
         access_log=False,
         proxy_headers=False,
         timeout_graceful_shutdown=5,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -14,6 +15,16 @@ from mildpath.services.access import Actor, get_patient_for, record, require_sta
 from mildpath.store.models import Clinic, Patient
 
 SEXES = ("female", "male", "other", "unknown")  # FHIR AdministrativeGender
+# Control characters (C0, DEL, C1) and unpaired surrogates: never part of a name, MRN, phone or address, and
+# NUL cannot be stored by PostgreSQL at all. Any other Unicode (accents, CJK, RTL scripts, emoji) is welcome.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+TEXT_FIELDS = ("mrn", "given_name", "family_name", "phone", "address")
+
+
+def _printable(value: str | None) -> str | None:
+    if value is not None and _UNPRINTABLE.search(value):
+        raise ValueError("must not contain control characters")
+    return value
 
 
 class PatientIn(BaseModel):
@@ -37,6 +48,8 @@ class PatientIn(BaseModel):
         if v not in SEXES:
             raise ValueError(f"must be one of {', '.join(SEXES)}")
         return v
+
+    _text = field_validator(*TEXT_FIELDS)(_printable)
 
     @field_validator("birth_date")
     @classmethod
@@ -63,6 +76,15 @@ class PatientUpdate(BaseModel):
     def _sex(cls, v: str | None) -> str | None:
         if v is not None and v not in SEXES:
             raise ValueError(f"must be one of {', '.join(SEXES)}")
+        return v
+
+    _text = field_validator(*(f for f in TEXT_FIELDS if f != "mrn"))(_printable)
+
+    @field_validator("birth_date")
+    @classmethod
+    def _plausible_birth(cls, v: date | None) -> date | None:
+        if v is not None and v.year < 1900:
+            raise ValueError("must be after 1900")
         return v
 
 
@@ -121,6 +143,8 @@ def search_patients(
     """Patients the actor may see whose name or MRN matches ``query``; with the total count."""
     stmt = visible_patients(actor)
     q = query.strip()
+    if _UNPRINTABLE.search(q):
+        raise InvalidInput("the search must not contain control characters", field="q")
     if q:
         like = f"%{q.lower()}%"
         stmt = stmt.where(

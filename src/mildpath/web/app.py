@@ -13,7 +13,7 @@ import pkgutil
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
@@ -22,7 +22,7 @@ from mildpath import __version__
 from mildpath.settings import Settings
 from mildpath.store.db import make_engine, make_session_factory
 from mildpath.web import problems
-from mildpath.web.deps import PUBLIC
+from mildpath.web.deps import PUBLIC, SessionDep
 from mildpath.web.security import SecurityMiddleware
 from mildpath.web.templating import make_templates
 
@@ -55,12 +55,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
-    @app.get("/healthz", tags=["ops"], dependencies=[_public_dep()])
-    def healthz(request: Request) -> JSONResponse:
-        """200 when the app is up and the database answers."""
+    @app.get(
+        "/healthz",
+        tags=["ops"],
+        dependencies=[_public_dep()],
+        responses={503: {"description": "The database does not answer"}},
+    )
+    def healthz(session: SessionDep) -> JSONResponse:
+        """200 when the app is up and the database answers (503 otherwise).
+
+        It asks through the request's own session: a second session in one request would wait on SQLite for
+        the write lock the first one holds (see web/deps.py Policy)."""
         try:
-            with request.app.state.session_factory() as session:
-                session.execute(text("SELECT 1"))
+            session.execute(text("SELECT 1"))
         except Exception:
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok", "version": __version__})
@@ -68,10 +75,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for package in ("mildpath.web.pages", "mildpath.web.api"):
         _include_package(app, package)
 
+    _document_problems(app)
     app.add_middleware(
         SecurityMiddleware, max_body=settings.max_body_bytes, trusted_proxies=settings.trusted_proxy_list
     )
     return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    """The OpenAPI schema, built once, with the problem+json error answers declared (web/problems.py)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = problems.document_problems(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _public_dep() -> Any:

@@ -98,6 +98,11 @@ class Policy:
 
     def __call__(self, request: Request, session: SessionDep, settings: SettingsDep) -> Actor:
         actor = _resolve(request, session, settings)
+        # Begin the request's transaction here, in the worker thread FastAPI runs this sync dependency in: on
+        # SQLite that takes the write lock (BEGIN IMMEDIATE, store/db.py). An `async def` handler's database
+        # calls run on the event loop; if its first one had to wait for the lock there, the loop would stop,
+        # and with it the commit of the request holding the lock (a 30-second deadlock).
+        session.connection()
         if not self.roles:
             return actor
         if actor.role == ANONYMOUS:

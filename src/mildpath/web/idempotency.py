@@ -53,6 +53,10 @@ def remember(request: Request, session: Session, actor: Actor, status_code: int,
     key = _key(request)
     if key is None or actor.user_id is None:
         return
+    try:  # the usual payload is already plain JSON (model_dump(mode="json")): skip the slow generic encoder
+        body = json.dumps(payload)
+    except TypeError:
+        body = json.dumps(jsonable_encoder(payload))
     session.add(IdempotencyKey(user_id=actor.user_id, key=key, method=request.method, path=request.url.path,
-                               status_code=status_code, body=json.dumps(jsonable_encoder(payload))))
+                               status_code=status_code, body=body))
     session.flush()

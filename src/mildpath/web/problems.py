@@ -4,12 +4,14 @@ and FHIR endpoints), an HTML error page elsewhere. Nothing else knows status cod
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mildpath.domain.errors import (
@@ -50,6 +52,65 @@ STATUS: list[tuple[type[BaseException], int, str]] = [
 ]
 
 
+# The problem+json body, as documented in the OpenAPI schema (RFC 9457 members, plus ``errors`` naming fields).
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "Problem",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+PROBLEM_RESPONSES = {
+    "400": "Malformed JSON, or a request the API cannot read",
+    "401": "No credentials, or credentials that are not valid (send `Authorization: Bearer <token>`)",
+    "403": "Authenticated, but this role may not do this",
+    "404": "No such record, or it is not yours to see (the same answer for both)",
+    "409": "The change clashes with the record's current state, or a safety rule blocks it",
+    "413": "The request body is larger than the limit (`MILDPATH_MAX_BODY_MB`)",
+    "422": "Invalid input; `errors` names each field and what is wrong with it",
+    "503": "The database is busy or unavailable; nothing was saved. Retry (with the same Idempotency-Key)",
+}
+_FASTAPI_422 = "#/components/schemas/HTTPValidationError"
+
+
+def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """Declare the problem+json answers every API operation can give in the OpenAPI ``schema`` (in place).
+
+    FastAPI documents only the success and its own 422 shape; the app answers errors from this module, so
+    the schema says so: clients (and the schemathesis fuzzing test) can rely on every documented status and
+    body. A route's own description of one of these statuses is kept.
+    """
+    schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    ref = {"$ref": "#/components/schemas/Problem"}
+    for operations in schema.get("paths", {}).values():
+        for method, operation in operations.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            responses = operation.setdefault("responses", {})
+            for code, description in PROBLEM_RESPONSES.items():
+                current = responses.get(code)
+                if current is None or _FASTAPI_422 in str(current):
+                    responses[code] = {"description": description, "content": {PROBLEM: {"schema": ref}}}
+    components = schema["components"]["schemas"]
+    if _FASTAPI_422.rsplit("/", 1)[1] in components and _FASTAPI_422 not in str(schema.get("paths")):
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+    return schema
+
+
 def wants_problem(request: Request) -> bool:
     path = request.url.path
     return path.startswith(("/api/", "/cds-services", "/fhir/")) or "application/json" in request.headers.get(
@@ -84,7 +145,14 @@ def install(app: FastAPI) -> None:
         for cls, status, title in STATUS:
             if isinstance(exc, cls):
                 extra: dict[str, Any] = {}
-                if isinstance(exc, InvalidInput) and exc.field:
+                listed = exc.data.get("errors") if isinstance(exc, InvalidInput) else None
+                if isinstance(listed, list) and listed:
+                    extra["errors"] = [
+                        {"field": str(e.get("field", "")), "message": str(e.get("message", ""))}
+                        if isinstance(e, dict) else {"field": "", "message": str(e)}
+                        for e in listed
+                    ]
+                elif isinstance(exc, InvalidInput) and exc.field:
                     extra["errors"] = [{"field": exc.field, "message": exc.message}]
                 if isinstance(exc, NotFound):
                     return _respond(request, 404, title, "No such record, or it is not yours to see.")
@@ -124,13 +192,30 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        title = {404: "Not found", 405: "Method not allowed", 413: "Request body too large"}.get(
+        title = {400: "Bad request", 404: "Not found", 405: "Method not allowed", 413: "Request body too large"}.get(
             exc.status_code, "Error"
         )
         detail = exc.detail if isinstance(exc.detail, str) else title
         resp = _respond(request, exc.status_code, title, detail)
         for k, v in (exc.headers or {}).items():
             resp.headers[k] = v
+        return resp
+
+    @app.exception_handler(sqlite3.OperationalError)
+    @app.exception_handler(sa_exc.OperationalError)
+    @app.exception_handler(sa_exc.TimeoutError)
+    async def _busy(request: Request, exc: Exception) -> Response:
+        # The database is busy (SQLite's write lock or the pool's connections were not free within their
+        # timeouts) or unreachable: a temporary condition, so 503 with Retry-After; a client retrying with
+        # its Idempotency-Key is safe. Only the type is logged (a message could quote parameters).
+        log.warning(
+            "database busy or unavailable (%s) on %s %s",
+            type(exc).__name__,
+            request.method,
+            getattr(request.scope.get("route"), "path", "?"),
+        )
+        resp = _respond(request, 503, "Service unavailable", "The database is busy; nothing was saved. Try again.")
+        resp.headers["Retry-After"] = "1"
         return resp
 
     @app.exception_handler(Exception)

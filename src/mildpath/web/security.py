@@ -118,13 +118,15 @@ class SecurityMiddleware:
 
         received = 0
         limit = self.max_body
+        exceeded = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    exceeded = True
                     raise BodyTooLarge()
             return message
 
@@ -132,6 +134,13 @@ class SecurityMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             nonlocal started
+            if exceeded:
+                # The app may have caught BodyTooLarge while parsing (FastAPI answers 400 "error parsing the
+                # body"): whatever it sends instead, the client gets the 413, once.
+                if message["type"] == "http.response.start" and not started:
+                    started = True
+                    await _too_large(send, path, limit)
+                return
             if message["type"] == "http.response.start":
                 started = True
                 raw = list(message.get("headers") or [])

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
 
 from mildpath.services import patients as svc
 from mildpath.services.clock import today
+from mildpath.web import idempotency
 from mildpath.web.api.schemas import PatientCreate, PatientPage, PatientPublic, PatientUpdate
 from mildpath.web.deps import (
     PatientId,
@@ -35,8 +37,17 @@ def list_patients(
 
 
 @router.post("/patients", response_model=PatientPublic, status_code=201)
-def create_patient(body: PatientCreate, actor: Staff, session: SessionDep) -> PatientPublic:
-    return PatientPublic.model_validate(svc.create_patient(session, actor, body, today=today()))
+def create_patient(request: Request, body: PatientCreate, actor: Staff, session: SessionDep) -> Response:
+    """Register a patient in the caller's clinic. Honours ``Idempotency-Key``: a retry with the same key gets
+    the first answer again and creates nothing."""
+    replayed = idempotency.replay(request, session, actor)
+    if replayed is not None:
+        return replayed
+    payload = PatientPublic.model_validate(svc.create_patient(session, actor, body, today=today())).model_dump(
+        mode="json"
+    )
+    idempotency.remember(request, session, actor, 201, payload)
+    return JSONResponse(payload, status_code=201)
 
 
 @router.get("/patients/{patient_id}", response_model=PatientPublic)
