@@ -186,12 +186,33 @@ def free_port() -> int:
 def server(env: dict[str, str], workers: int, log: Path, bare: bool = False) -> Any:
     port = free_port()
     if bare:
-        cmd = [sys.executable, "-m", "uvicorn", "benchmarks.bench_load:make_bare_app", "--factory",
-               "--workers", str(workers), "--port", str(port), "--log-level", "warning", "--no-access-log"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "benchmarks.bench_load:make_bare_app",
+            "--factory",
+            "--workers",
+            str(workers),
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ]
         probe = None
     else:
-        cmd = [sys.executable, "-m", "mildpath", "serve", "--workers", str(workers), "--port", str(port),
-               "--no-migrate"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "mildpath",
+            "serve",
+            "--workers",
+            str(workers),
+            "--port",
+            str(port),
+            "--no-migrate",
+        ]
         probe = "/healthz"
     with log.open("ab") as out:
         proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -321,8 +342,15 @@ async def _send(pool: asyncio.Queue[Connection], raw: bytes) -> int | None:
         pool.put_nowait(conn)
 
 
-async def open_loop(port: int, patients: list[SimPatient], rate: float, page_rate: float, seconds: float,
-                    warmup: float, connections: int) -> dict[str, Any]:
+async def open_loop(
+    port: int,
+    patients: list[SimPatient],
+    rate: float,
+    page_rate: float,
+    seconds: float,
+    warmup: float,
+    connections: int,
+) -> dict[str, Any]:
     """Requests on a fixed schedule; latency from the scheduled instant (no coordinated omission)."""
     pool: asyncio.Queue[Connection] = asyncio.Queue()
     for _ in range(connections):
@@ -377,8 +405,9 @@ async def open_loop(port: int, patients: list[SimPatient], rate: float, page_rat
     }
 
 
-async def closed_loop(port: int, patients: list[SimPatient], seconds: float, concurrency: int,
-                      prefix: str) -> dict[str, Any]:
+async def closed_loop(
+    port: int, patients: list[SimPatient], seconds: float, concurrency: int, prefix: str
+) -> dict[str, Any]:
     """``concurrency`` clients sending diary entries back to back: the most the endpoint can take."""
     tally = Tally()
     stop = time.perf_counter() + seconds
@@ -418,24 +447,33 @@ async def closed_loop(port: int, patients: list[SimPatient], seconds: float, con
 
 
 def bench_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="mp-bench-") as tmp_name, database(
-        backend, Path(tmp_name), args.postgres_url
-    ) as url:
+    with (
+        tempfile.TemporaryDirectory(prefix="mp-bench-") as tmp_name,
+        database(backend, Path(tmp_name), args.postgres_url) as url,
+    ):
         tmp = Path(tmp_name)
         print(f"[{backend}] preparing {args.patients} simulated patients", file=sys.stderr)
         patients = prepare(url, tmp, args.patients)
-        env = {**os.environ, "MILDPATH_DATABASE_URL": url, "MILDPATH_DATA_DIR": str(tmp),
-               "MILDPATH_SECRET_KEY": SECRET, "MILDPATH_ENV": "production"}
+        env = {
+            **os.environ,
+            "MILDPATH_DATABASE_URL": url,
+            "MILDPATH_DATA_DIR": str(tmp),
+            "MILDPATH_SECRET_KEY": SECRET,
+            "MILDPATH_ENV": "production",
+        }
         result: dict[str, Any] = {"workers": args.workers, "patients": args.patients}
         with server(env, args.workers, tmp / "server.log") as port:
             # Capacity first: the sustained run may leave a backlog behind if the server cannot keep up.
-            print(f"[{backend}] capacity: closed loop x{args.concurrency} for {args.capacity_seconds} s",
-                  file=sys.stderr)
+            print(
+                f"[{backend}] capacity: closed loop x{args.concurrency} for {args.capacity_seconds} s", file=sys.stderr
+            )
             result["capacity"] = asyncio.run(
                 closed_loop(port, patients, args.capacity_seconds, args.concurrency, "/api/v1")
             )
-            print(f"[{backend}] sustained: {args.rate}/s diary + {args.rate / 10:g}/s pages for {args.seconds} s",
-                  file=sys.stderr)
+            print(
+                f"[{backend}] sustained: {args.rate}/s diary + {args.rate / 10:g}/s pages for {args.seconds} s",
+                file=sys.stderr,
+            )
             result["sustained"] = asyncio.run(
                 open_loop(port, patients, args.rate, args.rate / 10, args.seconds, 3.0, args.connections)
             )

@@ -167,7 +167,7 @@ def adverse_events_fhir(session: Session, actor: Actor, procedure_id: int) -> di
         for e in store.adverse_events_for(session, procedure_id=row.id)
     ]
     record(session, actor, "procedure.fhir_export", "AdverseEvent", None, patient.id, {"results": len(entries)})
-    return {"resourceType": "Bundle", "type": "collection", "total": len(entries), "entry": entries}
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
 
 
 def adverse_event_fhir(session: Session, actor: Actor, event_id: int) -> dict[str, Any]:

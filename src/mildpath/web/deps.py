@@ -7,8 +7,10 @@ pages), checks the role and returns the :class:`~mildpath.services.access.Actor`
 
 from __future__ import annotations
 
+import asyncio
 import inspect
-from collections.abc import Awaitable, Callable, Iterator
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
@@ -29,7 +31,42 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def get_session(request: Request) -> Iterator[Session]:
+SLOT_TIMEOUT = 30.0  # seconds a request may queue for SQLite's writer before it answers 503
+
+
+async def sqlite_write_slot(request: Request) -> AsyncIterator[None]:
+    """On SQLite, one request of this process at a time holds a database transaction; the others queue here,
+    on the event loop, holding no worker thread.
+
+    Why: every SQLite transaction takes the write lock (BEGIN IMMEDIATE, store/db.py) from the policy check
+    to the commit, across several worker-thread calls (dependencies, handler, teardown). If requests queued
+    for the lock *inside* worker threads, a burst could occupy every thread of the pool with waiters, and the
+    request holding the lock could never get a thread to finish and commit: the server would stall until
+    the waits timed out. Queued here, the waiters cost nothing and the holder always has a thread. PostgreSQL
+    runs transactions side by side and skips this. Several worker processes still share the file: between
+    them SQLite's own lock decides (one waiter per process).
+    """
+    if not request.app.state.settings.is_sqlite:
+        yield
+        return
+    state = request.app.state
+    loop = asyncio.get_running_loop()
+    if getattr(state, "write_slot_loop", None) is not loop:  # an asyncio.Lock belongs to one event loop
+        state.write_slot, state.write_slot_loop = asyncio.Lock(), loop
+    lock: asyncio.Lock = state.write_slot
+    try:
+        await asyncio.wait_for(lock.acquire(), timeout=SLOT_TIMEOUT)
+    except TimeoutError:
+        raise sqlite3.OperationalError("database is locked (queued too long for the writer)") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def get_session(
+    request: Request, _slot: Annotated[None, Depends(sqlite_write_slot, scope="function")]
+) -> Iterator[Session]:
     """One transaction per request: committed when the handler returns, rolled back when it raises.
 
     Declared with ``scope="function"`` where it is used, so the commit happens *before* the response is
