@@ -1,0 +1,509 @@
+"""Whole-export screening: the engine interface and the run that every engine shares (issue 9).
+
+``run(export_dir, criteria_set, as_of, out=...)`` screens a FHIR Bulk Data export (NDJSON, one or more files per
+resource type, optionally gzip) and writes one row per Patient resource to CSV or Parquet, with a summary JSON
+beside it (``FILE.summary.json``). What an engine does is small and behind :class:`ScreeningEngine`:
+
+1. read the lines of the files the screen needs, skipping lines no criterion can use (the compiled screen's
+   ``needles``) and counting bad lines;
+2. run the views (SQL on FHIR ViewDefinitions) over the lines it kept, into tables ``mp_v_<name>``;
+3. run the compiled screen (:mod:`mildpath.population.compile`): facts, then criteria, one row per patient.
+
+Everything else is here, the same for every engine: which files to read (a file named after a resource type no
+view needs is never opened), the output columns, the reasons and what is missing (from
+:func:`mildpath.domain.screening.decide`, the single-patient engine's own function, applied to each row's
+criterion statuses; the SQL's status must agree with it), evidence as JSON, the summary, and the recovery from a
+truncated gzip (:func:`repair_gzip`).
+
+Output columns (contracts §6): ``patient_id``, ``status``, ``criteria_set``, one column per criterion
+(``met``/``not_met``/``unknown``; for an exclusion or a red flag "met" means it applies), then ``reasons`` and
+``missing`` (JSON arrays of text) and ``evidence`` (a JSON object: criterion id -> ``[{"value", "date",
+"record"}]``, sorted by date, record and value). Rows come in ``patient_id`` order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from mildpath.domain.conditions import Tri
+from mildpath.domain.criteria import CriteriaSet, Finding
+from mildpath.domain.errors import InvalidInput
+from mildpath.domain.screening import Status, decide
+from mildpath.population.compile import CompiledScreen, compile_screen
+from mildpath.population.views.source import SourceFile, discover
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+FORMATS = (".csv", ".parquet")
+FIXED_COLUMNS = ("patient_id", "status", "criteria_set", "reasons", "missing", "evidence")
+_BAD_EXAMPLES_KEPT = 20
+_TOP_REASONS = 10
+
+
+# --------------------------------------------------------------------------------------------- progress
+
+
+class Progress(Protocol):
+    """What a run reports while it works (a terminal bar, or nothing)."""
+
+    def start(self, total_bytes: int) -> None: ...
+
+    def update(self, done_bytes: int, patients: int | None = None) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class NoProgress:
+    """Reports nothing (not a terminal, tests)."""
+
+    def start(self, total_bytes: int) -> None:
+        return None
+
+    def update(self, done_bytes: int, patients: int | None = None) -> None:
+        return None
+
+    def stop(self) -> None:
+        return None
+
+
+# --------------------------------------------------------------------------------------------- input
+
+
+@dataclass
+class ReadStats:
+    """What reading the export found: sizes, files skipped, bad and non-resource lines (file:line)."""
+
+    files: int = 0
+    export_bytes: int = 0
+    files_read: int = 0
+    bytes_read: int = 0
+    files_skipped: int = 0
+    resource_types_read: list[str] = field(default_factory=list)
+    bad_lines: int = 0
+    bad_examples: list[str] = field(default_factory=list)
+    non_resource_lines: int = 0
+
+    def note_bad(self, where: str, count: int = 1) -> None:
+        self.bad_lines += count
+        if len(self.bad_examples) < _BAD_EXAMPLES_KEPT:
+            self.bad_examples.append(where)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "files": self.files,
+            "files_read": self.files_read,
+            "files_skipped": self.files_skipped,
+            "bytes": self.export_bytes,
+            "bytes_read": self.bytes_read,
+            "resource_types_read": self.resource_types_read,
+            "bad_lines": self.bad_lines,
+            "bad_line_examples": self.bad_examples,
+            "non_resource_lines": self.non_resource_lines,
+        }
+
+
+@dataclass(frozen=True)
+class ExportFiles:
+    """The export's NDJSON files: those named after each type the screen reads, those naming no type (read for
+    every type: an exporter's ``log.ndjson`` or a mixed file), and the rest (never opened)."""
+
+    root: Path
+    typed: Mapping[str, tuple[SourceFile, ...]]
+    untyped: tuple[SourceFile, ...]
+    skipped: tuple[SourceFile, ...]
+
+    @property
+    def read(self) -> tuple[SourceFile, ...]:
+        return tuple(f for files in self.typed.values() for f in files) + self.untyped
+
+    @property
+    def bytes_to_read(self) -> int:
+        return sum(f.size for f in self.read)
+
+
+def export_files(export_dir: Path | str, resource_types: Iterable[str]) -> ExportFiles:
+    """Sort the export's files for ``resource_types`` (raises SourceError, exit 2, when there is no NDJSON)."""
+    wanted = list(resource_types)
+    files = discover(export_dir)
+    typed = {t: tuple(f for f in files if f.resource_type == t) for t in wanted}
+    untyped = tuple(f for f in files if f.resource_type is None)
+    skipped = tuple(f for f in files if f.resource_type is not None and f.resource_type not in wanted)
+    return ExportFiles(Path(export_dir), typed, untyped, skipped)
+
+
+def repair_gzip(path: Path, folder: Path) -> tuple[Path | None, str | None]:
+    """The complete lines of a gzip file whose data ends early (or goes bad), as a plain NDJSON file in
+    ``folder``; with what happened, as ``name:line (why)``. ``(None, note)`` when no line can be read.
+    ``(path, None)`` when the file reads to its end: nothing to repair.
+
+    Decompression is incremental, so every byte before the damage is kept; the last, cut, line is dropped (it is
+    the bad line). Files of several gzip members (concatenated) are read member after member.
+    """
+    target = folder / f"{path.name.removesuffix('.gz')}.{len(list(folder.iterdir()))}.repaired"
+    lines = 0
+    problem: str | None = None
+    pending = b""
+    with path.open("rb") as source, target.open("wb") as sink:
+        inflater = zlib.decompressobj(wbits=31)
+        ended = False  # the last member read to its end
+        try:
+            while chunk := source.read(1 << 16):
+                while chunk:
+                    if ended:  # another member follows
+                        inflater, ended = zlib.decompressobj(wbits=31), False
+                    data = pending + inflater.decompress(chunk)
+                    cut = data.rfind(b"\n") + 1
+                    sink.write(data[:cut])
+                    lines += data.count(b"\n", 0, cut)
+                    pending = data[cut:]
+                    chunk = b""
+                    if inflater.eof:
+                        ended, chunk = True, inflater.unused_data
+            if not ended:
+                problem = "compressed data ends early"
+        except zlib.error as exc:
+            problem = f"compressed data is damaged: {exc}"
+        if problem is None:
+            sink.write(pending)
+    if problem is None:
+        target.unlink(missing_ok=True)
+        return path, None
+    if lines == 0:
+        target.unlink(missing_ok=True)
+        return None, f"{path.name}: unreadable ({problem})"
+    return target, f"{path.name}:{lines + 1} ({problem})"
+
+
+def locate_lines(path: Path, texts: Iterable[str], limit: int = _BAD_EXAMPLES_KEPT) -> list[int]:
+    """Line numbers (1-based) of lines of ``path`` equal to one of ``texts`` (at most ``limit``), for reporting
+    bad lines an engine found by content. Only called for files that hold bad lines."""
+    wanted = {t.encode("utf-8", "surrogateescape").strip() for t in texts}
+    found: list[int] = []
+    opener = gzip.open if path.name.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as handle:
+            for number, line in enumerate(handle, start=1):
+                if line.strip() in wanted:
+                    found.append(number)
+                    if len(found) >= limit:
+                        break
+    except (EOFError, zlib.error, gzip.BadGzipFile, OSError):
+        pass
+    return found
+
+
+# --------------------------------------------------------------------------------------------- engines
+
+
+class ScreeningEngine(Protocol):
+    """An engine runs a compiled screen over an export (see the module docstring for its three steps)."""
+
+    name: str
+    dialect: str
+
+    def screen(
+        self, compiled: CompiledScreen, files: ExportFiles, stats: ReadStats, progress: Progress
+    ) -> Iterator[pa.RecordBatch]:
+        """Rows ``patient_id, status, <criterion status>, <criterion evidence>...`` (the compiled query's
+        columns), in ``patient_id`` order, as Arrow batches; fills ``stats`` as it reads."""
+        ...
+
+    def close(self) -> None:
+        """Release what the engine holds (connections, a Spark session it started)."""
+        ...
+
+
+def make_engine(name: str, *, master: str | None = None, threads: int | None = None) -> ScreeningEngine:
+    """``duckdb`` (default, embedded) or ``spark`` (PySpark, ``master`` defaults to ``local[*]``)."""
+    if name == "duckdb":
+        from mildpath.population.duckdb import DuckDBEngine
+
+        return DuckDBEngine(threads=threads)
+    if name == "spark":
+        from mildpath.population.spark import SparkEngine
+
+        return SparkEngine(master=master or "local[*]")
+    raise InvalidInput(f"unknown engine {name!r}: use duckdb or spark", field="engine", value=name)
+
+
+# --------------------------------------------------------------------------------------------- output
+
+
+@dataclass
+class Summary:
+    """Counts per status, per criterion and per reason, with input and timing figures."""
+
+    criteria_set: str
+    as_of: dt.date
+    engine: str
+    export: str
+    output: str
+    patients: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+    criteria: dict[str, Counter[str]] = field(default_factory=dict)
+    reasons: Counter[str] = field(default_factory=Counter)
+    stats: ReadStats = field(default_factory=ReadStats)
+    seconds: float = 0.0
+    peak_rss_mb: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        seconds = max(self.seconds, 1e-9)
+        return {
+            "criteria_set": self.criteria_set,
+            "as_of": self.as_of.isoformat(),
+            "engine": self.engine,
+            "export": self.export,
+            "output": self.output,
+            "patients": self.patients,
+            "statuses": {s.value: self.statuses.get(s.value, 0) for s in Status},
+            "criteria": {cid: {t.value: counts.get(t.value, 0) for t in Tri} for cid, counts in self.criteria.items()},
+            "top_reasons": [{"reason": r, "patients": n} for r, n in self.reasons.most_common(_TOP_REASONS)],
+            "input": self.stats.to_json(),
+            "timing": {
+                "seconds": round(self.seconds, 3),
+                "mb_per_second": round(self.stats.export_bytes / 1e6 / seconds, 1),
+                "patients_per_second": round(self.patients / seconds, 1),
+                "peak_rss_mb": round(self.peak_rss_mb, 1),
+            },
+        }
+
+
+class _Rows:
+    """Turns an engine's batches into output batches (see the module docstring) and counts the summary."""
+
+    def __init__(self, compiled: CompiledScreen, summary: Summary) -> None:
+        self.compiled = compiled
+        self.summary = summary
+        ids = [c.id for c in compiled.criteria]
+        clash = set(ids) & set(FIXED_COLUMNS)
+        if clash:
+            raise InvalidInput(f"criterion ids {sorted(clash)} clash with output columns", field="criteria")
+        self.ids = ids
+        self.criteria = compiled.criteria_set.criteria
+        for cid in ids:
+            summary.criteria[cid] = Counter()
+
+    @lru_cache(maxsize=4096)  # noqa: B019 - one instance per run; few distinct combinations
+    def decided(self, statuses: tuple[str, ...]) -> tuple[str, str, str, tuple[str, ...]]:
+        """Status, reasons and missing (JSON text) for one combination of criterion statuses, by the
+        single-patient engine's own :func:`~mildpath.domain.screening.decide`."""
+        findings = tuple(Finding(c, Tri(s)) for c, s in zip(self.criteria, statuses, strict=True))
+        status, reasons, missing = decide(findings)
+        return status.value, _json(list(reasons)), _json(list(missing)), reasons
+
+    def convert(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        n = batch.num_rows
+        status_cols = [batch.column(c.status).to_pylist() for c in self.compiled.criteria]
+        sql_status = batch.column("status").to_pylist()
+        combos = list(zip(*status_cols, strict=True)) if status_cols else [()] * n
+        decided = [self.decided(combo) for combo in combos]
+        for i, (status, *_) in enumerate(decided):
+            if status != sql_status[i]:
+                raise RuntimeError(
+                    f"the compiled screen says {sql_status[i]!r} where the criteria say {status!r} "
+                    f"(patient {batch.column('patient_id')[i]}): a compiler defect"
+                )
+        for combo, count in Counter(combos).items():
+            status, _, _, reasons = self.decided(combo)
+            self.summary.statuses[status] += count
+            for reason in reasons:
+                self.summary.reasons[reason] += count
+            for cid, value in zip(self.ids, combo, strict=True):
+                self.summary.criteria[cid][value] += count
+        self.summary.patients += n
+        evidence = ["{}"] * n
+        lists = [batch.column(c.evidence) for c in self.compiled.criteria]
+        has = None
+        for col in lists:
+            present = pc.fill_null(pc.greater(pc.list_value_length(col), 0), False)
+            has = present if has is None else pc.or_(has, present)
+        rows = pc.indices_nonzero(has).to_pylist() if has is not None else []
+        if rows:
+            taken = [col.take(pa.array(rows)).to_pylist() for col in lists]
+            for j, i in enumerate(rows):
+                evidence[i] = evidence_json({cid: taken[k][j] for k, cid in enumerate(self.ids) if taken[k][j]})
+        columns = {
+            "patient_id": batch.column("patient_id"),
+            "status": batch.column("status"),
+            "criteria_set": pa.array([self.compiled.criteria_set.label] * n, pa.string()),
+        }
+        for cid, crit in zip(self.ids, self.compiled.criteria, strict=True):
+            columns[cid] = batch.column(crit.status)
+        columns["reasons"] = pa.array([d[1] for d in decided], pa.string())
+        columns["missing"] = pa.array([d[2] for d in decided], pa.string())
+        columns["evidence"] = pa.array(evidence, pa.string())
+        return pa.RecordBatch.from_pydict(columns, schema=self.schema())
+
+    def schema(self) -> pa.Schema:
+        import pyarrow as pa
+
+        names = ["patient_id", "status", "criteria_set", *self.ids, "reasons", "missing", "evidence"]
+        return pa.schema([(n, pa.string()) for n in names])
+
+
+def _json(value: Any) -> str:
+    import orjson
+
+    return orjson.dumps(value).decode("utf-8")
+
+
+def evidence_value(item: Mapping[str, Any]) -> Any:
+    """The plain value of one evidence struct ``{vk, vn, vt, vb, d, r}``."""
+    kind = item["vk"]
+    if kind == "int":
+        return int(item["vn"])
+    if kind == "num":
+        return float(item["vn"])
+    if kind == "bool":
+        return bool(item["vb"])
+    if kind == "str":
+        return item["vt"]
+    return None
+
+
+def evidence_items(items: Iterable[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
+    """Evidence structs as ``{"value", "date", "record"}`` (contracts §3), without repeats, sorted by date,
+    record and value."""
+    out: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for item in items or ():
+        day = item["d"]
+        value = evidence_value(item)
+        date = day.isoformat() if day else None
+        record = item["r"] or ""
+        out.setdefault((date or "", record, repr(value)), {"value": value, "date": date, "record": record})
+    return [out[k] for k in sorted(out)]
+
+
+def evidence_json(by_criterion: Mapping[str, Iterable[Mapping[str, Any]] | None]) -> str:
+    """The ``evidence`` column: criterion id -> its evidence items, for criteria with any."""
+    found = {cid: evidence_items(items) for cid, items in by_criterion.items()}
+    return _json({cid: items for cid, items in found.items() if items})
+
+
+class _Writer:
+    """Writes batches to ``out`` as CSV or Parquet (``fmt``), streaming: memory holds one batch."""
+
+    def __init__(self, out: Path, schema: pa.Schema, fmt: str) -> None:
+        import pyarrow.csv as pacsv
+        import pyarrow.parquet as pq
+
+        self.out = out
+        if fmt == ".parquet":
+            self.writer: Any = pq.ParquetWriter(str(out), schema, compression="zstd")
+        else:
+            self.writer = pacsv.CSVWriter(str(out), schema)
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        if batch.num_rows:
+            self.writer.write(batch)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+# --------------------------------------------------------------------------------------------- the run
+
+
+def check_output(out: Path | str) -> Path:
+    """The output path, checked: ``.csv`` or ``.parquet``, in a folder that exists."""
+    path = Path(out)
+    if not path.name.endswith(FORMATS):
+        raise InvalidInput(f"--out {path}: use a .csv or .parquet file name", field="out", value=str(path))
+    if not path.parent.exists():
+        raise InvalidInput(f"--out {path}: the folder {path.parent} does not exist", field="out", value=str(path))
+    return path
+
+
+def summary_path(out: Path) -> Path:
+    """``FILE.csv`` / ``FILE.parquet`` -> ``FILE.summary.json`` beside it."""
+    return out.with_suffix(".summary.json")
+
+
+def run(
+    export_dir: Path | str,
+    criteria_set: CriteriaSet,
+    as_of: dt.date,
+    *,
+    out: Path | str,
+    engine: str | ScreeningEngine = "duckdb",
+    master: str | None = None,
+    progress: Progress | None = None,
+) -> Summary:
+    """Screen every patient of the export at ``export_dir`` and write ``out`` and its summary (module docstring).
+
+    ``engine`` is a name (``duckdb``, ``spark``) or an engine object (any :class:`ScreeningEngine`); an engine
+    made here is closed here. Bad input (no NDJSON files, a bad ``out`` name) raises an InvalidInput subclass.
+    """
+    started = time.perf_counter()
+    target = check_output(out)
+    own = isinstance(engine, str)
+    machine = make_engine(engine, master=master) if isinstance(engine, str) else engine
+    progress = progress or NoProgress()
+    try:
+        compiled = compile_screen(criteria_set, as_of, dialect=machine.dialect)
+        files = export_files(export_dir, compiled.resource_types)
+        stats = ReadStats(
+            files=len(files.read) + len(files.skipped),
+            export_bytes=sum(f.size for f in (*files.read, *files.skipped)),
+            files_read=len(files.read),
+            bytes_read=files.bytes_to_read,
+            files_skipped=len(files.skipped),
+            resource_types_read=list(compiled.resource_types),
+        )
+        summary = Summary(
+            criteria_set=criteria_set.label,
+            as_of=as_of,
+            engine=machine.name,
+            export=str(export_dir),
+            output=str(target),
+            stats=stats,
+        )
+        rows = _Rows(compiled, summary)
+        partial = target.with_name(target.name + ".partial")
+        writer = _Writer(partial, rows.schema(), target.suffix)
+        progress.start(files.bytes_to_read)
+        try:
+            for batch in machine.screen(compiled, files, stats, progress):
+                writer.write(rows.convert(batch))
+        finally:
+            writer.close()
+            progress.stop()
+        partial.replace(target)
+    finally:
+        if own:
+            machine.close()
+    summary.seconds = time.perf_counter() - started
+    summary.peak_rss_mb = peak_rss_mb()
+    summary_path(target).write_text(json.dumps(summary.to_json(), indent=2, ensure_ascii=False) + "\n", "utf-8")
+    return summary
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process (and of finished child processes), in MB."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    factor = 1 / 1024 if sys.platform != "darwin" else 1 / (1024 * 1024)
+    return max(own, children) * factor
+
+
+def scratch_folder() -> tempfile.TemporaryDirectory[str]:
+    """A temporary folder for repaired files and engine spill, under ``$MILDPATH_TMP`` or the system's."""
+    return tempfile.TemporaryDirectory(prefix="mildpath-population-", dir=os.environ.get("MILDPATH_TMP") or None)
