@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from tests.population.conftest import AS_OF, REAL_EXPORT
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,6 @@ import datetime as dt
 
 import duckdb
 import pytest
-from tests.population.conftest import AS_OF
 
 from mildpath.domain.conditions import Select
 from mildpath.fhir.read import _date
@@ -19,6 +18,7 @@ from mildpath.population.compile import (
     compile_screen,
     fhir_date,
 )
+from tests.population.conftest import AS_OF
 
 DATES = [
     "2020", "2020-05", "2020-05-06", "2020-05-06T23:30:00-04:00", "2020-05-06T01:00:00Z",

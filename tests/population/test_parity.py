@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+
 from tests.population.conftest import evidence_of, oracle, row_evidence
 
 ENGINE_NAMES = ("duckdb", "spark")

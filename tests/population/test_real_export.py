@@ -7,9 +7,9 @@ import csv
 import json
 
 import pytest
-from tests.population.conftest import AS_OF, REAL_EXPORT
 
 from mildpath.population.engine import run
+from tests.population.conftest import AS_OF, REAL_EXPORT
 
 pytestmark = pytest.mark.skipif(not REAL_EXPORT.is_dir(), reason=f"the real sample export is absent ({REAL_EXPORT})")
 

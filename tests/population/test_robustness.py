@@ -4,6 +4,7 @@ its last complete line, types nobody needs are skipped, references and dates com
 from __future__ import annotations
 
 import pytest
+
 from tests.population.conftest import REAL_EXPORT
 
 

@@ -11,10 +11,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from tests.population.conftest import AS_OF
 
 from mildpath.population.engine import run
 from mildpath.population.synth import SCENARIOS, generate, scenario_of
+from tests.population.conftest import AS_OF
 
 
 def contents(folder: Path) -> dict[str, bytes]:
