@@ -276,6 +276,10 @@ def test_the_exported_spark_script_builds_the_tables_the_duckdb_script_builds(sp
     con.execute(f"SET VARIABLE export_dir = '{MINI}'")
     con.execute(f"SET VARIABLE package_dir = '{out}'")
     tables = [s.split()[2] for s in spark_sql if s.startswith("CACHE TABLE")]
+    # The session is shared by the module: temporary views an earlier test made would clash with the script's.
+    for table in spark.catalog.listTables():
+        if table.isTemporary:
+            spark.catalog.dropTempView(table.name)
     try:
         for sql in spark_sql:
             spark.sql(sql)
