@@ -69,7 +69,9 @@ def test_it_prints_the_contract_json_and_exits_0_whatever_the_status(
         assert {"id", "status", "evidence", "source"} <= set(criterion)
         assert criterion["status"] in ("met", "not_met", "unknown")
         for evidence in criterion["evidence"]:
-            assert set(evidence) == {"value", "date", "record"}
+            # contracts §3 as amended: evidence that did not count adds counted: false and why
+            assert set(evidence) in ({"value", "date", "record"}, {"value", "date", "record", "counted", "why"})
+            assert evidence.get("counted", False) is False
     assert (data["missing"] != []) == (status == "needs_more_information")
 
 

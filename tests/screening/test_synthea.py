@@ -52,7 +52,9 @@ def test_every_real_patient_is_not_a_candidate(patient_files: list[Path], criter
         read = read_fhir_file(path)
         result = screen(criteria_set, read.facts, TODAY)
         assert result.status.value == "not_candidate", path.name
-        assert result.reasons == ("no lumbar spinal stenosis on record",)
+        # contracts §3 as amended: a deceased patient's reason is "deceased", above every other
+        expected = "deceased" if read.facts.is_deceased(TODAY) else "no lumbar spinal stenosis on record"
+        assert result.reasons == (expected,)
         assert read.facts.patient_id == path.stem and read.facts.birth_date is not None
 
 

@@ -64,7 +64,7 @@ from mildpath.domain.conditions import (
 from mildpath.domain.conditions import (
     Any as AnyOf,
 )
-from mildpath.domain.criteria import CriteriaSet, Criterion, Role, Threshold
+from mildpath.domain.criteria import AgeRange, CriteriaSet, Criterion, Role, StudiedAges, Threshold
 from mildpath.domain.errors import InvalidInput
 from mildpath.domain.facts import (
     Answer,
@@ -92,6 +92,34 @@ _CODED_KINDS: dict[str, Kind] = {
 _FORM_FIELDS = {"self_check": SELF_CHECK_FIELDS, "clinician": CLINICIAN_FIELDS}
 _THRESHOLD = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
+# --------------------------------------------------------------------------------------------- ingredient names
+
+#: The code system of "a medication whose coding display or text names this ingredient" (clinical reference
+#: §4.4: recognise anticoagulants by ingredient name as well as by code). Its codes are ingredient names in
+#: :func:`name_words` form; the FHIR reader and the SQL compiler both turn a name found in a medication's
+#: ``coding.display`` or ``medicationCodeableConcept.text`` into a fact coded so.
+INGREDIENT_SYSTEM = "https://mildpath.org/fhir/CodeSystem/ingredient-name"
+#: Accented letters folded to plain ones, the same table in Python and in SQL (``translate``), so that every
+#: engine reads a name the same way ("Apixabán" is apixaban).
+ACCENTS_FROM = "áàâäãåāéèêëēíìîïīóòôöõøōúùûüūýÿñç"
+ACCENTS_TO = "aaaaaaaeeeeeiiiiiooooooouuuuuyync"
+_FOLD = str.maketrans(ACCENTS_FROM, ACCENTS_TO)
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def name_words(text: str) -> str:
+    """``text`` lower-cased, accents folded, every run of other characters one space, padded with spaces:
+    ``"Apixaban 5 MG Oral Tablet"`` -> ``" apixaban 5 mg oral tablet "``. A name is in a text when its own
+    ``name_words`` form (stripped) appears between spaces."""
+    folded = _NOT_WORD.sub(" ", text.lower().translate(_FOLD)).strip()
+    return f" {folded} "
+
+
+def ingredients_named(texts: Iterable[str], names: Iterable[str]) -> list[str]:
+    """The ingredient names (``name_words`` form, stripped) that any of ``texts`` names, in ``names`` order."""
+    padded = [name_words(t) for t in texts if t]
+    return [n for n in names if any(f" {n} " in p for p in padded)]
+
 
 # --------------------------------------------------------------------------------------------- value sets
 
@@ -104,6 +132,8 @@ class CodeEntry:
     code: str
     display: str = ""
     note: str = ""
+    #: False for a code the clinical reference does not confirm (show it so; confirm it before go-live).
+    confirmed: bool = True
 
 
 @dataclass(frozen=True)
@@ -189,10 +219,23 @@ def load_value_sets() -> ValueSets:
                         code=str(item["code"]),
                         display=str(item.get("display", "")),
                         note=" ".join(str(item.get("note", "")).split()),
+                        confirmed=bool(item.get("confirmed", True)),
                     )
                 )
             except (KeyError, TypeError) as exc:
                 raise ContentError(f"{where}: code {i + 1} needs system and code ({exc})") from exc
+        for ingredient in body.get("ingredients") or ():
+            words = name_words(str(ingredient)).strip()
+            if not words:
+                raise ContentError(f"{where}: an empty ingredient name")
+            entries.append(
+                CodeEntry(
+                    system=INGREDIENT_SYSTEM,
+                    code=words,
+                    display=f"a medication whose coding display or text names {words}",
+                    note="recognised by name (clinical reference §4.4)",
+                )
+            )
         for included in body.get("include") or ():
             for entry in build(str(included), (*chain, name)).entries:
                 if entry not in entries:
@@ -264,7 +307,7 @@ def _resolve_extends(path: Path, folder: Path | None, chain: tuple[Path, ...]) -
         if not data.get(key):
             raise ContentError(f"{path.name}: a set that extends another needs its own {key}")
     merged = dict(base)
-    merged.update({k: data[k] for k in ("name", "version", "title") if k in data})
+    merged.update({k: data[k] for k in ("name", "version", "title", "studied_ages") if k in data})
     thresholds = dict(base.get("thresholds") or {})
     thresholds.update(data.get("thresholds") or {})
     merged["thresholds"] = thresholds
@@ -314,9 +357,44 @@ def _build_set(data: Mapping[str, Any], path: Path) -> CriteriaSet:
             title=str(data.get("title", "")),
             criteria=tuple(criteria),
             thresholds=thresholds,
+            studied_ages=_studied_ages(data.get("studied_ages"), where),
         )
     except (ValueError, InvalidInput) as exc:
         raise ContentError(f"{where}: {exc}") from exc
+
+
+def _studied_ages(raw: Any, where: str) -> StudiedAges | None:
+    """``studied_ages: {caution: {id, text, source}, ranges: [{trial, min, max, source}]}`` (None: no caution)."""
+    if raw is None:
+        return None
+    where = f"{where}: studied_ages"
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("caution"), Mapping):
+        raise ContentError(f"{where}: needs caution {{id, text, source}} and ranges")
+    caution = raw["caution"]
+    for key in ("id", "text", "source"):
+        if not caution.get(key):
+            raise ContentError(f"{where}: caution needs {key}")
+    check_cited([str(caution["source"])], f"{where} caution")
+    ranges = []
+    for i, item in enumerate(raw.get("ranges") or ()):
+        w = f"{where} range {i + 1}"
+        if not isinstance(item, Mapping) or not item.get("trial") or not item.get("source"):
+            raise ContentError(f"{w}: needs trial and source (and min and/or max)")
+        check_cited([str(item["source"])], w)
+        bounds = [item.get("min"), item.get("max")]
+        if all(b is None for b in bounds) or any(
+            b is not None and (not isinstance(b, int) or isinstance(b, bool)) for b in bounds
+        ):
+            raise ContentError(f"{w}: min and max are whole years (at least one of them)")
+        ranges.append(AgeRange(str(item["trial"]), str(item["source"]), item.get("min"), item.get("max")))
+    if not ranges:
+        raise ContentError(f"{where}: needs at least one range")
+    text = " ".join(str(caution["text"]).split())
+    try:
+        text.format(age=0, ranges="")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ContentError(f"{where}: caution text may use {{age}} and {{ranges}} only ({exc})") from exc
+    return StudiedAges(tuple(ranges), str(caution["id"]), text, str(caution["source"]))
 
 
 def _build_criterion(

@@ -576,3 +576,64 @@ def _fmt(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def uncounted(node: Node, facts: PatientFacts, today: dt.date, counted: Iterable[Evidence] = ()) -> tuple[Evidence, ...]:
+    """Evidence the rule found but did not count, each with why (contracts §3: ``"counted": false``).
+
+    For every leaf with a date window or an ``after`` anchor: the selected facts (with a value that passes the
+    leaf's ``where``, for ``Present``) that the window or the anchor left out: too old, too recent, before the
+    anchor, or undated where a date decides. Facts already in ``counted`` (the finding's evidence) and facts
+    dated after the as-of date (they do not exist yet) are not listed.
+    """
+    seen = {(e.value, e.date, e.record) for e in counted}
+    out: list[Evidence] = []
+    for leaf in walk(node):
+        if isinstance(leaf, Present) and (leaf.within is not None or leaf.after is not None):
+            candidates = [
+                f for f in leaf.select.pick(facts, today) if leaf.where is None or leaf.where.check(f.value) is Tri.MET
+            ]
+            anchor = _earliest_start(leaf.after.pick(facts, today)) if leaf.after is not None else None
+            for f in candidates:
+                why = _why_left_out(f, today, leaf.within, leaf.after, anchor)
+                _add_uncounted(out, seen, f, why)
+        elif isinstance(leaf, Compare) and leaf.within is not None:
+            for f in leaf.select.pick(facts, today):
+                if f.value is None:
+                    continue
+                _add_uncounted(out, seen, f, _why_left_out(f, today, leaf.within, None, None))
+    return tuple(out)
+
+
+def _why_left_out(
+    fact: Fact, today: dt.date, window: Window | None, after: Select | None, anchor: dt.date | None
+) -> str | None:
+    """Why a selected fact does not count for a leaf (``None``: it counts)."""
+    start = fact.start
+    if start is None:
+        return "undated: a date is needed to know whether it counts"
+    if window is not None and window.older_than is not None:
+        bound = window.older_than.back_from(today)
+        if not start < bound:
+            return f"dated {start}, less than {window.older_than} before {today}: too recent to count yet"
+    if window is not None and window.within_last is not None and not window.contains(fact, today):
+        low = window.within_last.back_from(today)
+        if window.match == "overlap":
+            return f"ended before {low}: not current on {today}"
+        return f"dated {start}, before {low} (older than {window.within_last} on {today}): too old to count"
+    if after is not None:
+        if anchor is None:
+            return f"no {after.describe()} on record to date it against"
+        if start < anchor:
+            return f"dated {start}, before the first {after.describe()} ({anchor})"
+    return None
+
+
+def _add_uncounted(out: list[Evidence], seen: set[tuple[Value, dt.date | None, str]], fact: Fact, why: str | None) -> None:
+    if why is None:
+        return
+    key = (fact.value, fact.start, fact.record)
+    if key in seen:
+        return
+    seen.add(key)
+    out.append(Evidence(value=fact.value, date=fact.start, record=fact.record, counted=False, why=why))

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
-from mildpath.domain.conditions import Node, Tri
+from mildpath.domain.conditions import Node, Tri, selections, uncounted
 from mildpath.domain.errors import InvalidInput
 from mildpath.domain.facts import Evidence, PatientFacts
 
@@ -50,7 +50,9 @@ class Criterion:
     def evaluate(self, facts: PatientFacts, today: dt.date) -> Finding:
         """The finding for these facts as of ``today``: status plus the evidence that decided it."""
         outcome = self.rule.explain(facts, today)
-        return Finding(self, outcome.status, outcome.evidence)
+        assessed = any(s.pick(facts, today) for s in selections(self.rule))
+        extra = uncounted(self.rule, facts, today, outcome.evidence) if outcome.status is Tri.UNKNOWN else ()
+        return Finding(self, outcome.status, outcome.evidence, uncounted=extra, assessed=assessed)
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -69,6 +71,11 @@ class Finding:
     criterion: Criterion
     status: Tri
     evidence: tuple[Evidence, ...] = ()
+    #: Evidence found that did not count (too old, too recent, before the diagnosis), each with why; only for
+    #: an ``unknown`` finding, so that "unknown" shows what was there (contracts §3).
+    uncounted: tuple[Evidence, ...] = ()
+    #: Whether any record the rule reads exists at all (either way): an exclusion with none is "not assessed".
+    assessed: bool = True
 
     @property
     def id(self) -> str:
@@ -83,7 +90,7 @@ class Finding:
         return {
             "id": self.criterion.id,
             "status": self.status.value,
-            "evidence": [e.to_json() for e in self.evidence],
+            "evidence": [e.to_json() for e in (*self.evidence, *self.uncounted)],
             "source": self.criterion.source,
             "role": self.criterion.role.value,
         }
@@ -100,6 +107,40 @@ class Threshold:
 
 
 @dataclass(frozen=True)
+class AgeRange:
+    """The ages a trial enrolled (inclusive bounds; ``None``: no bound), with its source."""
+
+    trial: str
+    source: str
+    min_age: int | None = None
+    max_age: int | None = None
+
+    def contains(self, age: int) -> bool:
+        return (self.min_age is None or age >= self.min_age) and (self.max_age is None or age <= self.max_age)
+
+    def describe(self) -> str:
+        if self.min_age is not None and self.max_age is not None:
+            return f"{self.trial} {self.min_age}-{self.max_age}"
+        if self.min_age is not None:
+            return f"{self.trial} {self.min_age} or older"
+        return f"{self.trial} up to {self.max_age}"
+
+
+@dataclass(frozen=True)
+class StudiedAges:
+    """The trials' enrolled age ranges and the caution shown for an age outside every one of them."""
+
+    ranges: tuple[AgeRange, ...]
+    caution_id: str
+    caution_text: str
+    source: str
+
+    def outside(self, age: int | None) -> bool:
+        """True when ``age`` is known and lies outside every range (no range: never)."""
+        return age is not None and bool(self.ranges) and not any(r.contains(age) for r in self.ranges)
+
+
+@dataclass(frozen=True)
 class CriteriaSet:
     """A named, versioned set of criteria (``name@version``), with its thresholds."""
 
@@ -108,6 +149,7 @@ class CriteriaSet:
     criteria: tuple[Criterion, ...]
     title: str = ""
     thresholds: Mapping[str, Threshold] = field(default_factory=lambda: MappingProxyType({}))
+    studied_ages: StudiedAges | None = None
 
     def __post_init__(self) -> None:
         ids = [c.id for c in self.criteria]
@@ -119,7 +161,7 @@ class CriteriaSet:
         object.__setattr__(self, "thresholds", MappingProxyType(dict(self.thresholds)))
 
     def __hash__(self) -> int:
-        return hash((self.name, self.version, self.criteria))
+        return hash((self.name, self.version, self.criteria, self.studied_ages))
 
     @property
     def label(self) -> str:

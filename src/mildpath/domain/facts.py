@@ -57,10 +57,21 @@ class Evidence:
     value: Value
     date: dt.date | None
     record: str
+    counted: bool = True
+    why: str = ""
 
     def to_json(self) -> dict[str, Value]:
-        """``{"value", "date", "record"}`` (contracts §3); the date as ISO text or ``None``."""
-        return {"value": self.value, "date": self.date.isoformat() if self.date else None, "record": self.record}
+        """``{"value", "date", "record"}`` (contracts §3); the date as ISO text or ``None``. Evidence that was
+        found but did not count adds ``"counted": false, "why": "..."``."""
+        out: dict[str, Value] = {
+            "value": self.value,
+            "date": self.date.isoformat() if self.date else None,
+            "record": self.record,
+        }
+        if not self.counted:
+            out["counted"] = False
+            out["why"] = self.why
+        return out
 
 
 @dataclass(frozen=True)
@@ -224,6 +235,8 @@ class PatientFacts:
     patient_id: str | None = None
     birth_date: dt.date | None = None
     sex: str | None = None
+    deceased: bool | None = None
+    deceased_on: dt.date | None = None
     diagnoses: tuple[Diagnosis, ...] = ()
     procedures: tuple[ProcedureFact, ...] = ()
     medications: tuple[MedicationFact, ...] = ()
@@ -254,6 +267,8 @@ class PatientFacts:
                 patient_id=out.patient_id or other.patient_id,
                 birth_date=out.birth_date or other.birth_date,
                 sex=out.sex or other.sex,
+                deceased=out.deceased if out.deceased is not None else other.deceased,
+                deceased_on=out.deceased_on or other.deceased_on,
                 diagnoses=out.diagnoses + other.diagnoses,
                 procedures=out.procedures + other.procedures,
                 medications=out.medications + other.medications,
@@ -261,6 +276,16 @@ class PatientFacts:
                 answers=out.answers + other.answers,
             )
         return out
+
+    def is_deceased(self, today: dt.date) -> bool:
+        """Whether the record says the patient had died by ``today`` (FHIR ``Patient.deceased[x]``).
+
+        ``deceasedBoolean`` true, or a ``deceasedDateTime`` on or before ``today``. A date of death after the
+        as-of date does not exist yet, by the as-of rule of the criteria (a screen as of a past date sees what
+        was true then)."""
+        if self.deceased_on is not None:
+            return self.deceased_on <= today
+        return self.deceased is True
 
     def age_on(self, today: dt.date) -> int | None:
         """Whole years of age on ``today``; ``None`` without a birth date."""

@@ -14,6 +14,16 @@ precedence (contracts §3):
    candidate, refer for specialist evaluation": screening supports the specialist's decision and never makes
    it (never "approved").
 
+Above all of them: a **deceased** patient (``Patient.deceased[x]`` true, or a date of death on or before the
+as-of date) is ``not_candidate`` with the reason "deceased", red flags included (contracts §3 as amended).
+
+Beside the status (contracts §3, clinical safety issue):
+
+- ``cautions``: facts the specialist must weigh that do not change the status: an age outside every age range
+  the trials enrolled (the criteria set's ``studied_ages``);
+- ``not_assessed``: for a ``likely_candidate`` or ``needs_more_information`` result, the exclusions with no record
+  either way (nothing the rule reads is on record), so that "likely" never hides a question nobody asked.
+
 Screening is a pure function: the same facts, set and date always give the same result.
 """
 
@@ -24,7 +34,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from mildpath.domain.conditions import Tri
-from mildpath.domain.criteria import CriteriaSet, Finding, Role
+from mildpath.domain.criteria import CriteriaSet, Finding, Role, StudiedAges
 from mildpath.domain.facts import PatientFacts
 
 
@@ -37,6 +47,8 @@ class Status(StrEnum):
 
 # source: contracts §3 (the gate's reason, word for word)
 NO_STENOSIS = "no lumbar spinal stenosis on record"
+# source: contracts §3 as amended by the clinical safety issue (the reason, word for word)
+DECEASED = "deceased"
 
 #: One headline per status. source: issue 3 ("likely candidate, refer for specialist evaluation", never
 #: "approved"; red flags "say to seek care now").
@@ -49,6 +61,18 @@ SUMMARY: dict[Status, str] = {
 
 
 @dataclass(frozen=True)
+class Caution:
+    """Something the specialist must weigh that does not change the status, with its source."""
+
+    id: str
+    text: str
+    source: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"id": self.id, "text": self.text, "source": self.source}
+
+
+@dataclass(frozen=True)
 class ScreeningResult:
     """The explained answer: status, one finding per criterion, what is missing and why."""
 
@@ -58,6 +82,8 @@ class ScreeningResult:
     findings: tuple[Finding, ...]
     missing: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
+    cautions: tuple[Caution, ...] = ()
+    not_assessed: tuple[str, ...] = ()
 
     @property
     def summary(self) -> str:
@@ -83,13 +109,15 @@ class ScreeningResult:
             "as_of": self.as_of.isoformat(),
             "summary": self.summary,
             "reasons": list(self.reasons),
+            "cautions": [c.to_json() for c in self.cautions],
+            "not_assessed": list(self.not_assessed),
         }
 
 
 def screen(criteria_set: CriteriaSet, facts: PatientFacts, today: dt.date) -> ScreeningResult:
     """Screen one patient's facts against a criteria set as of ``today`` (see the module docstring)."""
     findings = tuple(c.evaluate(facts, today) for c in criteria_set.criteria)
-    status, reasons, missing = decide(findings)
+    status, reasons, missing = decide(findings, deceased=facts.is_deceased(today))
     return ScreeningResult(
         status=status,
         criteria_set=criteria_set.label,
@@ -97,11 +125,33 @@ def screen(criteria_set: CriteriaSet, facts: PatientFacts, today: dt.date) -> Sc
         findings=findings,
         missing=missing,
         reasons=reasons,
+        cautions=age_cautions(criteria_set.studied_ages, facts.age_on(today)),
+        not_assessed=not_assessed(status, findings),
     )
 
 
-def decide(findings: tuple[Finding, ...]) -> tuple[Status, tuple[str, ...], tuple[str, ...]]:
+def age_cautions(studied: StudiedAges | None, age: int | None) -> tuple[Caution, ...]:
+    """The caution for an age outside every range the trials enrolled (none when the age is unknown)."""
+    if studied is None or not studied.outside(age):
+        return ()
+    ranges = "; ".join(r.describe() for r in studied.ranges)
+    text = studied.caution_text.format(age=age, ranges=ranges)
+    return (Caution(studied.caution_id, text, studied.source),)
+
+
+def not_assessed(status: Status, findings: tuple[Finding, ...]) -> tuple[str, ...]:
+    """Exclusions with no record either way, for a ``likely_candidate`` or ``needs_more_information`` result."""
+    if status not in (Status.LIKELY_CANDIDATE, Status.NEEDS_MORE_INFORMATION):
+        return ()
+    return tuple(f.criterion.id for f in findings if f.role is Role.EXCLUSION and not f.assessed)
+
+
+def decide(
+    findings: tuple[Finding, ...], *, deceased: bool = False
+) -> tuple[Status, tuple[str, ...], tuple[str, ...]]:
     """Status, reasons and missing items from the findings, by the precedence of the module docstring."""
+    if deceased:
+        return Status.NOT_CANDIDATE, (DECEASED,), ()
     red = [f for f in findings if f.role is Role.RED_FLAG and f.status is Tri.MET]
     if red:
         return Status.URGENT_REFERRAL, tuple(f.criterion.clinician for f in red), ()

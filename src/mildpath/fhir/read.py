@@ -7,7 +7,7 @@ or absolute URLs. Plain dicts throughout: this path must stay fast and tolerant.
 What is read (everything else is counted and skipped, never fatal):
 
 ==================================  ===========================================================================
-Patient                             birthDate, gender
+Patient                             birthDate, gender, deceasedBoolean / deceasedDateTime
 Condition                           codings in a screening value set; clinicalStatus; onset[x] (dateTime or
                                     Period.start), recordedDate, abatement[x]. verificationStatus
                                     ``entered-in-error`` or ``refuted``: skipped
@@ -16,7 +16,10 @@ Procedure / ServiceRequest          codings in a value set; status; performed[x]
                                     points at), so care given *for* the stenosis is recognised
 MedicationRequest / -Statement      medicationCodeableConcept, or medicationReference to a Medication in the
                                     input or ``contained``; status; authoredOn / dispenseRequest.validityPeriod;
-                                    effective[x]
+                                    effective[x]. Besides its codes, the ingredients that a coding's ``display``
+                                    or the concept's ``text`` names (value sets' ``ingredients``, case- and
+                                    accent-insensitive) become facts coded in the ingredient-name system, so
+                                    a product or brand code never hides an anticoagulant
 Observation (and its components)    LOINC or local codes in a value set; valueQuantity (LF thickness in cm is
                                     converted to mm; another unit leaves the value unknown), valueInteger,
                                     valueBoolean, valueString, valueCodeableConcept (its first code);
@@ -62,6 +65,7 @@ from mildpath.domain.facts import (
     Value,
 )
 from mildpath.domain.selfcheck import CLINICIAN_FIELDS
+from mildpath.content.criteria import INGREDIENT_SYSTEM, ingredients_named
 from mildpath.fhir.codes import ASSESSMENT_SYSTEM, LF_THICKNESS, known_codes
 
 READ_TYPES = frozenset(
@@ -152,6 +156,8 @@ def facts_from_resources(
         patient_id=str(patient["id"]) if patient is not None and patient.get("id") else None,
         birth_date=_date(patient.get("birthDate")) if patient is not None else None,
         sex=str(patient["gender"]) if patient is not None and patient.get("gender") else None,
+        deceased=_deceased(patient),
+        deceased_on=_date(patient.get("deceasedDateTime")) if patient is not None else None,
         diagnoses=tuple(builder.diagnoses),
         procedures=tuple(builder.procedures),
         medications=tuple(builder.medications),
@@ -159,6 +165,18 @@ def facts_from_resources(
         answers=tuple(builder.answers),
     )
     return FhirRead(facts, len(kept), dict(skipped))
+
+
+def _deceased(patient: Mapping[str, Any] | None) -> bool | None:
+    """``deceasedBoolean``, or true when a ``deceasedDateTime`` is given; ``None`` when the record is silent."""
+    if patient is None:
+        return None
+    flag = patient.get("deceasedBoolean")
+    if isinstance(flag, bool):
+        return flag
+    if isinstance(patient.get("deceasedDateTime"), str) and patient["deceasedDateTime"].strip():
+        return True
+    return None
 
 
 # --------------------------------------------------------------------------------------------- files
@@ -328,6 +346,7 @@ class _Builder:
         self.answers: list[Answer] = []
         self.skipped: Counter[str] = Counter()
         self.count = 0
+        self.ingredients = sorted(code for system, code in keep if system == INGREDIENT_SYSTEM)
 
     def add(self, res: Mapping[str, Any]) -> None:
         self.count += 1
@@ -433,6 +452,21 @@ class _Builder:
                     period_start=start,
                     period_end=end,
                     resource_type=rtype,
+                    display=_display(res.get("medicationCodeableConcept"), code),
+                )
+            )
+        texts = _texts(res.get("medicationCodeableConcept"))
+        for name in ingredients_named(texts, self.ingredients):
+            self.medications.append(
+                MedicationFact(
+                    system=INGREDIENT_SYSTEM,
+                    code=name,
+                    record=record,
+                    status=str(status) if status else None,
+                    period_start=start,
+                    period_end=end,
+                    resource_type=rtype,
+                    display=next(t for t in texts if ingredients_named([t], [name])),
                 )
             )
 
@@ -508,6 +542,16 @@ def _codings(concept: Any) -> list[Code]:
     for c in concept.get("coding") or ():
         if isinstance(c, dict) and isinstance(c.get("code"), str) and c["code"]:
             out.append((str(c.get("system") or ""), c["code"]))
+    return out
+
+
+def _texts(concept: Any) -> list[str]:
+    """Every coding ``display`` and the ``text`` of a CodeableConcept, in order."""
+    if not isinstance(concept, dict):
+        return []
+    out = [str(c["display"]) for c in concept.get("coding") or () if isinstance(c, dict) and isinstance(c.get("display"), str)]
+    if isinstance(concept.get("text"), str):
+        out.append(str(concept["text"]))
     return out
 
 
