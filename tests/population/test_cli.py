@@ -45,7 +45,8 @@ def test_screen_writes_one_row_per_patient_and_the_summary_beside_it(export, tmp
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert len(rows) == 60
     assert list(rows[0])[:3] == ["patient_id", "status", "criteria_set"]
-    assert list(rows[0])[-3:] == ["reasons", "missing", "evidence"]
+    # contracts §3/§6 as amended: cautions and not_assessed follow the evidence
+    assert list(rows[0])[-5:] == ["reasons", "missing", "evidence", "cautions", "not_assessed"]
     summary = json.loads((tmp_path / "candidates.summary.json").read_text())
     assert json.loads(done.stderr) == summary
     assert sum(summary["statuses"].values()) == 60

@@ -20,7 +20,10 @@ def test_the_real_export_gives_thirteen_rows_all_not_candidate(tmp_path, criteri
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert len(rows) == summary.patients == 13
     assert {r["status"] for r in rows} == {"not_candidate"}
-    assert {json.loads(r["reasons"])[0] for r in rows} == {"no lumbar spinal stenosis on record"}
+    # contracts §3 as amended: the three patients Synthea wrote a deceasedDateTime for are "deceased"
+    reasons = [json.loads(r["reasons"])[0] for r in rows]
+    assert sorted(set(reasons)) == ["deceased", "no lumbar spinal stenosis on record"]
+    assert reasons.count("deceased") == 3
     assert summary.stats.bad_lines == 0
     assert summary.stats.non_resource_lines == 4  # the exporter's log
 
@@ -35,6 +38,9 @@ def test_the_summary_is_written_beside_the_output(tmp_path, criteria_set):
         "needs_more_information": 0,
         "urgent_referral": 0,
     }
-    assert summary["top_reasons"] == [{"reason": "no lumbar spinal stenosis on record", "patients": 13}]
+    assert summary["top_reasons"] == [
+        {"reason": "no lumbar spinal stenosis on record", "patients": 10},
+        {"reason": "deceased", "patients": 3},
+    ]
     assert {"seconds", "mb_per_second", "patients_per_second", "peak_rss_mb"} <= set(summary["timing"])
     assert summary["input"]["bytes"] > summary["input"]["bytes_read"] > 0

@@ -141,6 +141,9 @@ class ClinicianAssessment(BaseModel):
     bleeding_disorder: bool | None = None
     on_anticoagulant: bool | None = None
     anticoagulant_can_be_held: bool | None = None
+    recent_epidural_injection: bool | None = None
+    opioid_mme_per_day: float | None = Field(default=None, ge=0, le=10000)
+    vascular_claudication: bool | None = None
     cauda_equina_signs: bool | None = None
     other_red_flags: bool | None = None
 

@@ -53,7 +53,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from mildpath.content.criteria import load_value_sets, value_sets_used
+from mildpath.content.criteria import ACCENTS_FROM, ACCENTS_TO, INGREDIENT_SYSTEM, load_value_sets, value_sets_used
 from mildpath.content.view_definitions import load_view_definition
 from mildpath.domain.conditions import (
     All,
@@ -111,6 +111,10 @@ class DuckDBSql:
         """``text`` matches the regular expression ``pattern`` somewhere (anchor it with ^ and $)."""
         return f"regexp_matches({text}, {self.literal(pattern)})"
 
+    def replace_all(self, text: str, pattern: str, replacement: str) -> str:
+        """Every match of the regular expression ``pattern`` in ``text`` replaced."""
+        return f"regexp_replace({text}, {self.literal(pattern)}, {self.literal(replacement)}, 'g')"
+
     def struct(self, fields: Sequence[tuple[str, str]]) -> str:
         return "{" + ", ".join(f"{self.literal(name)}: {value}" for name, value in fields) + "}"
 
@@ -150,6 +154,9 @@ class SparkSql(DuckDBSql):
 
     def matches(self, text: str, pattern: str) -> str:
         return f"({text} RLIKE {self.literal(pattern)})"
+
+    def replace_all(self, text: str, pattern: str, replacement: str) -> str:
+        return f"regexp_replace({text}, {self.literal(pattern)}, {self.literal(replacement)})"
 
     def struct(self, fields: Sequence[tuple[str, str]]) -> str:
         return "named_struct(" + ", ".join(f"{self.literal(name)}, {value}" for name, value in fields) + ")"
@@ -236,6 +243,12 @@ class CriterionColumns:
     role: Role
     status: str
     evidence: str
+    rule: Node | None = field(default=None, compare=False, hash=False)
+
+    @property
+    def assessed(self) -> str | None:
+        """The column telling whether an exclusion was assessed (any record its rule reads); None otherwise."""
+        return f"{self.status[:-2]}_a" if self.role is Role.EXCLUSION else None
 
 
 @dataclass(frozen=True)
@@ -278,7 +291,7 @@ def compile_screen(criteria_set: CriteriaSet, as_of: dt.date, dialect: str = "du
     criteria = []
     for i, criterion in enumerate(criteria_set.criteria):
         name = compiler.node(criterion.rule)
-        criteria.append(CriterionColumns(criterion.id, criterion.role, f"c{i}_s", f"c{i}_e"))
+        criteria.append(CriterionColumns(criterion.id, criterion.role, f"c{i}_s", f"c{i}_e", criterion.rule))
         compiler.outputs.append((criteria[-1], name))
     vs = load_value_sets()
     rows: list[tuple[str, str, str]] = []
@@ -346,8 +359,12 @@ def _needles(selects: Sequence[Select], types: Sequence[str]) -> dict[str, tuple
     for t in ("MedicationRequest", "MedicationStatement"):
         if t in extra:
             extra[t].add('medicationReference"')  # the code is in a Medication resource or a contained one
+    named = any(system == INGREDIENT_SYSTEM for s in selects if s.kind == "medication" for system, _ in s.codes)
     out: dict[str, tuple[str, ...] | None] = {}
     for t in types:
+        if named and t in ("MedicationRequest", "MedicationStatement"):
+            out[t] = None  # an ingredient named in free text, in any case or accent: every line is read
+            continue
         if t == "Patient" or any(not _SAFE_CODE.match(c) for c in codes[t]):
             out[t] = None
             continue
@@ -455,7 +472,16 @@ def _fact_tables(d: DuckDBSql) -> tuple[tuple[str, str], ...]:
     )
     return (
         ("mp_codes", "SELECT DISTINCT system, code FROM mp_vs"),
-        ("mp_patients", "SELECT DISTINCT patient_id FROM mp_v_patient WHERE patient_id IS NOT NULL"),
+        (
+            "mp_patients",
+            # One row per patient id, with what screening reads of the Patient resource itself (birth date for
+            # the age caution; deceased[x], contracts §3 as amended).
+            f"SELECT patient_id, min({D('CAST(birth_date AS STRING)')}) AS birth_date, "
+            "bool_or(deceased) AS deceased, "
+            f"min({D('CAST(deceased_date AS STRING)')}) AS deceased_on, "
+            "bool_or(deceased_date IS NOT NULL AND trim(CAST(deceased_date AS STRING)) <> '') AS deceased_written "
+            "FROM mp_v_patient WHERE patient_id IS NOT NULL GROUP BY patient_id",
+        ),
         ("mp_facts", facts),
         ("mp_facts_reason", reasons),
     )
@@ -492,7 +518,36 @@ def _medication_facts(d: DuckDBSql, rtype: str, name: str, *, start: str, end: s
         "JOIN mp_codes k ON k.system = g.system AND k.code = g.code "
         f"WHERE m.status IS NULL OR m.status <> {d.literal(_SKIP_STATUS)}"
     )
-    return f"{coded} UNION ALL {by_reference}"
+    # Ingredients named in a coding's display or in the concept's text (clinical reference §4.4), as
+    # mildpath.fhir.read does: one fact per ingredient name, coded in the ingredient-name system.
+    texts = (
+        f"SELECT {key}, patient_id, display AS t FROM mp_v_{name} WHERE patient_id IS NOT NULL AND display IS NOT NULL "
+        f"UNION ALL SELECT {key}, patient_id, medication_text AS t FROM mp_v_{name}_detail "
+        "WHERE patient_id IS NOT NULL AND medication_text IS NOT NULL"
+    )
+    named = (
+        f"SELECT DISTINCT x.{key}, x.patient_id, k.system, k.code FROM ({texts}) x JOIN mp_codes k "
+        f"ON k.system = {d.literal(INGREDIENT_SYSTEM)} AND instr({name_words_sql(d, 'x.t')}, ' ' || k.code || ' ') > 0"
+    )
+    records = (
+        f"SELECT {key}, patient_id, max(status) AS status, {columns} FROM mp_v_{name} "
+        f"WHERE patient_id IS NOT NULL GROUP BY {key}, patient_id"
+    )
+    by_name = (
+        f"SELECT 'medication' AS kind, m.patient_id, '{rtype}/' || m.{key} AS record, g.system, g.code, m.status, "
+        f"{start} AS start_date, {end} AS end_date, "
+        "'str' AS vk, CAST(NULL AS DOUBLE) AS vn, g.code AS vt, CAST(NULL AS BOOLEAN) AS vb "
+        f"FROM ({records}) m JOIN ({named}) g ON g.{key} = m.{key} AND g.patient_id = m.patient_id "
+        f"WHERE m.status IS NULL OR m.status <> {d.literal(_SKIP_STATUS)}"
+    )
+    return f"{coded} UNION ALL {by_reference} UNION ALL {by_name}"
+
+
+def name_words_sql(d: DuckDBSql, text: str) -> str:
+    """SQL for :func:`mildpath.content.criteria.name_words`: lower case, accents folded by the same table,
+    every run of other characters one space, padded with spaces."""
+    folded = f"translate(lower({text}), {d.literal(ACCENTS_FROM)}, {d.literal(ACCENTS_TO)})"
+    return f"(' ' || trim({d.replace_all(folded, '[^a-z0-9]+', ' ')}) || ' ')"
 
 
 def _observation_facts(d: DuckDBSql, D: Any) -> tuple[str, str]:  # noqa: N803
@@ -795,6 +850,7 @@ class _RuleCompiler:
             for select, column in self.anchors.items()
         )
         out = [("mp_fx", f"SELECT f.*, {self.evidence_struct()} AS ev{windows} FROM ({base}) f")]
+        out.append(("mp_assessed", self.assessed()))
         # One aggregate pass per kind of fact, over that kind's facts only (most facts are observations that
         # one or two leaves read); each has a row for the sentinel (aggregates over no row at all).
         kinds = list(dict.fromkeys(leaf.kind for leaf in self.leaves))
@@ -831,14 +887,42 @@ class _RuleCompiler:
         return out
 
     def final(self) -> str:
-        """One row per patient: their own answer, or the sentinel's (no facts at all)."""
-        result = ["status", *(c for crit, _ in self.outputs for c in (crit.status, crit.evidence))]
+        """One row per patient: their own answer, or the sentinel's (no facts at all); a deceased patient is
+        ``not_candidate`` whatever the criteria say (contracts §3 as amended). Beside it: ``birth_date`` (for
+        the age caution), ``deceased`` and, per exclusion, whether any record its rule reads exists
+        (``<criterion>_a``, for ``not_assessed``)."""
+        result = [*(c for crit, _ in self.outputs for c in (crit.status, crit.evidence))]
         picks = ", ".join(f"CASE WHEN s.patient_id IS NULL THEN z.{c} ELSE s.{c} END AS {c}" for c in result)
+        deceased = (
+            f"CASE WHEN p.deceased_on IS NOT NULL THEN p.deceased_on <= {self.date(self.as_of)} "
+            "WHEN coalesce(p.deceased, FALSE) OR coalesce(p.deceased_written, FALSE) THEN TRUE ELSE FALSE END"
+        )
+        status = f"CASE WHEN {deceased} THEN 'not_candidate' WHEN s.patient_id IS NULL THEN z.status ELSE s.status END"
+        assessed = ", ".join(f"coalesce(x.{column}, FALSE) AS {column}" for column in self.assessed_columns())
         return (
-            f"SELECT p.patient_id, {picks} FROM mp_patients p LEFT JOIN mp_scored s ON s.patient_id = p.patient_id "
+            f"SELECT p.patient_id, {status} AS status, {picks}, p.birth_date AS birth_date, {deceased} AS deceased"
+            f"{', ' + assessed if assessed else ''} FROM mp_patients p "
+            "LEFT JOIN mp_scored s ON s.patient_id = p.patient_id "
+            "LEFT JOIN mp_assessed x ON x.patient_id = p.patient_id "
             f"CROSS JOIN (SELECT * FROM mp_scored WHERE patient_id = {self.d.literal(SENTINEL)}) z "
             "ORDER BY p.patient_id"
         )
+
+    def assessed_columns(self) -> list[str]:
+        """``c<i>_a`` for every exclusion: its rule reads some record of the patient (either way)."""
+        return [f"{crit.status[:-2]}_a" for crit, _ in self.outputs if crit.role is Role.EXCLUSION]
+
+    def assessed(self) -> str:
+        """Per patient, whether any record an exclusion's rule reads exists (conditions.selections)."""
+        columns = []
+        for crit, _ in self.outputs:
+            if crit.role is not Role.EXCLUSION:
+                continue
+            selects = list(dict.fromkeys(_all_selects(crit.rule)))
+            test = " OR ".join(self.selected(s) for s in selects) or "FALSE"
+            columns.append(f"count_if({test}) > 0 AS {crit.status[:-2]}_a")
+        body = ", ".join(columns) if columns else "TRUE AS any_a"
+        return f"SELECT f.patient_id, {body} FROM mp_fx f GROUP BY f.patient_id"
 
     def query(self) -> str:
         return "WITH " + ", ".join(f"{name} AS ({sql})" for name, sql in self.stages()) + " " + self.final()

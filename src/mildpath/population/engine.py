@@ -18,7 +18,11 @@ truncated gzip (:func:`repair_gzip`).
 Output columns (contracts §6): ``patient_id``, ``status``, ``criteria_set``, one column per criterion
 (``met``/``not_met``/``unknown``; for an exclusion or a red flag "met" means it applies), then ``reasons`` and
 ``missing`` (JSON arrays of text) and ``evidence`` (a JSON object: criterion id -> ``[{"value", "date",
-"record"}]``, sorted by date, record and value). Rows come in ``patient_id`` order.
+"record"}]``, sorted by date, record and value; the evidence that counted), then ``cautions`` (a JSON array of
+``{"id", "text", "source"}``: an age outside every range the trials enrolled) and ``not_assessed`` (a JSON array
+of the exclusions with no record either way, for ``likely_candidate`` and ``needs_more_information``), both from
+the single-patient engine's own functions (contracts §3, §6). A deceased patient is ``not_candidate`` with the
+reason "deceased". Rows come in ``patient_id`` order.
 """
 
 from __future__ import annotations
@@ -40,9 +44,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mildpath.domain.conditions import Tri
-from mildpath.domain.criteria import CriteriaSet, Finding
+from mildpath.domain.criteria import CriteriaSet, Finding, Role
 from mildpath.domain.errors import InvalidInput
-from mildpath.domain.screening import Status, decide
+from mildpath.domain.facts import PatientFacts
+from mildpath.domain.screening import Status, age_cautions, decide, not_assessed
 from mildpath.population.compile import CompiledScreen, compile_screen
 from mildpath.population.views.source import SourceFile, discover
 
@@ -50,7 +55,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 FORMATS = (".csv", ".parquet")
-FIXED_COLUMNS = ("patient_id", "status", "criteria_set", "reasons", "missing", "evidence")
+FIXED_COLUMNS = ("patient_id", "status", "criteria_set", "reasons", "missing", "evidence", "cautions", "not_assessed")
 _BAD_EXAMPLES_KEPT = 20
 _TOP_REASONS = 10
 
@@ -257,6 +262,7 @@ class Summary:
     statuses: Counter[str] = field(default_factory=Counter)
     criteria: dict[str, Counter[str]] = field(default_factory=dict)
     reasons: Counter[str] = field(default_factory=Counter)
+    cautions: Counter[str] = field(default_factory=Counter)
     stats: ReadStats = field(default_factory=ReadStats)
     seconds: float = 0.0
     peak_rss_mb: float = 0.0
@@ -273,6 +279,7 @@ class Summary:
             "statuses": {s.value: self.statuses.get(s.value, 0) for s in Status},
             "criteria": {cid: {t.value: counts.get(t.value, 0) for t in Tri} for cid, counts in self.criteria.items()},
             "top_reasons": [{"reason": r, "patients": n} for r, n in self.reasons.most_common(_TOP_REASONS)],
+            "cautions": dict(sorted(self.cautions.items())),
             "input": self.stats.to_json(),
             "timing": {
                 "seconds": round(self.seconds, 3),
@@ -299,12 +306,25 @@ class _Rows:
             summary.criteria[cid] = Counter()
 
     @lru_cache(maxsize=4096)  # noqa: B019 - one instance per run; few distinct combinations
-    def decided(self, statuses: tuple[str, ...]) -> tuple[str, str, str, tuple[str, ...]]:
-        """Status, reasons and missing (JSON text) for one combination of criterion statuses, by the
-        single-patient engine's own :func:`~mildpath.domain.screening.decide`."""
-        findings = tuple(Finding(c, Tri(s)) for c, s in zip(self.criteria, statuses, strict=True))
-        status, reasons, missing = decide(findings)
-        return status.value, _json(list(reasons)), _json(list(missing)), reasons
+    def decided(
+        self, statuses: tuple[str, ...], deceased: bool = False, assessed: tuple[bool, ...] = ()
+    ) -> tuple[str, str, str, tuple[str, ...], str]:
+        """Status, reasons, missing and not assessed (JSON text) for one combination of criterion statuses,
+        by the single-patient engine's own :func:`~mildpath.domain.screening.decide`."""
+        flags = iter(assessed)
+        findings = tuple(
+            Finding(c, Tri(s), assessed=next(flags, True) if c.role is Role.EXCLUSION else True)
+            for c, s in zip(self.criteria, statuses, strict=True)
+        )
+        status, reasons, missing = decide(findings, deceased=deceased)
+        unasked = not_assessed(status, findings)
+        return status.value, _json(list(reasons)), _json(list(missing)), reasons, _json(list(unasked))
+
+    @lru_cache(maxsize=4096)  # noqa: B019 - one instance per run; ages repeat
+    def cautions(self, birth_date: dt.date | None) -> str:
+        """The cautions (JSON text) for a birth date on the as-of date (the single-patient engine's own)."""
+        age = PatientFacts(birth_date=birth_date).age_on(self.compiled.as_of)
+        return _json([c.to_json() for c in age_cautions(self.compiled.criteria_set.studied_ages, age)])
 
     def convert(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         import pyarrow as pa
@@ -313,19 +333,25 @@ class _Rows:
         n = batch.num_rows
         status_cols = [batch.column(c.status).to_pylist() for c in self.compiled.criteria]
         sql_status = batch.column("status").to_pylist()
+        deceased = [bool(x) for x in batch.column("deceased").to_pylist()]
+        assessed_cols = [batch.column(c.assessed).to_pylist() for c in self.compiled.criteria if c.assessed]
+        flags = list(zip(*assessed_cols, strict=True)) if assessed_cols else [()] * n
         combos = list(zip(*status_cols, strict=True)) if status_cols else [()] * n
-        decided = [self.decided(combo) for combo in combos]
+        decided = [
+            self.decided(combo, dead, tuple(bool(f) for f in flag))
+            for combo, dead, flag in zip(combos, deceased, flags, strict=True)
+        ]
         for i, (status, *_) in enumerate(decided):
             if status != sql_status[i]:
                 raise RuntimeError(
                     f"the compiled screen says {sql_status[i]!r} where the criteria say {status!r} "
                     f"(patient {batch.column('patient_id')[i]}): a compiler defect"
                 )
-        for combo, count in Counter(combos).items():
-            status, _, _, reasons = self.decided(combo)
+        for (status, _, _, reasons, _), count in Counter(decided).items():
             self.summary.statuses[status] += count
             for reason in reasons:
                 self.summary.reasons[reason] += count
+        for combo, count in Counter(combos).items():
             for cid, value in zip(self.ids, combo, strict=True):
                 self.summary.criteria[cid][value] += count
         self.summary.patients += n
@@ -350,12 +376,19 @@ class _Rows:
         columns["reasons"] = pa.array([d[1] for d in decided], pa.string())
         columns["missing"] = pa.array([d[2] for d in decided], pa.string())
         columns["evidence"] = pa.array(evidence, pa.string())
+        cautions = [self.cautions(b) for b in batch.column("birth_date").to_pylist()]
+        for text in cautions:
+            for item in json.loads(text):
+                self.summary.cautions[item["id"]] += 1
+        columns["cautions"] = pa.array(cautions, pa.string())
+        columns["not_assessed"] = pa.array([d[4] for d in decided], pa.string())
         return pa.RecordBatch.from_pydict(columns, schema=self.schema())
 
     def schema(self) -> pa.Schema:
         import pyarrow as pa
 
         names = ["patient_id", "status", "criteria_set", *self.ids, "reasons", "missing", "evidence"]
+        names += ["cautions", "not_assessed"]
         return pa.schema([(n, pa.string()) for n in names])
 
 
