@@ -4,7 +4,11 @@ FILE is a FHIR R4 Bundle (any ``type``; ``urn:uuid:`` or ``Patient/`` references
 (optionally gzip). With ``--json`` the command prints one JSON object::
 
     {"status", "criteria": [{"id", "status", "evidence": [{"value", "date", "record"}], "source", "role"}],
-     "criteria_set": "name@version", "missing": [...], "as_of", "summary", "reasons": [...]}
+     "criteria_set": "name@version", "missing": [...], "as_of", "summary", "reasons": [...],
+     "cautions": [{"id", "text", "source"}], "not_assessed": [criterion ids]}
+
+Evidence found that did not count (too old, too recent) carries ``"counted": false, "why": "..."``. Without
+``--json`` the headline (status, then the cautions and the exclusions not assessed) comes first.
 
 Exit 0 whatever the status; exit 2 with one stderr line naming the file (and line) for unreadable input, a bad
 ``--as-of`` or an unknown criteria set; exit 1 for an unexpected failure. ``--criteria-set NAME`` picks another
@@ -74,7 +78,11 @@ def _as_of(text: str | None) -> dt.date:
 
 
 def _print_plain(result: ScreeningResult) -> None:
-    lines = [f"{result.status.value}: {result.summary}", f"criteria set {result.criteria_set}, as of {result.as_of}"]
+    lines = [f"{result.status.value}: {result.summary}"]
+    lines += [f"  CAUTION: {c.text} (source {c.source})" for c in result.cautions]
+    if result.not_assessed:
+        lines.append(f"  not assessed (no record either way): {', '.join(result.not_assessed)}")
+    lines.append(f"criteria set {result.criteria_set}, as of {result.as_of}")
     lines += [f"  reason: {r}" for r in result.reasons]
     lines += [f"  missing: {m}" for m in result.missing]
     for f in result.findings:
@@ -83,4 +91,6 @@ def _print_plain(result: ScreeningResult) -> None:
         )
         for e in f.evidence:
             lines.append(f"             {e.record}: {e.value} ({e.date or 'undated'})")
+        for e in f.uncounted:
+            lines.append(f"             {e.record}: {e.value} ({e.date or 'undated'}) NOT COUNTED: {e.why}")
     typer.echo("\n".join(lines))

@@ -38,7 +38,7 @@ from mildpath.domain.conditions import Present, Select, Tri
 from mildpath.domain.criteria import CriteriaSet, Criterion, Finding, Role
 from mildpath.domain.errors import InvalidAnswer, InvalidInput, NotFound
 from mildpath.domain.facts import Evidence, PatientFacts
-from mildpath.domain.screening import ScreeningResult, Status, screen
+from mildpath.domain.screening import Caution, ScreeningResult, Status, screen
 from mildpath.domain.selfcheck import ClinicianAssessment, Guidance, SelfCheck, self_check_guidance
 from mildpath.fhir.cds_hooks import patient_view
 from mildpath.fhir.read import FhirRead, facts_from_resources
@@ -193,11 +193,25 @@ def result_from_json(data: Mapping[str, Any], criteria_set: CriteriaSet | None =
     findings = []
     for item in data.get("criteria") or ():
         criterion = _stored_criterion(item, criteria_set if same else None)
-        evidence = tuple(
-            Evidence(e.get("value"), date.fromisoformat(e["date"]) if e.get("date") else None, str(e.get("record")))
+        items = [
+            Evidence(
+                e.get("value"),
+                date.fromisoformat(e["date"]) if e.get("date") else None,
+                str(e.get("record")),
+                counted=e.get("counted", True) is not False,
+                why=str(e.get("why") or ""),
+            )
             for e in item.get("evidence") or ()
+        ]
+        findings.append(
+            Finding(
+                criterion,
+                Tri(item["status"]),
+                tuple(e for e in items if e.counted),
+                uncounted=tuple(e for e in items if not e.counted),
+                assessed=str(item["id"]) not in (data.get("not_assessed") or ()),
+            )
         )
-        findings.append(Finding(criterion, Tri(item["status"]), evidence))
     return ScreeningResult(
         status=Status(data["status"]),
         criteria_set=str(data["criteria_set"]),
@@ -205,6 +219,10 @@ def result_from_json(data: Mapping[str, Any], criteria_set: CriteriaSet | None =
         findings=tuple(findings),
         missing=tuple(data.get("missing") or ()),
         reasons=tuple(data.get("reasons") or ()),
+        cautions=tuple(
+            Caution(str(c["id"]), str(c["text"]), str(c["source"])) for c in data.get("cautions") or ()
+        ),
+        not_assessed=tuple(str(c) for c in data.get("not_assessed") or ()),
     )
 
 

@@ -123,9 +123,20 @@ class ScreeningCreate(BaseModel):
 
 
 class EvidencePublic(BaseModel):
+    """One piece of evidence. Evidence that was found but did not count (too old, too recent) also carries
+    ``"counted": false`` and ``"why"`` (contracts §3); evidence that counted has only the three keys."""
+
+    model_config = ConfigDict(extra="allow")
+
     value: bool | int | float | str | None
     date: date | None
     record: str = Field(description="A FHIR reference (Condition/123) or a form field (form:clinician.nprs)")
+
+
+class CautionPublic(BaseModel):
+    id: str
+    text: str
+    source: str = Field(description="Citation id of the content bibliography")
 
 
 class CriterionPublic(BaseModel):
@@ -148,6 +159,12 @@ class ScreeningPublic(BaseModel):
     summary: str
     missing: list[str]
     reasons: list[str]
+    cautions: list[CautionPublic] = Field(
+        default_factory=list, description="What the specialist must weigh; the status does not change (contracts §3)"
+    )
+    not_assessed: list[str] = Field(
+        default_factory=list, description="Exclusions with no record either way (criterion ids)"
+    )
     criteria: list[CriterionPublic]
     answers: dict[str, Any] = Field(description="The input: the form's answers, or a summary of the FHIR facts read")
     created_by: int | None
@@ -215,6 +232,8 @@ def _public(view: svc.ScreeningView) -> ScreeningPublic:
         summary=view.summary,
         missing=list(result.get("missing") or []),
         reasons=list(result.get("reasons") or []),
+        cautions=[CautionPublic.model_validate(c) for c in result.get("cautions") or []],
+        not_assessed=list(result.get("not_assessed") or []),
         criteria=[CriterionPublic.model_validate(c) for c in result.get("criteria") or []],
         answers=view.answers,
         created_by=view.created_by,

@@ -210,7 +210,12 @@ def explain(result: dict[str, Any]) -> list[dict[str, Any]]:
                 "tone": _tone(role, status),
                 "clinician": item.get("clinician") or item["id"],
                 "missing": item.get("missing") or "",
-                "evidence": [_evidence_row(e, forms) for e in item.get("evidence") or ()],
+                "evidence": [_evidence_row(e, forms) for e in item.get("evidence") or () if e.get("counted", True)],
+                "uncounted": [
+                    _evidence_row(e, forms) | {"why": str(e.get("why") or "")}
+                    for e in item.get("evidence") or ()
+                    if e.get("counted", True) is False
+                ],
                 "sources": [_source(s, sources) for s in [item.get("source"), *(item.get("also") or [])] if s],
             }
         )
@@ -283,8 +288,25 @@ def _result_context(view: svc.ScreeningView) -> dict[str, Any]:
         "criteria": explain(view.result),
         "missing": view.result.get("missing") or [],
         "reasons": view.result.get("reasons") or [],
+        "cautions": _cautions(view.result),
+        "not_assessed": _not_assessed(view.result),
         "answers": _answers_rows(view),
     }
+
+
+def _cautions(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The result's cautions with their citation, for the headline."""
+    sources = bibliography()
+    return [
+        {"id": c.get("id"), "text": c.get("text"), "source": _source(str(c.get("source")), sources)}
+        for c in result.get("cautions") or ()
+    ]
+
+
+def _not_assessed(result: dict[str, Any]) -> list[dict[str, str]]:
+    """The exclusions with no record either way, worded (clinician wording of the stored criteria)."""
+    words = {str(c.get("id")): str(c.get("clinician") or c.get("id")) for c in result.get("criteria") or ()}
+    return [{"id": cid, "clinician": words.get(cid, cid)} for cid in result.get("not_assessed") or ()]
 
 
 def _guidance_context(outcome: svc.SelfCheckOutcome) -> dict[str, Any]:
