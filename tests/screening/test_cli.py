@@ -146,3 +146,20 @@ def test_the_real_command_exits_2_without_a_traceback_on_a_truncated_bundle(tmp_
     )
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.strip() == f"error: {broken}:1: not valid JSON (Expecting value at column 38)"
+
+
+def test_the_plain_output_puts_cautions_and_not_assessed_in_the_headline(app: typer.Typer, tmp_path: Path) -> None:
+    from tests.screening.charts import TODAY as CHART_DAY
+    from tests.screening.charts import typical
+
+    path = tmp_path / "young.ndjson"
+    path.write_text("".join(json.dumps(r) + "\n" for r in typical("young", birth_date="1990-05-05", lf_days=550)))
+    result = run(app, str(path), "--as-of", CHART_DAY.isoformat())
+    assert result.exit_code == 0, result.stderr
+    head = result.stdout.splitlines()[:3]
+    assert head[0].startswith("needs_more_information:")
+    assert head[1].startswith("  CAUTION: Outside the ages studied") and "source trial-ages" in head[1]
+    assert head[2].startswith("  not assessed (no record either way):") and "infection" in head[2]
+    assert "NOT COUNTED" in result.stdout and "too old to count" in result.stdout
+    data = json.loads(run(app, str(path), "--as-of", CHART_DAY.isoformat(), "--json").stdout)
+    assert [c["id"] for c in data["cautions"]] == ["outside_studied_ages"] and "infection" in data["not_assessed"]
