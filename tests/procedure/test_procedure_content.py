@@ -48,11 +48,16 @@ def test_event_type_lists_match_the_domain_enums(policies):
 
 
 def test_every_hold_interval_is_labelled_unverified_and_cites_the_asra_values(policies):
+    # Clinical safety issue §4 (reference §4.4 re-checked): "secondary source" for what a summary table confirms,
+    # UNVERIFIED for the rest; never shown as verified.
     assert len(policies.checklist.hold_intervals) >= 9
     for interval in policies.checklist.hold_intervals:
         assert interval.verified is False
-        assert interval.sources == ("asra-hold-intervals",)
-        assert "UNVERIFIED" in interval.describe()
+        assert set(interval.sources) <= {"asra-hold-intervals", "asra-hold-intervals-secondary"}
+        assert interval.status in ("secondary source", "UNVERIFIED")
+        label = "secondary source: confirm with the ASRA 2018 tables" if interval.status == "secondary source" else "UNVERIFIED"
+        assert label in interval.describe()
+        assert interval.restart and f"restart {interval.restart} after the procedure" in interval.describe()
     assert bibliography()["asra-hold-intervals"].verified is False
 
 
@@ -66,13 +71,67 @@ def test_every_hold_interval_is_labelled_unverified_and_cites_the_asra_values(po
         ("apixaban", (3, 3)),
         ("rivaroxaban", (3, 3)),
         ("edoxaban", (3, 3)),
-        ("dabigatran", (4, 5)),
+        ("dabigatran", (4, 6)),  # reference §4.4 updated: 4 d; 5-6 d with renal impairment
         ("aspirin-primary-prevention", (6, 6)),
     ],
 )
 def test_hold_intervals_match_clinical_reference_section_4_4(policies, drug, days):
     interval = policies.checklist.hold_interval(drug)
     assert interval is not None and (interval.min_days, interval.max_days) == days
+
+
+SECTION_4_4 = [
+    # drug, hold as written, restart, hold status, restart status (clinical reference §4.4, updated table)
+    ("aspirin-primary-prevention", "6 days", "24 h", "secondary source", "secondary source"),
+    ("ibuprofen", "1 days", "24 h", "secondary source", "secondary source"),
+    ("naproxen", "4 days", "24 h", "secondary source", "secondary source"),
+    ("nabumetone", "6 days", "24 h", "secondary source", "secondary source"),
+    ("piroxicam", "10 days", "24 h", "secondary source", "secondary source"),
+    ("cilostazol", "2 days", "24 h", "secondary source", "secondary source"),
+    ("warfarin", "5 days", "6 h", "secondary source", "secondary source"),
+    ("acenocoumarol", "3 days", "24 h", "secondary source", "secondary source"),
+    ("heparin-iv", "6 h", "2 h", "secondary source", "secondary source"),
+    ("heparin-sc", "24 h", "6 h", "secondary source", "secondary source"),
+    ("enoxaparin-prophylactic", "12 h", "12-24 h", "secondary source", "secondary source"),
+    ("enoxaparin-therapeutic", "24 h", "12-24 h", "secondary source", "secondary source"),
+    ("dalteparin", "24 h", "12-24 h", "secondary source", "UNVERIFIED"),
+    ("clopidogrel", "7 days", "24 h", "UNVERIFIED", "UNVERIFIED"),
+    ("prasugrel", "7-10 days", "24 h", "UNVERIFIED", "UNVERIFIED"),
+    ("apixaban", "3 days", "24 h", "UNVERIFIED", "UNVERIFIED"),
+    ("fondaparinux", "4 days", "24 h", "UNVERIFIED", "UNVERIFIED"),
+]
+
+
+@pytest.mark.parametrize(("drug", "hold", "restart", "status", "restart_status"), SECTION_4_4, ids=[r[0] for r in SECTION_4_4])
+def test_hold_and_restart_intervals_carry_their_status(policies, drug, hold, restart, status, restart_status):
+    interval = policies.checklist.hold_interval(drug)
+    assert interval is not None
+    assert (interval.hold_text, interval.restart) == (hold, restart)
+    assert interval.status == status
+    assert (interval.restart_status or interval.status) == restart_status
+    text = interval.describe()
+    restart_part = text[text.index("; restart"):]
+    assert ("UNVERIFIED" in restart_part) == (restart_status == "UNVERIFIED")
+
+
+def test_an_hour_hold_is_compared_as_a_whole_day_the_cautious_end(policies):
+    interval = policies.checklist.hold_interval("heparin-iv")
+    assert (interval.min_days, interval.max_days) == (1, 1)
+
+
+def test_a_site_replaces_the_table_from_its_content_folder(tmp_path):
+    from mildpath.content.procedure import policies as load
+
+    (tmp_path / "anticoagulants.yaml").write_text(
+        "drugs:\n  - {id: apixaban, label: Apixaban, hold_days: 2, restart: '48 h', status: UNVERIFIED,\n"
+        "     sources: [asra-hold-intervals], verified: false}\n",
+        encoding="utf-8",
+    )
+    site = load(str(tmp_path)).checklist
+    assert [h.drug for h in site.hold_intervals] == ["apixaban"]
+    assert site.hold_interval("apixaban").max_days == 2 and site.hold_interval("apixaban").restart == "48 h"
+    assert load().checklist.hold_interval("apixaban").max_days == 3  # the shipped table is untouched
+    assert load(str(tmp_path / "no-such-folder")).checklist.hold_interval("apixaban").max_days == 3
 
 
 def test_cpt_0275t_is_the_procedure_code():

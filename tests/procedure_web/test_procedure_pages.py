@@ -217,3 +217,16 @@ def test_scheduling_from_the_tab_opens_the_checklist(client, db, dr_alice, fresh
     )
     assert resp.status_code == 303 and resp.headers["location"].endswith("/checklist")
     assert len(store.list_for_patient(db, patient_id=fresh_patient_id)) == 1
+
+
+def test_the_checklist_table_shows_each_hold_and_restart_with_its_status(client, dr_alice, scheduled):
+    import re
+
+    login(client, dr_alice)
+    page = client.get(_url(scheduled, "checklist")).text
+    rows = {m.group(1): m.group(2) for m in re.finditer(r'<tr data-drug="([^"]+)">(.*?)</tr>', page, re.S)}
+    cells = {drug: re.findall(r"<td[^>]*>(.*?)</td>", row, re.S) for drug, row in rows.items()}
+    assert [c.strip() for c in cells["warfarin"][1:5]] == ["5 days", "secondary source", "6 h", "secondary source"]
+    assert [c.strip() for c in cells["dalteparin"][1:5]] == ["24 h", "secondary source", "12-24 h", "UNVERIFIED"]
+    assert [c.strip() for c in cells["apixaban"][1:5]] == ["3 days", "UNVERIFIED", "24 h", "UNVERIFIED"]
+    assert "percutaneous decompression laminectomy" in page

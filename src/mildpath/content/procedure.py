@@ -149,11 +149,27 @@ def _hold_intervals(data: dict[str, Any]) -> tuple[HoldInterval, ...]:
                 verified=verified,
                 aliases=tuple(entry.get("aliases") or ()),
                 note=str(entry.get("note", "")),
+                hold=str(entry.get("hold", "")),
+                restart=str(entry.get("restart", "")),
+                status=_status(entry.get("status"), f"{where}: status"),
+                restart_status=_status(entry.get("restart_status"), f"{where}: restart_status"),
             )
         )
     if not out:
         raise ContentError("anticoagulants.yaml: no drugs")
     return tuple(out)
+
+
+_STATUSES = ("secondary source", "UNVERIFIED")
+
+
+def _status(value: Any, where: str) -> str:
+    """An interval's status (clinical reference §4.4): "secondary source" or "UNVERIFIED" (empty: not given)."""
+    if value is None:
+        return ""
+    if str(value) not in _STATUSES:
+        raise ContentError(f"{where}: must be one of {list(_STATUSES)}")
+    return str(value)
 
 
 def _cited(entry: dict[str, Any], where: str) -> CitedText:
@@ -282,9 +298,19 @@ def _content() -> ProcedureContent:
     return load_procedure_content()
 
 
-def policies() -> ProcedurePolicies:
-    """The procedure-day policies from the shipped content (cached; validated on first call)."""
+def policies(content_dir: str = "") -> ProcedurePolicies:
+    """The procedure-day policies (cached; validated on first call). A site's ``<content_dir>/anticoagulants.yaml``
+    (same format) replaces the shipped hold and restart table with the site's own policy."""
+    if content_dir:
+        site = Path(content_dir) / ANTICOAGULANTS_FILE.name
+        if site.is_file():
+            return _site_content(str(site), site.stat().st_mtime).policies
     return _content().policies
+
+
+@lru_cache(maxsize=4)
+def _site_content(path: str, mtime: float) -> ProcedureContent:
+    return load_procedure_content(anticoagulants_file=Path(path))
 
 
 def patient_texts() -> PatientTexts:

@@ -89,15 +89,44 @@ class HoldInterval:
     verified: bool
     aliases: tuple[str, ...] = ()
     note: str = ""
+    #: The hold as the source writes it when it is not whole days ("6 h", "12 h"); ``min_days``/``max_days``
+    #: then hold it rounded up to whole days (the cautious end) for the checklist's date comparison.
+    hold: str = ""
+    #: How long after the procedure the drug may restart, as the source writes it ("24 h", "12-24 h").
+    restart: str = ""
+    #: The status of the hold and of the restart: "secondary source" (a summary table confirms it) or
+    #: "UNVERIFIED" (clinical reference §4.4); empty: UNVERIFIED when ``verified`` is False.
+    status: str = ""
+    restart_status: str = ""
+
+    def status_label(self, status: str = "") -> str:
+        """What a display says about an interval's status."""
+        status = status or self.status
+        if self.verified and not status:
+            return ""
+        if status == "secondary source":
+            return "secondary source: confirm with the ASRA 2018 tables"
+        return "UNVERIFIED: a clinician must confirm against the ASRA 2018 tables"
+
+    @property
+    def hold_text(self) -> str:
+        if self.hold:
+            return self.hold
+        return f"{self.min_days} days" if self.min_days == self.max_days else f"{self.min_days}-{self.max_days} days"
 
     def describe(self) -> str:
-        """``reference hold 7-10 days (UNVERIFIED: a clinician must confirm ...)``, with the note if any."""
-        days = f"{self.min_days}" if self.min_days == self.max_days else f"{self.min_days}-{self.max_days}"
-        text = f"reference hold {days} days"
+        """``reference hold 7-10 days (UNVERIFIED: ...); restart 24 h after the procedure (UNVERIFIED ...)``."""
+        text = f"reference hold {self.hold_text}"
         if self.note:
             text += f", {self.note}"
-        if not self.verified:
-            text += " (UNVERIFIED: a clinician must confirm against the ASRA 2018 tables)"
+        label = self.status_label()
+        if label:
+            text += f" ({label})"
+        if self.restart:
+            text += f"; restart {self.restart} after the procedure"
+            restart_label = self.status_label(self.restart_status or self.status)
+            if restart_label:
+                text += f" ({restart_label})"
         return text
 
     def matches(self, name: str) -> bool:
