@@ -13,7 +13,6 @@ import pytest
 from tests.population.conftest import AS_OF, oracle
 from tests.screening.charts import RXNORM, medication, typical
 
-
 ENGINES = ["duckdb", pytest.param("spark", marks=pytest.mark.spark)]
 
 
@@ -33,7 +32,9 @@ def _charts() -> dict[str, list[dict[str, Any]]]:
         "apixaban-product": typical("apixaban-product", extra=(medication("apixaban-product", "ap-m", product),)),
         "heparin-text": typical(
             "heparin-text",
-            extra=(medication("heparin-text", "hp-m", {"text": "HEPARIN sodium 5000 UNT/ML"}, rtype="MedicationStatement"),),
+            extra=(
+                medication("heparin-text", "hp-m", {"text": "HEPARIN sodium 5000 UNT/ML"}, rtype="MedicationStatement"),
+            ),
         ),
         "heparinoid": typical("heparinoid", extra=(medication("heparinoid", "hd-m", {"text": "heparinoid cream"}),)),
         "opioids": typical("opioids", assessment={"opioid_mme_per_day": 120}),

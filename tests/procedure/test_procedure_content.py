@@ -55,7 +55,11 @@ def test_every_hold_interval_is_labelled_unverified_and_cites_the_asra_values(po
         assert interval.verified is False
         assert set(interval.sources) <= {"asra-hold-intervals", "asra-hold-intervals-secondary"}
         assert interval.status in ("secondary source", "UNVERIFIED")
-        label = "secondary source: confirm with the ASRA 2018 tables" if interval.status == "secondary source" else "UNVERIFIED"
+        label = (
+            "secondary source: confirm with the ASRA 2018 tables"
+            if interval.status == "secondary source"
+            else "UNVERIFIED"
+        )
         assert label in interval.describe()
         assert interval.restart and f"restart {interval.restart} after the procedure" in interval.describe()
     assert bibliography()["asra-hold-intervals"].verified is False
@@ -102,7 +106,9 @@ SECTION_4_4 = [
 ]
 
 
-@pytest.mark.parametrize(("drug", "hold", "restart", "status", "restart_status"), SECTION_4_4, ids=[r[0] for r in SECTION_4_4])
+@pytest.mark.parametrize(
+    ("drug", "hold", "restart", "status", "restart_status"), SECTION_4_4, ids=[r[0] for r in SECTION_4_4]
+)
 def test_hold_and_restart_intervals_carry_their_status(policies, drug, hold, restart, status, restart_status):
     interval = policies.checklist.hold_interval(drug)
     assert interval is not None
@@ -110,7 +116,7 @@ def test_hold_and_restart_intervals_carry_their_status(policies, drug, hold, res
     assert interval.status == status
     assert (interval.restart_status or interval.status) == restart_status
     text = interval.describe()
-    restart_part = text[text.index("; restart"):]
+    restart_part = text[text.index("; restart") :]
     assert ("UNVERIFIED" in restart_part) == (restart_status == "UNVERIFIED")
 
 

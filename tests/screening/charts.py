@@ -20,7 +20,9 @@ def ago(days: int) -> str:
     return (TODAY - dt.timedelta(days=days)).isoformat()
 
 
-def medication(pid: str, rid: str, concept: dict[str, Any], *, days: int = 30, rtype: str = "MedicationRequest") -> Resource:
+def medication(
+    pid: str, rid: str, concept: dict[str, Any], *, days: int = 30, rtype: str = "MedicationRequest"
+) -> Resource:
     """An active medication record naming ``concept`` (a CodeableConcept), started ``days`` ago."""
     res: Resource = {
         "resourceType": rtype,

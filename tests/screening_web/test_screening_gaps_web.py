@@ -48,7 +48,12 @@ def test_the_api_answer_carries_cautions_not_assessed_and_uncounted_evidence(cli
 
 def test_a_deceased_patients_chart_is_not_a_candidate_through_the_api(client, dr_alice, pat):
     pat_id = pat.id
-    resp = _post(client, dr_alice, pat_id, typical("gone", birth_date=pat.birth_date.isoformat(), deceased={"deceasedBoolean": True}, ces_days=1))
+    resp = _post(
+        client,
+        dr_alice,
+        pat_id,
+        typical("gone", birth_date=pat.birth_date.isoformat(), deceased={"deceasedBoolean": True}, ces_days=1),
+    )
     assert resp.status_code == 201, resp.text
     assert (resp.json()["status"], resp.json()["reasons"]) == ("not_candidate", ["deceased"])
 

@@ -578,7 +578,9 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
-def uncounted(node: Node, facts: PatientFacts, today: dt.date, counted: Iterable[Evidence] = ()) -> tuple[Evidence, ...]:
+def uncounted(
+    node: Node, facts: PatientFacts, today: dt.date, counted: Iterable[Evidence] = ()
+) -> tuple[Evidence, ...]:
     """Evidence the rule found but did not count, each with why (contracts §3: ``"counted": false``).
 
     For every leaf with a date window or an ``after`` anchor: the selected facts (with a value that passes the
@@ -629,7 +631,9 @@ def _why_left_out(
     return None
 
 
-def _add_uncounted(out: list[Evidence], seen: set[tuple[Value, dt.date | None, str]], fact: Fact, why: str | None) -> None:
+def _add_uncounted(
+    out: list[Evidence], seen: set[tuple[Value, dt.date | None, str]], fact: Fact, why: str | None
+) -> None:
     if why is None:
         return
     key = (fact.value, fact.start, fact.record)

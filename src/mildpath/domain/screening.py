@@ -146,9 +146,7 @@ def not_assessed(status: Status, findings: tuple[Finding, ...]) -> tuple[str, ..
     return tuple(f.criterion.id for f in findings if f.role is Role.EXCLUSION and not f.assessed)
 
 
-def decide(
-    findings: tuple[Finding, ...], *, deceased: bool = False
-) -> tuple[Status, tuple[str, ...], tuple[str, ...]]:
+def decide(findings: tuple[Finding, ...], *, deceased: bool = False) -> tuple[Status, tuple[str, ...], tuple[str, ...]]:
     """Status, reasons and missing items from the findings, by the precedence of the module docstring."""
     if deceased:
         return Status.NOT_CANDIDATE, (DECEASED,), ()

@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mildpath.content.criteria import INGREDIENT_SYSTEM, ingredients_named
 from mildpath.domain.errors import FhirInputError
 from mildpath.domain.facts import (
     Answer,
@@ -65,7 +66,6 @@ from mildpath.domain.facts import (
     Value,
 )
 from mildpath.domain.selfcheck import CLINICIAN_FIELDS
-from mildpath.content.criteria import INGREDIENT_SYSTEM, ingredients_named
 from mildpath.fhir.codes import ASSESSMENT_SYSTEM, LF_THICKNESS, known_codes
 
 READ_TYPES = frozenset(
@@ -549,7 +549,11 @@ def _texts(concept: Any) -> list[str]:
     """Every coding ``display`` and the ``text`` of a CodeableConcept, in order."""
     if not isinstance(concept, dict):
         return []
-    out = [str(c["display"]) for c in concept.get("coding") or () if isinstance(c, dict) and isinstance(c.get("display"), str)]
+    out = [
+        str(c["display"])
+        for c in concept.get("coding") or ()
+        if isinstance(c, dict) and isinstance(c.get("display"), str)
+    ]
     if isinstance(concept.get("text"), str):
         out.append(str(concept["text"]))
     return out

@@ -219,9 +219,7 @@ def result_from_json(data: Mapping[str, Any], criteria_set: CriteriaSet | None =
         findings=tuple(findings),
         missing=tuple(data.get("missing") or ()),
         reasons=tuple(data.get("reasons") or ()),
-        cautions=tuple(
-            Caution(str(c["id"]), str(c["text"]), str(c["source"])) for c in data.get("cautions") or ()
-        ),
+        cautions=tuple(Caution(str(c["id"]), str(c["text"]), str(c["source"])) for c in data.get("cautions") or ()),
         not_assessed=tuple(str(c) for c in data.get("not_assessed") or ()),
     )
 
