@@ -351,6 +351,11 @@ def _compile_cached(pattern: str, lists: tuple[tuple[str, tuple[str, ...]], ...]
     return tuple(slots)
 
 
+def _collapse(word: str) -> str:
+    """Runs of one letter read as one: ``numbb`` -> ``numb``."""
+    return re.sub(r"(.)\1+", r"\1", word)
+
+
 def _edit_distance(a: str, b: str, limit: int) -> int:
     """Optimal-string-alignment distance (a swap of two neighbours counts 1), cut off above ``limit``."""
     if abs(len(a) - len(b)) > limit:
@@ -389,10 +394,20 @@ class _Matcher:
         return hit
 
     def _word_matches(self, token: str, word: _Word) -> bool:
+        if token.isdigit() or token in self.not_typos:
+            return token.startswith(word.text) if word.prefix else token == word.text
         if word.prefix:
-            return token.startswith(word.text)
+            if token.startswith(word.text):
+                return True
+            # a typo inside a long stem: "adormesida" for "adormecid*"
+            n = len(word.text)
+            if n < self.fuzzy_min + 1 or len(token) < n - 1 or token[0] != word.text[0]:
+                return False
+            return any(_edit_distance(token[:k], word.text, 1) <= 1 for k in (n - 1, n, n + 1) if k <= len(token))
         if token == word.text:
             return True
+        if len(token) > len(word.text) >= 3 and _collapse(token) == _collapse(word.text):
+            return True  # a doubled letter: "leggs", "weaak", "numbb"
         if len(word.text) < self.fuzzy_min or len(token) < self.fuzzy_min - 1 or token[0] != word.text[0]:
             return False
         if token.isdigit() or token in self.not_typos:
@@ -566,9 +581,10 @@ def _temperatures(text: str, clause: _Clause, prep: _Prepared) -> list[tuple[flo
     segment = text[lo:hi]
     for found in _TEMPERATURE.finditer(segment.lower()):
         whole, fraction, degree, unit = found.groups()
-        if not (degree or unit or context):
-            continue
         value = float(f"{whole}.{fraction}") if fraction else float(whole)
+        # a bare decimal between 35 and 43 ("tuve 38,5 anoche") reads as a temperature in °C
+        if not (degree or unit or context or (fraction and 35.0 <= value < 43.0)):
+            continue
         fahrenheit = unit in ("f", "fahrenheit") or (unit is None and 95.0 <= value <= 110.0)
         celsius = (value - 32.0) * 5.0 / 9.0 if fahrenheit else value
         if not 34.0 <= celsius <= 43.5:
