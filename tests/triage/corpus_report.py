@@ -47,7 +47,10 @@ def report() -> dict[str, Any]:
     rows = load_corpus()
     predicted = [predict(r["text"]) for r in rows]
     by_language = {
-        lang: scores([r for r in rows if r["language"] == lang], [p for r, p in zip(rows, predicted, strict=True) if r["language"] == lang])
+        lang: scores(
+            [r for r in rows if r["language"] == lang],
+            [p for r, p in zip(rows, predicted, strict=True) if r["language"] == lang],
+        )
         for lang in sorted({r["language"] for r in rows})
     }
     misses = [

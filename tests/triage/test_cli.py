@@ -152,9 +152,8 @@ PHRASES = [
     "dolor en el pecho y me falta el aire",
     "can't control my bladder, numb groin",
 ]
-ALL_NO = {
-    name: False
-    for name in (
+ALL_NO = dict.fromkeys(
+    (
         "new_numbness",
         "new_weakness",
         "bilateral_weakness",
@@ -162,8 +161,9 @@ ALL_NO = {
         "bladder_bowel_change",
         "headache_upright",
         "fever_or_chills",
-    )
-}
+    ),
+    False,
+)
 
 
 @pytest.mark.parametrize("phrase", PHRASES)
@@ -196,7 +196,7 @@ def test_language_es_gives_spanish_reasons_and_advice(app: typer.Typer, tmp_path
 
 def test_the_pre_stop_command_line_answers_emergency(tmp_path: Path) -> None:
     entry = tmp_path / "e.json"
-    entry.write_text('{"notes": "%s"}' % "I can't pee since this morning", encoding="utf-8")
+    entry.write_text('{"notes": "I can\'t pee since this morning"}', encoding="utf-8")
     done = subprocess.run(
         [sys.executable, "-m", "mildpath", "triage", str(entry), "--json"],
         capture_output=True,

@@ -3,7 +3,8 @@
 FILE holds one JSON object with the diary fields of :class:`~mildpath.domain.diary.DiaryEntry` (``-`` reads
 stdin). A field left out or ``null`` is "not reported". With ``--json`` the command prints
 ``{"level", "reasons": [...], "advice", "matched": [...]}`` (contracts §8: ``notes`` and ``activity`` are read by
-the symptom reader; an optional ``"language": "en"|"es"`` picks the wording, default ``en``); without it, the same in plain lines. Exit 0 whatever the level;
+the symptom reader; an optional ``"language": "en"|"es"`` picks the wording, default ``en``); without it, the
+same in plain lines. Exit 0 whatever the level;
 exit 2 with one stderr line naming the file and field for bad JSON, an invalid value (pain 11, an unknown
 incision value, an unknown field) or an entry with no answer and no text; exit 1 for an unexpected failure.
 """

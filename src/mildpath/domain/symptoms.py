@@ -273,9 +273,7 @@ def _clauses(text: str, conjunctions: frozenset[str]) -> list[_Clause]:
             words.append((word, s, e))
         if not words:
             continue
-        tokens = tuple(
-            _Token(word, where[s], where[e - 1] + 1, index) for index, (word, s, e) in enumerate(words)
-        )
+        tokens = tuple(_Token(word, where[s], where[e - 1] + 1, index) for index, (word, s, e) in enumerate(words))
         parts: list[int] = []
         part = 0
         for tok in tokens:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from mildpath.content.milestones import load_milestones
 from mildpath.content.schedule import follow_up_plan
+from mildpath.content.symptoms import load_symptom_vocabulary
 from mildpath.content.triage import load_triage_rules
 from mildpath.domain.diary import DiaryEntry
 from mildpath.domain.errors import Conflict, InvalidInput, NotFound
@@ -42,7 +43,7 @@ from mildpath.domain.recovery import (
     plan_recovery,
 )
 from mildpath.domain.schedule import SchedulePlan, Timepoint, place
-from mildpath.domain.triage import TriageLevel, TriageResult, classify
+from mildpath.domain.triage import TriageLevel, TriageResult, classify, clinician_reason
 from mildpath.fhir.careplan import to_careplan
 from mildpath.reports.ics import to_ics
 from mildpath.services import clock, notify
@@ -127,11 +128,45 @@ class PlanView:
 
 
 @dataclass(frozen=True)
+class Matched:
+    """A sign found in the patient's own words: ``text`` is exactly what they wrote, ``field`` where, and
+    ``start``/``end`` its place in that field (for highlighting)."""
+
+    text: str
+    rule: str
+    level: str
+    source: str
+    field: str
+    start: int
+    end: int
+    clinician: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"text": self.text, "rule": self.rule, "level": self.level, "source": self.source}
+
+
+@dataclass(frozen=True)
 class Reason:
     rule_id: str
     level: str
     text: str
     sources: tuple[str, ...]
+    matched: Matched | None = None
+
+    @property
+    def clinician_text(self) -> str:
+        """Clinician wording: "Patient reported ..." (never the patient-facing "You reported ...")."""
+        if self.matched is not None:
+            return self.matched.clinician
+        first = self.text.split(". ")[0].rstrip(".") + "."
+        for mine, theirs in (
+            ("You reported", "Patient reported"),
+            ("Your ", "The patient's "),
+            ("You ", "The patient "),
+        ):
+            if first.startswith(mine):
+                return theirs + first[len(mine) :]
+        return first
 
 
 @dataclass(frozen=True)
@@ -157,6 +192,28 @@ class DiaryEntryView:
     def sources(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(s for r in self.reasons for s in r.sources))
 
+    @property
+    def matched(self) -> tuple[Matched, ...]:
+        return tuple(r.matched for r in self.reasons if r.matched is not None)
+
+    def highlighted(self, field: str) -> list[tuple[str, Matched | None]]:
+        """The text of ``field`` cut into pieces, each with the match it belongs to (or ``None``), so a page can
+        mark the patient's matched words without building HTML from their text."""
+        text = str(self.answers.get(field) or "")
+        marks = sorted((m for m in self.matched if m.field == field), key=lambda m: m.start)
+        pieces: list[tuple[str, Matched | None]] = []
+        pos = 0
+        for m in marks:
+            if m.start < pos or m.end > len(text) or text[m.start : m.end] != m.text:
+                continue
+            if m.start > pos:
+                pieces.append((text[pos : m.start], None))
+            pieces.append((text[m.start : m.end], m))
+            pos = m.end
+        if pos < len(text):
+            pieces.append((text[pos:], None))
+        return pieces
+
 
 @dataclass(frozen=True)
 class FlagView:
@@ -172,6 +229,7 @@ class FlagView:
     raised_at: datetime
     days_since_procedure: int | None
     reasons: tuple[str, ...]
+    matched: tuple[Matched, ...]
     acknowledged_by: str
     acknowledged_at: datetime | None
     resolved_by: str
@@ -353,13 +411,20 @@ def record_diary_entry(
     """
     patient = get_patient_for(session, actor, patient_id)
     values = dict(data)
+    if DiaryEntry.from_mapping(values).is_empty():
+        raise InvalidInput(
+            "entry: answer at least one question or write a note; an empty entry is not saved",
+            field="entry",
+            value=None,
+        )
     if values.get("days_since_procedure") is None:
         procedure = procedure_date_for(session, patient_id)
         if procedure is not None:
             days = day_number(procedure, now.astimezone().date())
             values["days_since_procedure"] = days if days >= 0 else None
     entry = DiaryEntry.from_mapping(values)
-    result = classify(entry, load_triage_rules())
+    language = entry.language or (patient.preferred_language if patient.preferred_language in ("en", "es") else "en")
+    result = classify(entry, load_triage_rules(), load_symptom_vocabulary(), language=language)
     row = store.add_entry(
         session,
         patient_id=patient_id,
@@ -417,10 +482,42 @@ def _answers_json(entry: DiaryEntry) -> dict[str, Any]:
 
 
 def _reasons_json(result: TriageResult) -> list[dict[str, Any]]:
-    return [
-        {"rule_id": f.rule_id, "level": f.level.value, "text": f.reason, "sources": list(f.sources)}
-        for f in result.findings
-    ]
+    out: list[dict[str, Any]] = []
+    for f in result.findings:
+        item: dict[str, Any] = {
+            "rule_id": f.rule_id,
+            "level": f.level.value,
+            "text": f.reason,
+            "sources": list(f.sources),
+        }
+        if f.match is not None:
+            item["match"] = {
+                "text": f.match.text,
+                "rule": f.match.rule,
+                "level": f.match.level,
+                "source": f.match.source,
+                "field": f.field,
+                "start": f.match.start,
+                "end": f.match.end,
+                "clinician": clinician_reason(f.match),
+            }
+        out.append(item)
+    return out
+
+
+def _matched(data: Any) -> Matched | None:
+    if not isinstance(data, Mapping):
+        return None
+    return Matched(
+        text=str(data.get("text", "")),
+        rule=str(data.get("rule", "")),
+        level=str(data.get("level", "")),
+        source=str(data.get("source", "")),
+        field=str(data.get("field", "")),
+        start=int(data.get("start", 0)),
+        end=int(data.get("end", 0)),
+        clinician=str(data.get("clinician", "")),
+    )
 
 
 def _entry_view(
@@ -428,7 +525,11 @@ def _entry_view(
 ) -> DiaryEntryView:
     reasons = tuple(
         Reason(
-            str(r.get("rule_id", "")), str(r.get("level", "")), str(r.get("text", "")), tuple(r.get("sources") or ())
+            str(r.get("rule_id", "")),
+            str(r.get("level", "")),
+            str(r.get("text", "")),
+            tuple(r.get("sources") or ()),
+            _matched(r.get("match")),
         )
         for r in row.reasons or []
     )
@@ -550,7 +651,12 @@ def _user_names(session: Session, ids: set[int | None]) -> dict[int, str]:
 def _flag_view(
     flag: store.TriageFlag, entry: store.DiaryEntryRecord, patient: Patient, names: Mapping[int, str]
 ) -> FlagView:
-    reasons = tuple(str(r.get("text", "")) for r in entry.reasons or [] if r.get("level") != TriageLevel.EXPECTED.value)
+    concerning = [
+        Reason(str(r.get("rule_id", "")), str(r.get("level", "")), str(r.get("text", "")), (), _matched(r.get("match")))
+        for r in entry.reasons or []
+        if r.get("level") != TriageLevel.EXPECTED.value
+    ]
+    reasons = tuple(r.clinician_text for r in concerning)
     return FlagView(
         id=flag.id,
         patient_id=patient.id,
@@ -562,6 +668,7 @@ def _flag_view(
         raised_at=flag.created_at,
         days_since_procedure=entry.days_since_procedure,
         reasons=reasons,
+        matched=tuple(r.matched for r in concerning if r.matched is not None),
         acknowledged_by=names.get(flag.acknowledged_by, "") if flag.acknowledged_by else "",
         acknowledged_at=flag.acknowledged_at,
         resolved_by=names.get(flag.resolved_by, "") if flag.resolved_by else "",
