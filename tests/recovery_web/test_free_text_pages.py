@@ -1,0 +1,37 @@
+"""Issue 15 on the pages: a text-only diary entry shows the matched words highlighted (escaped: no XSS), the
+worklist shows the patient's words, and an empty form is refused with nothing saved."""
+
+from __future__ import annotations
+
+from mildpath.store.recovery import DiaryEntryRecord
+from tests.helpers import count, login, page_csrf
+
+
+def _submit(client, patient_id: int, **fields: str):  # type: ignore[no-untyped-def]
+    token = page_csrf(client, f"/patients/{patient_id}/diary")
+    return client.post(f"/patients/{patient_id}/diary", data={"csrf_token": token, **fields})
+
+
+def test_the_matched_words_are_highlighted_and_escaped(client, patient_pat, dr_alice, pat_id):
+    login(client, patient_pat)
+    notes = "<script>alert(1)</script> I can't pee since this morning"
+    resp = _submit(client, pat_id, notes=notes)
+    assert resp.status_code == 303, resp.text
+    page = client.get(resp.headers["location"]).text
+    assert 'class="advice advice-emergency"' in page
+    assert '<mark class="level-emergency" data-rule="ces-retention"' in page
+    assert "can&#39;t pee</mark>" in page
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+    assert "red-flags-ces" in page
+    login(client, dr_alice)
+    worklist = client.get("/worklist").text
+    assert "can&#39;t pee</mark>" in worklist and "Patient reported" in worklist
+
+
+def test_an_empty_form_is_refused_and_saves_nothing(client, db, patient_pat, pat_id):
+    login(client, patient_pat)
+    before = count(db, DiaryEntryRecord)
+    resp = _submit(client, pat_id, notes="  ")
+    assert resp.status_code == 422
+    assert "answer at least one question or write a note" in resp.text
+    assert count(db, DiaryEntryRecord) == before
