@@ -20,6 +20,11 @@ Fields a phone diary asks (the CLI contract's fields first)
 ``headache_upright``       a headache that is worse when sitting or standing and better lying down.
 ``fever_or_chills``        the patient feels feverish or has chills, with or without a thermometer
                            (clinical reference §4.5 lists "fever or chills").
+``urine_trouble``          trouble passing urine or cannot empty the bladder (painless retention; issue 15 §2).
+``chest_pain_or_breathless`` chest pain or shortness of breath.
+``swollen_calf``           a swollen, painful calf.
+``wound_bleeding``         bleeding from the wound.
+``sexual_numbness_or_dysfunction`` new numbness of the genitals or a new sexual problem.
 ``pain_medicines``         names of the pain medicines taken (free text, for the care team; no rule reads it).
 ``activity``               what the patient did (free text; no rule reads it).
 ``notes``                  anything else, free text, read by the symptom reader (:mod:`mildpath.domain.symptoms`).
@@ -73,6 +78,11 @@ BOOLEAN_FIELDS: Final[tuple[str, ...]] = (
     "bladder_bowel_change",
     "headache_upright",
     "fever_or_chills",
+    "urine_trouble",
+    "chest_pain_or_breathless",
+    "swollen_calf",
+    "wound_bleeding",
+    "sexual_numbness_or_dysfunction",
 )
 LANGUAGES: Final[tuple[str, ...]] = ("en", "es")
 # Context a form or the store fills in: not an answer (an entry holding only these is empty).
@@ -105,6 +115,11 @@ class DiaryEntry:
     bladder_bowel_change: bool | None = None
     headache_upright: bool | None = None
     fever_or_chills: bool | None = None
+    urine_trouble: bool | None = None
+    chest_pain_or_breathless: bool | None = None
+    swollen_calf: bool | None = None
+    wound_bleeding: bool | None = None
+    sexual_numbness_or_dysfunction: bool | None = None
     pain_medicines: tuple[str, ...] | None = None
     activity: str | None = None
     notes: str | None = None

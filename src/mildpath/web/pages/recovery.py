@@ -80,6 +80,11 @@ YES_NO_QUESTIONS = [
     ("new_numbness", "New or worse numbness in a leg or foot?"),
     ("saddle_numbness", "Numbness between your legs, around your bottom or genitals?"),
     ("bladder_bowel_change", "A new change in bladder or bowel control?"),
+    ("urine_trouble", "Trouble passing urine, or you cannot empty your bladder?"),
+    ("sexual_numbness_or_dysfunction", "New numbness of your genitals, or a new problem with sex?"),
+    ("chest_pain_or_breathless", "Chest pain, or are you short of breath?"),
+    ("swollen_calf", "A swollen, painful calf?"),
+    ("wound_bleeding", "Is the wound bleeding?"),
     ("headache_upright", "A headache that is worse when you sit or stand, and better lying down?"),
     ("fever_or_chills", "Do you feel feverish or have chills?"),
 ]
