@@ -119,6 +119,9 @@ class SymptomVocabulary(BaseModel):
     unclassified_label: Bilingual
     unclassified_meaning: Bilingual
     unclassified_clinician: str = Field(min_length=1)
+    emergency_notice: Bilingual | None = Field(
+        default=None, description="Shown wherever a patient reports symptoms; {number} is the emergency number"
+    )
     rules: tuple[SymptomRule, ...] = Field(min_length=1)
 
     @model_validator(mode="after")

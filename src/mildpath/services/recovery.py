@@ -60,6 +60,13 @@ NOTIFY_BODY = (
     "A patient in your clinic needs attention in mildpath today.\n\n"
     "Sign in to mildpath and open the worklist to see who and why. This message holds no health details."
 )
+# Escalation (issue 15): the on-call contact is told that a flag waits; as content-free as the first message.
+ESCALATE_KIND = "triage_escalation"
+ESCALATE_SUBJECT = "mildpath: an alert is waiting"
+ESCALATE_BODY = (
+    "An alert in mildpath has not been acknowledged in the time your clinic set.\n\n"
+    "Sign in to mildpath and open the worklist. This message holds no health details."
+)
 # Input sanity, not a clinical rule: a plan's procedure date lies within ten years before and one year after
 # today (a typo such as 2205 is refused instead of producing a plan nobody will ever reach).
 PROCEDURE_PAST_DAYS = 3660
@@ -235,6 +242,12 @@ class FlagView:
     resolved_by: str
     resolved_at: datetime | None
     resolution_note: str
+    escalated_at: datetime | None = None
+
+    @property
+    def overdue(self) -> bool:
+        """Not acknowledged within the clinic's time: the on-call contact has been told."""
+        return self.escalated_at is not None and self.status == "open"
 
 
 # ------------------------------------------------------------------------------------------ the plan
@@ -674,4 +687,46 @@ def _flag_view(
         resolved_by=names.get(flag.resolved_by, "") if flag.resolved_by else "",
         resolved_at=flag.resolved_at,
         resolution_note=flag.resolution_note,
+        escalated_at=flag.escalated_at,
     )
+
+
+# ------------------------------------------------------------------------------------------ escalation
+
+
+def escalate_overdue(session: Session, *, now: datetime) -> int:
+    """Mark every open ``emergency`` / ``same_day`` flag older than its clinic's limit (default 30 minutes and
+    4 hours) as overdue, tell the clinic's on-call contact through the outbox (or, with no contact set, the
+    clinic's clinicians again), and audit it. Each flag escalates once. Returns how many were escalated."""
+    actor = Actor.system("escalation")
+    done = 0
+    for flag, patient in store.overdue_candidates(session):
+        clinic = session.get(Clinic, patient.clinic_id)
+        minutes = 30 if clinic is None else clinic.escalate_emergency_minutes
+        if flag.level == TriageLevel.SAME_DAY.value:
+            minutes = 240 if clinic is None else clinic.escalate_same_day_minutes
+        if now - flag.created_at < timedelta(minutes=minutes):
+            continue
+        flag.escalated_at = now
+        if clinic is not None and clinic.oncall_email:
+            notify.queue(
+                session,
+                kind=ESCALATE_KIND,
+                subject=ESCALATE_SUBJECT,
+                body=ESCALATE_BODY,
+                recipient_address=clinic.oncall_email,
+            )
+            told = "oncall"
+        else:
+            told = f"{_notify_clinicians(session, patient.clinic_id)} clinicians"
+        session.flush()
+        record(session, actor, "recovery.flag_escalate", "TriageFlag", flag.id, patient.id, {"told": told})
+        done += 1
+    return done
+
+
+def emergency_number(session: Session, patient_id: int, fallback: str) -> str:
+    """The number a patient calls in an emergency: their clinic's, else the setting (default 911)."""
+    patient = session.get(Patient, patient_id)
+    clinic = session.get(Clinic, patient.clinic_id) if patient is not None else None
+    return (clinic.emergency_number if clinic is not None and clinic.emergency_number else "") or fallback

@@ -77,6 +77,7 @@ class TriageFlag(Base):
     resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     resolution_note: Mapped[str] = mapped_column(Text, default="")
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # overdue: on-call told
 
 
 # ------------------------------------------------------------------------------------------ plans
@@ -216,3 +217,19 @@ def worklist_rows(
         .limit(limit)
     )
     return [(flag, entry, patient) for flag, entry, patient in session.execute(stmt).all()]
+
+
+def overdue_candidates(session: Session) -> list[tuple[TriageFlag, Patient]]:
+    """Open ``emergency`` and ``same_day`` flags not yet escalated, with their patient (the caller checks the
+    clinic's time limit)."""
+    stmt = (
+        select(TriageFlag, Patient)
+        .join(Patient, Patient.id == TriageFlag.patient_id)
+        .where(
+            TriageFlag.status == "open",
+            TriageFlag.level.in_(["emergency", "same_day"]),
+            TriageFlag.escalated_at.is_(None),
+        )
+        .order_by(TriageFlag.created_at, TriageFlag.id)
+    )
+    return [(flag, patient) for flag, patient in session.execute(stmt).all()]

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from mildpath.content.symptoms import load_symptom_vocabulary
 from mildpath.domain.diary import INCISION_FINE, INCISION_SIGNS
 from mildpath.domain.errors import Conflict, InvalidInput
 from mildpath.services import clock
@@ -100,6 +101,18 @@ TEXT_FIELDS = ("activity", "notes")
 # The form's field for each entry field, so an error from the domain lands next to what was typed.
 FORM_FIELD = {"temperature_c": "temperature"}
 assert {c for c, _ in INCISION_CHOICES} == {INCISION_FINE, *INCISION_SIGNS}
+
+
+def emergency_notice(request: Request, session: Session, patient: Any) -> str:
+    """The "not watched around the clock" notice in the patient's language, with the clinic's emergency number."""
+    from mildpath.web.deps import get_settings
+
+    notice = load_symptom_vocabulary().emergency_notice
+    if notice is None:
+        return ""
+    number = svc.emergency_number(session, patient.id, get_settings(request).emergency_number)
+    language = "es" if getattr(patient, "preferred_language", "en") == "es" else "en"
+    return notice.get(language).replace("{number}", number)
 
 
 def _when(value: datetime | None) -> str:
@@ -239,6 +252,7 @@ def _diary_page(
                 "yes_no": YES_NO_QUESTIONS,
                 "incision_choices": INCISION_CHOICES,
                 "comparisons": COMPARISONS,
+                "emergency_notice": emergency_notice(request, session, patient),
             }
         ),
         status_code=status_code,
@@ -265,7 +279,10 @@ def diary_entry_page(
 ) -> Response:
     entry = svc.get_diary_entry(session, actor, patient_id, entry_id)
     patient = patients_svc.view_patient(session, actor, patient_id)
-    return render(request, "recovery/entry.html", _common({"patient": patient, "entry": entry}))
+    notice = emergency_notice(request, session, patient)
+    return render(
+        request, "recovery/entry.html", _common({"patient": patient, "entry": entry, "emergency_notice": notice})
+    )
 
 
 def _form_values(form: FormData) -> dict[str, Any]:
