@@ -89,6 +89,44 @@ YES_NO_QUESTIONS = [
     ("headache_upright", "A headache that is worse when you sit or stand, and better lying down?"),
     ("fever_or_chills", "Do you feel feverish or have chills?"),
 ]
+# Plain words for every diary field, wherever a field is named (answers, errors), patient and clinician side.
+FIELD_LABELS = {
+    "days_since_procedure": "Days since the procedure",
+    "pain_back": "Back pain",
+    "pain_leg": "Leg pain",
+    "incision": "The wound",
+    "temperature_c": "Temperature (°C)",
+    "temperature": "Temperature",
+    "new_numbness": "New numbness in a leg",
+    "new_weakness": "New weakness in a leg",
+    "bilateral_weakness": "Weakness in both legs",
+    "saddle_numbness": "Numbness between the legs",
+    "bladder_bowel_change": "Change in bladder or bowel control",
+    "urine_trouble": "Trouble passing urine",
+    "chest_pain_or_breathless": "Chest pain or short of breath",
+    "swollen_calf": "Swollen, painful calf",
+    "wound_bleeding": "Wound bleeding",
+    "sexual_numbness_or_dysfunction": "Genital numbness or sexual problem",
+    "headache_upright": "Headache worse when upright",
+    "fever_or_chills": "Feverish or chills",
+    "pain_medicines": "Pain medicines",
+    "activity": "What you did",
+    "notes": "Notes",
+    "baseline_pain_back": "Back pain before the procedure",
+    "baseline_pain_leg": "Leg pain before the procedure",
+    "pain_compared_with_before": "Pain compared with before",
+    "flare_days": "Days of the flare-up",
+    "language": "Language",
+    "entry": "Your entry",
+}
+
+
+def plain_message(message: str) -> str:
+    """A domain message starts with the field name ("pain_back: must be ..."): put the plain label there."""
+    head, sep, rest = message.partition(": ")
+    return f"{FIELD_LABELS[head]}: {rest}" if sep and head in FIELD_LABELS else message
+
+
 INCISION_CHOICES = [
     (INCISION_FINE, "Looks fine"),
     ("redness", "Redness"),
@@ -126,6 +164,7 @@ def _common(extra: dict[str, Any]) -> dict[str, Any]:
     return {
         "level_labels": LEVEL_LABELS,
         "staff_level_labels": STAFF_LEVEL_LABELS,
+        "field_labels": FIELD_LABELS,
         "status_labels": STATUS_LABELS,
         "when": _when,
         **extra,
@@ -268,7 +307,8 @@ async def submit_diary(
     try:
         view = svc.record_diary_entry(session, actor, patient_id, diary_data(values), now=clock.now())
     except InvalidInput as exc:
-        errors = [{"field": FORM_FIELD.get(exc.field or "", exc.field or "form"), "message": exc.message}]
+        field = FORM_FIELD.get(exc.field or "", exc.field or "form")
+        errors = [{"field": field, "message": plain_message(exc.message)}]
         return _diary_page(request, session, actor, patient_id, values=values, errors=errors, status_code=422)
     return redirect(f"/patients/{patient_id}/diary/{view.id}")
 
