@@ -45,3 +45,20 @@ def test_answers_and_errors_use_plain_labels(client, patient_pat, pat_id):
     assert "pain_back" not in page.split('id="your-words"')[0].split("<h2>Your answers</h2>")[-1]
     refused = _submit(client, pat_id, pain_back="12")
     assert refused.status_code == 422 and "Back pain: must be" in refused.text
+
+
+def test_the_worklist_pages_and_its_counters_follow_the_list(client, db, dr_alice, patient_pat, pat_id):
+    for _ in range(3):
+        assert client.post(f"/api/v1/patients/{pat_id}/diary", json={"notes": "chest pain"}, headers=patient_pat.auth)
+    api = client.get("/api/v1/worklist?limit=2", headers=dr_alice.auth).json()
+    second = client.get("/api/v1/worklist?limit=2&offset=2", headers=dr_alice.auth).json()
+    assert len(api["items"]) == 2 and api["items"][0]["id"] not in {i["id"] for i in second["items"]}
+    opened = api["counts"]["open"]
+    login(client, dr_alice)
+    page = client.get("/worklist").text
+    assert f"{opened} new" in page and 'id="worklist-counts"' in page
+    token = page_csrf(client, "/worklist")
+    headers = {"HX-Request": "true", "X-CSRF-Token": token}
+    card = client.post(f"/worklist/{api['items'][0]['id']}/acknowledge", headers=headers)
+    assert card.status_code == 200
+    assert 'hx-swap-oob="true"' in card.text and f"{opened - 1} new" in card.text

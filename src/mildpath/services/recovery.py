@@ -589,15 +589,21 @@ def _notify_clinicians(session: Session, clinic_id: int) -> int:
 # ------------------------------------------------------------------------------------------ the worklist
 
 
-def worklist(session: Session, actor: Actor, *, limit: int = 500) -> list[FlagView]:
+def worklist(session: Session, actor: Actor, *, limit: int = 500, offset: int = 0) -> list[FlagView]:
     """Open and acknowledged flags of the patients the staff member may see (a clinician: their clinic),
-    most urgent first, then the longest waiting first."""
+    most urgent first, then the longest waiting first; ``offset`` pages through a long list."""
     require_staff(actor)
     visible = visible_patients(actor).with_only_columns(Patient.id)
-    rows = store.worklist_rows(session, patient_ids=visible, limit=max(1, min(limit, 500)))
+    rows = store.worklist_rows(session, patient_ids=visible, limit=max(1, min(limit, 500)), offset=max(0, offset))
     names = _user_names(session, {f.acknowledged_by for f, _, _ in rows} | {f.resolved_by for f, _, _ in rows})
     record(session, actor, "recovery.worklist_read", "TriageFlag", None, None, {"results": len(rows)})
     return [_flag_view(flag, entry, patient, names) for flag, entry, patient in rows]
+
+
+def worklist_counts(session: Session, actor: Actor) -> dict[str, int]:
+    """The worklist's counters (open, acknowledged) over every flag the staff member may see."""
+    require_staff(actor)
+    return store.worklist_counts(session, patient_ids=visible_patients(actor).with_only_columns(Patient.id))
 
 
 def acknowledge_flag(session: Session, actor: Actor, flag_id: int, *, now: datetime) -> FlagView:

@@ -205,6 +205,7 @@ def worklist_rows(
     patient_ids: Any,
     statuses: Sequence[str] = ("open", "acknowledged"),
     limit: int = 500,
+    offset: int = 0,
 ) -> list[tuple[TriageFlag, DiaryEntryRecord, Patient]]:
     """Flags of the given patients (an id list or a subquery of ids) with their entry and patient, most urgent
     first and, within a level, the longest waiting first."""
@@ -215,6 +216,7 @@ def worklist_rows(
         .where(TriageFlag.status.in_(list(statuses)), TriageFlag.patient_id.in_(patient_ids))
         .order_by(_urgency().desc(), TriageFlag.created_at, TriageFlag.id)
         .limit(limit)
+        .offset(offset)
     )
     return [(flag, entry, patient) for flag, entry, patient in session.execute(stmt).all()]
 
@@ -233,3 +235,17 @@ def overdue_candidates(session: Session) -> list[tuple[TriageFlag, Patient]]:
         .order_by(TriageFlag.created_at, TriageFlag.id)
     )
     return [(flag, patient) for flag, patient in session.execute(stmt).all()]
+
+
+def worklist_counts(session: Session, *, patient_ids: Any) -> dict[str, int]:
+    """How many flags of these patients are open and acknowledged (the worklist's counters, whatever the page)."""
+    from sqlalchemy import func
+
+    stmt = (
+        select(TriageFlag.status, func.count())
+        .where(TriageFlag.status.in_(["open", "acknowledged"]), TriageFlag.patient_id.in_(patient_ids))
+        .group_by(TriageFlag.status)
+    )
+    counts = {"open": 0, "acknowledged": 0}
+    counts.update({status: int(n) for status, n in session.execute(stmt).all()})
+    return counts

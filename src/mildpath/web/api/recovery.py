@@ -180,6 +180,7 @@ class FlagPublic(BaseModel):
 
 class WorklistPublic(BaseModel):
     items: list[FlagPublic]
+    counts: dict[str, int] = Field(default_factory=dict, description="Open and acknowledged flags, all pages")
 
 
 class FlagResolve(BaseModel):
@@ -276,9 +277,15 @@ def get_careplan(patient_id: PatientId, actor: PatientRecordActor, session: Sess
 
 
 @router.get("/worklist", response_model=WorklistPublic)
-def get_worklist(actor: Staff, session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 500) -> WorklistPublic:
+def get_worklist(
+    actor: Staff,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 500,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> WorklistPublic:
     """Open and acknowledged flags of the caller's patients: most urgent first, then the longest waiting."""
-    return WorklistPublic(items=[FlagPublic.of(f) for f in svc.worklist(session, actor, limit=limit)])
+    items = [FlagPublic.of(f) for f in svc.worklist(session, actor, limit=limit, offset=offset)]
+    return WorklistPublic(items=items, counts=svc.worklist_counts(session, actor))
 
 
 @router.post("/flags/{flag_id}/acknowledge", response_model=FlagPublic)

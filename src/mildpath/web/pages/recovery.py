@@ -121,6 +121,9 @@ FIELD_LABELS = {
 }
 
 
+WORKLIST_PAGE = 50
+
+
 def plain_message(message: str) -> str:
     """A domain message starts with the field name ("pain_back: must be ..."): put the plain label there."""
     head, sep, rest = message.partition(": ")
@@ -384,10 +387,16 @@ def _temperature(raw: str, unit: str) -> float | str | None:
 
 
 @router.get("/worklist")
-def worklist_page(request: Request, actor: Staff, session: SessionDep) -> Response:
-    flags = svc.worklist(session, actor)
-    counts = {status: sum(1 for f in flags if f.status == status) for status in ("open", "acknowledged")}
-    return render(request, "recovery/worklist.html", _common({"flags": flags, "counts": counts}))
+def worklist_page(request: Request, actor: Staff, session: SessionDep, page: int = 1) -> Response:
+    page = max(1, min(page, 10_000))
+    flags = svc.worklist(session, actor, limit=WORKLIST_PAGE + 1, offset=(page - 1) * WORKLIST_PAGE)
+    more = len(flags) > WORKLIST_PAGE
+    counts = svc.worklist_counts(session, actor)
+    return render(
+        request,
+        "recovery/worklist.html",
+        _common({"flags": flags[:WORKLIST_PAGE], "counts": counts, "page": page, "more": more}),
+    )
 
 
 def _is_htmx(request: Request) -> bool:
@@ -399,8 +408,16 @@ def acknowledge(request: Request, flag_id: RecordId, actor: StaffForm, session: 
     try:
         flag = svc.acknowledge_flag(session, actor, flag_id, now=clock.now())
     except Conflict as exc:
-        return _flag_card(request, svc.get_flag(session, actor, flag_id), error=exc.message, status_code=409)
-    return _flag_card(request, flag) if _is_htmx(request) else redirect("/worklist")
+        return _flag_card(
+            request,
+            svc.get_flag(session, actor, flag_id),
+            error=exc.message,
+            status_code=409,
+            counts=svc.worklist_counts(session, actor),
+        )
+    if not _is_htmx(request):
+        return redirect("/worklist")
+    return _flag_card(request, flag, counts=svc.worklist_counts(session, actor))
 
 
 @router.post("/worklist/{flag_id}/resolve")
@@ -414,13 +431,22 @@ async def resolve(request: Request, flag_id: RecordId, actor: StaffForm, session
         return _flag_card(
             request, svc.get_flag(session, actor, flag_id), error=exc.message, note=note, status_code=status
         )
-    return _flag_card(request, flag) if _is_htmx(request) else redirect("/worklist")
+    if not _is_htmx(request):
+        return redirect("/worklist")
+    return _flag_card(request, flag, counts=svc.worklist_counts(session, actor))
 
 
 def _flag_card(
-    request: Request, flag: svc.FlagView, *, error: str = "", note: str = "", status_code: int = 200
+    request: Request,
+    flag: svc.FlagView,
+    *,
+    error: str = "",
+    note: str = "",
+    status_code: int = 200,
+    counts: dict[str, int] | None = None,
 ) -> Response:
-    """The flag's card alone (an HTMX swap), or, without HTMX, a page holding just that card and the error."""
+    """The flag's card alone (an HTMX swap, with the worklist's counters swapped out of band so they follow the
+    list), or, without HTMX, a page holding just that card and the error."""
     template = "recovery/_flag.html" if _is_htmx(request) else "recovery/flag_page.html"
-    ctx = _common({"flag": flag, "error": error, "note": note})
+    ctx = _common({"flag": flag, "error": error, "note": note, "oob_counts": counts if _is_htmx(request) else None})
     return render(request, template, ctx, status_code=status_code)
