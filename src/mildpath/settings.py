@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     clinic_phone: str = Field(
         default="", description="Fallback clinic phone number shown to patients when a clinic has none."
     )
+    emergency_number: str = Field(
+        default="911",
+        description="Emergency number shown to patients wherever they report symptoms when a clinic has none.",
+    )
     content_dir: str = Field(
         default="",
         description="Folder of site-supplied content (for example licensed questionnaire wording); empty: none.",

@@ -44,18 +44,17 @@ LEVELS = [
     ({"days_since_procedure": 1, "saddle_numbness": True}, "emergency"),
     ({"days_since_procedure": 4, "temperature_c": 38.0}, "same_day"),
     ({"days_since_procedure": 12, "pain_leg": 8, "baseline_pain_leg": 5}, "review"),
-    ({}, "expected"),
 ]
 
 
-@pytest.mark.parametrize(("entry", "level"), LEVELS, ids=[lv for _, lv in LEVELS[:4]] + ["empty entry"])
+@pytest.mark.parametrize(("entry", "level"), LEVELS, ids=[lv for _, lv in LEVELS])
 def test_it_prints_level_reasons_and_advice_and_exits_0(
     app: typer.Typer, tmp_path: Path, entry: dict[str, Any], level: str
 ) -> None:
     result = run(app, tmp_path, entry, "--json")
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
-    assert set(data) == {"level", "reasons", "advice"}
+    assert set(data) == {"level", "reasons", "advice", "matched"}  # issue 15 adds "matched" (contracts §8)
     assert data["level"] == level
     assert data["reasons"] and all(isinstance(r, str) and r for r in data["reasons"])
     assert isinstance(data["advice"], str) and data["advice"]
@@ -144,3 +143,66 @@ def test_the_real_console_command_keeps_the_contract(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "pain_back" in done.stderr and done.stdout == ""
+
+
+# Issue 15: free text only, the pre-stop phrases (also with every structured box answered No).
+PHRASES = [
+    "I can't pee since this morning",
+    "no puedo orinar y tengo adormecida la entrepierna",
+    "dolor en el pecho y me falta el aire",
+    "can't control my bladder, numb groin",
+]
+ALL_NO = dict.fromkeys(
+    (
+        "new_numbness",
+        "new_weakness",
+        "bilateral_weakness",
+        "saddle_numbness",
+        "bladder_bowel_change",
+        "headache_upright",
+        "fever_or_chills",
+    ),
+    False,
+)
+
+
+@pytest.mark.parametrize("phrase", PHRASES)
+@pytest.mark.parametrize("boxes", [{}, ALL_NO], ids=["text only", "every box No"])
+def test_a_free_text_emergency_is_an_emergency_with_the_words(
+    app: typer.Typer, tmp_path: Path, phrase: str, boxes: dict[str, Any]
+) -> None:
+    result = run(app, tmp_path, {"notes": phrase, **boxes}, "--json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["level"] == "emergency"
+    assert data["matched"] and all(m["text"] in phrase for m in data["matched"])
+    assert {"text", "rule", "level", "source"} == set(data["matched"][0])
+
+
+@pytest.mark.parametrize("content", [{}, {"notes": "   "}, {"days_since_procedure": 3}, {"notes": None}])
+def test_an_entry_with_no_answer_and_no_text_exits_2(app: typer.Typer, tmp_path: Path, content: Any) -> None:
+    result = run(app, tmp_path, content, "--json")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1 and "no answer" in result.stderr
+
+
+def test_language_es_gives_spanish_reasons_and_advice(app: typer.Typer, tmp_path: Path) -> None:
+    data = json.loads(run(app, tmp_path, {"notes": "tengo fiebre", "language": "es"}, "--json").stdout)
+    assert data["level"] == "same_day"
+    assert data["reasons"][0].startswith("Usted escribió «fiebre»")
+    assert data["advice"].startswith("Llame hoy a la clínica")
+
+
+def test_the_pre_stop_command_line_answers_emergency(tmp_path: Path) -> None:
+    entry = tmp_path / "e.json"
+    entry.write_text('{"notes": "I can\'t pee since this morning"}', encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "mildpath", "triage", str(entry), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["level"] == "emergency"

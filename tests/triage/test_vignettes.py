@@ -25,6 +25,18 @@ def v(name: str, entry: dict[str, Any], level: TriageLevel, *rule_ids: str) -> A
 VIGNETTES = [
     # ------------------------------------------------------------ emergency: cauda equina signs
     v("saddle numbness on day 1", {"days_since_procedure": 1, "saddle_numbness": True}, E, "ces-saddle-numbness"),
+    # issue 15 §2: the questions the review found missing
+    v("painless retention on day 1", {"days_since_procedure": 1, "urine_trouble": True}, E, "ces-urine-trouble"),
+    v("new sexual numbness", {"days_since_procedure": 3, "sexual_numbness_or_dysfunction": True}, E, "ces-sexual"),
+    v(
+        "chest pain or breathless",
+        {"days_since_procedure": 2, "chest_pain_or_breathless": True},
+        E,
+        "chest-pain-or-breathless",
+    ),
+    v("a swollen painful calf", {"days_since_procedure": 9, "swollen_calf": True}, E, "swollen-calf"),
+    v("wound bleeding on day 10", {"days_since_procedure": 10, "wound_bleeding": True}, S, "wound-bleeding"),
+    v("retention answered no", {"days_since_procedure": 10, "urine_trouble": False}, X, QUIET),
     v(
         "new bladder or bowel change on day 3",
         {"days_since_procedure": 3, "bladder_bowel_change": True},

@@ -47,3 +47,26 @@ def send(
     sys.stderr.write(f"reminders: {queued} queued; outbox: {sent} sent, {failed} failed\n")
     if as_json:
         emit_json({"queued": queued, "sent": sent, "failed": failed})
+
+
+@reminders_app.command("escalate")
+@handles_errors
+def escalate(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the count as JSON on stdout")] = False,
+) -> None:
+    """Escalate triage flags not acknowledged in the clinic's time: mark them overdue, tell the on-call contact."""
+    from mildpath.services.clock import now
+    from mildpath.services.recovery import escalate_overdue
+    from mildpath.settings import Settings, UnsafeSettings
+    from mildpath.store.db import make_engine, make_session_factory, transaction
+
+    try:
+        settings = Settings()
+    except (UnsafeSettings, ValueError) as exc:
+        bad_input(f"settings: {exc}")
+    factory = make_session_factory(make_engine(settings))
+    with transaction(factory) as session:
+        escalated = escalate_overdue(session, now=now())
+    sys.stderr.write(f"escalation: {escalated} flags escalated\n")
+    if as_json:
+        emit_json({"escalated": escalated})

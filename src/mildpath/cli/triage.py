@@ -2,9 +2,11 @@
 
 FILE holds one JSON object with the diary fields of :class:`~mildpath.domain.diary.DiaryEntry` (``-`` reads
 stdin). A field left out or ``null`` is "not reported". With ``--json`` the command prints
-``{"level", "reasons": [...], "advice"}``; without it, the same in plain lines. Exit 0 whatever the level;
-exit 2 with one stderr line naming the file and field for bad JSON or an invalid value (pain 11, an unknown
-incision value, an unknown field); exit 1 for an unexpected failure.
+``{"level", "reasons": [...], "advice", "matched": [...]}`` (contracts §8: ``notes`` and ``activity`` are read by
+the symptom reader; an optional ``"language": "en"|"es"`` picks the wording, default ``en``); without it, the
+same in plain lines. Exit 0 whatever the level;
+exit 2 with one stderr line naming the file and field for bad JSON, an invalid value (pain 11, an unknown
+incision value, an unknown field) or an entry with no answer and no text; exit 1 for an unexpected failure.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import typer
 
 from mildpath.cli._common import bad_input, emit_json, handles_errors
 from mildpath.content.sources import ContentError
+from mildpath.content.symptoms import load_symptom_vocabulary
 from mildpath.content.triage import load_triage_rules
 from mildpath.domain.diary import DiaryEntry
 from mildpath.domain.errors import InvalidInput
@@ -43,7 +46,7 @@ def triage(
         rule_set = load_triage_rules(rules)
     except ContentError as exc:
         bad_input(f"--rules: {exc}")
-    result = classify(entry, rule_set)
+    result = classify(entry, rule_set, load_symptom_vocabulary(), language="en")
     if as_json:
         emit_json(result.to_json())
     else:
@@ -57,9 +60,12 @@ def _read_entry(file: str, name: str) -> DiaryEntry:
     except json.JSONDecodeError as exc:
         bad_input(f"{name}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")
     try:
-        return DiaryEntry.from_mapping(data)
+        entry = DiaryEntry.from_mapping(data)
     except InvalidInput as exc:
         bad_input(f"{name}: {exc.message}")
+    if entry.is_empty():
+        bad_input(f"{name}: the entry holds no answer and no text; answer a question or write a note")
+    return entry
 
 
 def _print_plain(result: TriageResult) -> None:

@@ -20,9 +20,15 @@ Fields a phone diary asks (the CLI contract's fields first)
 ``headache_upright``       a headache that is worse when sitting or standing and better lying down.
 ``fever_or_chills``        the patient feels feverish or has chills, with or without a thermometer
                            (clinical reference §4.5 lists "fever or chills").
+``urine_trouble``          trouble passing urine or cannot empty the bladder (painless retention; issue 15 §2).
+``chest_pain_or_breathless`` chest pain or shortness of breath.
+``swollen_calf``           a swollen, painful calf.
+``wound_bleeding``         bleeding from the wound.
+``sexual_numbness_or_dysfunction`` new numbness of the genitals or a new sexual problem.
 ``pain_medicines``         names of the pain medicines taken (free text, for the care team; no rule reads it).
 ``activity``               what the patient did (free text; no rule reads it).
-``notes``                  anything else, free text (no rule reads it).
+``notes``                  anything else, free text, read by the symptom reader (:mod:`mildpath.domain.symptoms`).
+``language``               ``"en"`` or ``"es"``: the language of the reasons and advice (not an answer).
 
 Optional context some rules need (a form or the store fills these in; a patient need not type them)
 -------------------------------------------------------------------------------------------------
@@ -72,7 +78,18 @@ BOOLEAN_FIELDS: Final[tuple[str, ...]] = (
     "bladder_bowel_change",
     "headache_upright",
     "fever_or_chills",
+    "urine_trouble",
+    "chest_pain_or_breathless",
+    "swollen_calf",
+    "wound_bleeding",
+    "sexual_numbness_or_dysfunction",
 )
+LANGUAGES: Final[tuple[str, ...]] = ("en", "es")
+# Context a form or the store fills in: not an answer (an entry holding only these is empty).
+CONTEXT_FIELDS: Final[frozenset[str]] = frozenset(
+    {"days_since_procedure", "baseline_pain_back", "baseline_pain_leg", "language"}
+)
+TEXT_FIELDS: Final[tuple[str, ...]] = ("notes", "activity")
 PAIN_FIELDS: Final[tuple[str, ...]] = ("pain_back", "pain_leg", "baseline_pain_back", "baseline_pain_leg")
 NUMBER_FIELDS: Final[tuple[str, ...]] = (
     "days_since_procedure",
@@ -98,6 +115,11 @@ class DiaryEntry:
     bladder_bowel_change: bool | None = None
     headache_upright: bool | None = None
     fever_or_chills: bool | None = None
+    urine_trouble: bool | None = None
+    chest_pain_or_breathless: bool | None = None
+    swollen_calf: bool | None = None
+    wound_bleeding: bool | None = None
+    sexual_numbness_or_dysfunction: bool | None = None
     pain_medicines: tuple[str, ...] | None = None
     activity: str | None = None
     notes: str | None = None
@@ -105,6 +127,7 @@ class DiaryEntry:
     baseline_pain_leg: int | None = None
     pain_compared_with_before: PainComparison | None = None
     flare_days: int | None = None
+    language: Literal["en", "es"] | None = None
 
     def __post_init__(self) -> None:
         for name in ("incision", "pain_medicines"):  # a list is accepted and stored as a tuple (hashable, frozen)
@@ -124,6 +147,7 @@ class DiaryEntry:
         _check_texts(self.pain_medicines)
         _check_text(self.activity, "activity", MAX_TEXT)
         _check_text(self.notes, "notes", MAX_TEXT)
+        _check_choice(self.language, "language", LANGUAGES)
         if (
             self.flare_days is not None
             and self.days_since_procedure is not None
@@ -165,6 +189,23 @@ class DiaryEntry:
     def reported(self) -> dict[str, Any]:
         """The fields the patient reported (not ``None``), in declaration order."""
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+    def is_empty(self) -> bool:
+        """No answer and no text: only context (day, baselines, language) or nothing at all (issue 15: such an
+        entry is refused, never called ``expected``)."""
+        for name, value in self.reported().items():
+            if name in CONTEXT_FIELDS:
+                continue
+            if isinstance(value, str) and not value.strip():
+                continue
+            if isinstance(value, tuple) and not value and name == "pain_medicines":
+                continue
+            return False
+        return True
+
+    def texts(self) -> dict[str, str]:
+        """The free-text fields the patient wrote, by field name (what the symptom reader reads)."""
+        return {name: getattr(self, name) for name in TEXT_FIELDS if (getattr(self, name) or "").strip()}
 
     def not_reported(self) -> tuple[str, ...]:
         """The names of the fields left empty, in declaration order."""

@@ -54,6 +54,7 @@ from mildpath.domain.diary import (
     diary_field_names,
 )
 from mildpath.domain.errors import InvalidInput
+from mildpath.domain.symptoms import SymptomMatch, SymptomVocabulary, read_symptoms
 
 Tri = bool | None
 Scalar = int | float | str
@@ -425,6 +426,7 @@ class TriageRule:
     reason: str
     sources: tuple[str, ...]
     when: Condition
+    reason_es: str = ""
 
     def describe(self) -> str:
         return f"{self.level.value} when {self.when.describe()}"
@@ -437,6 +439,10 @@ class Statement:
     level: TriageLevel
     text: str
     sources: tuple[str, ...]
+    text_es: str = ""
+
+    def in_language(self, language: str) -> str:
+        return self.text_es if language == "es" and self.text_es else self.text
 
 
 @dataclass(frozen=True)
@@ -500,12 +506,14 @@ def make_triage_rules(data: Mapping[str, Any]) -> TriageRules:
             level,
             _text(spec_map.get("text"), f"advice.{level_name}.text"),
             _source_ids(spec_map.get("sources"), f"advice.{level_name}"),
+            _optional_text(spec_map.get("text_es"), f"advice.{level_name}.text_es"),
         )
     fallback = _mapping(data.get("no_warning_sign"), "no_warning_sign")
     no_warning_sign = Statement(
         _level(fallback.get("level"), "no_warning_sign.level"),
         _text(fallback.get("reason"), "no_warning_sign.reason"),
         _source_ids(fallback.get("sources"), "no_warning_sign"),
+        _optional_text(fallback.get("reason_es"), "no_warning_sign.reason_es"),
     )
     raw_rules = data.get("rules")
     if not isinstance(raw_rules, list) or not raw_rules:
@@ -531,6 +539,7 @@ def _rule(item: object, where: str) -> TriageRule:
         reason=_text(spec.get("reason"), f"{where}.reason"),
         sources=_source_ids(spec.get("sources"), where),
         when=parse_condition(spec.get("when"), f"{where}.when"),
+        reason_es=_optional_text(spec.get("reason_es"), f"{where}.reason_es"),
     )
 
 
@@ -544,6 +553,10 @@ def _text(value: object, where: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput(f"{where}: needs a non-empty text", field=where)
     return " ".join(value.split())
+
+
+def _optional_text(value: object, where: str) -> str:
+    return "" if value is None else _text(value, where)
 
 
 def _level(value: object, where: str) -> TriageLevel:
@@ -580,9 +593,12 @@ def _validate(rules: TriageRules) -> None:
                 f"rules[{rule.id}]: unknown threshold {', '.join(sorted(unknown))}", field=f"rules[{rule.id}]"
             )
         _check_template(rule.reason, rules.thresholds, f"rules[{rule.id}].reason")
+        _check_template(rule.reason_es, rules.thresholds, f"rules[{rule.id}].reason_es")
     _check_template(rules.no_warning_sign.text, rules.thresholds, "no_warning_sign.reason")
+    _check_template(rules.no_warning_sign.text_es, rules.thresholds, "no_warning_sign.reason_es")
     for level, statement in rules.advice.items():
         _check_template(statement.text, rules.thresholds, f"advice.{level.value}.text")
+        _check_template(statement.text_es, rules.thresholds, f"advice.{level.value}.text_es")
 
 
 def _check_template(text: str, thresholds: Mapping[str, float], where: str) -> None:
@@ -607,6 +623,8 @@ class Finding:
     level: TriageLevel
     reason: str
     sources: tuple[str, ...]
+    match: SymptomMatch | None = None
+    field: str = ""
 
 
 @dataclass(frozen=True)
@@ -619,6 +637,12 @@ class TriageResult:
     advice_sources: tuple[str, ...]
     not_reported: tuple[str, ...]
     rules_version: str
+    language: str = "en"
+
+    @property
+    def matches(self) -> tuple[SymptomMatch, ...]:
+        """The signs found in the patient's own words, worst first."""
+        return tuple(f.match for f in self.findings if f.match is not None)
 
     @property
     def reasons(self) -> tuple[str, ...]:
@@ -635,31 +659,55 @@ class TriageResult:
         return tuple(dict.fromkeys(ids))
 
     def to_json(self) -> dict[str, Any]:
-        """The CLI contract (contracts §2): ``{"level", "reasons", "advice"}``."""
-        return {"level": self.level.value, "reasons": list(self.reasons), "advice": self.advice}
+        """The CLI contract (contracts §2 and §8): ``{"level", "reasons", "advice", "matched"}``."""
+        return {
+            "level": self.level.value,
+            "reasons": list(self.reasons),
+            "advice": self.advice,
+            "matched": [m.to_json() for m in self.matches],
+        }
 
 
-def classify(entry: DiaryEntry, rules: TriageRules) -> TriageResult:
+def classify(
+    entry: DiaryEntry,
+    rules: TriageRules,
+    vocabulary: SymptomVocabulary | None = None,
+    *,
+    language: str = "en",
+) -> TriageResult:
     """Classify one diary entry; the most urgent level wins and every reason above ``expected`` is listed.
+
+    With a symptom ``vocabulary`` the free-text fields (``notes``, ``activity``) are read too
+    (:func:`~mildpath.domain.symptoms.read_symptoms`): every sign found is a finding at its level, carrying the
+    patient's own words, and the structured answers and the text combine: the worst level wins (issue 15).
+    ``language`` (``en`` or ``es``; the entry's own ``language`` field wins) selects the wording of reasons and
+    advice; a text with no Spanish version falls back to English.
 
     Example, with the shipped rules (``mildpath.content.triage.load_triage_rules()``): an entry on day 2 with
     saddle numbness and a temperature of 38.4 °C is ``emergency``, with the saddle-numbness reason first and the
     fever reason after it, and the emergency advice. An empty entry is ``expected`` with the reason "None of your
-    answers is a warning sign." Fields that were not reported are listed in ``not_reported``.
+    answers is a warning sign." (callers refuse empty entries before classifying them: see
+    :meth:`DiaryEntry.is_empty`). Fields that were not reported are listed in ``not_reported``.
     """
+    lang = entry.language or (language if language in ("en", "es") else "en")
     fired = [rule for rule in rules.rules if rule.when.evaluate(entry, rules.thresholds) is True]
     concerning = [rule for rule in fired if rule.level is not TriageLevel.EXPECTED]
+    text_findings = _text_findings(entry, rules, vocabulary, lang)
     findings: list[Finding]
-    if concerning:
-        level = max((rule.level for rule in concerning), key=lambda lv: lv.urgency)
-        ordered = sorted(concerning, key=lambda rule: -rule.level.urgency)  # stable: file order within a level
-        findings = [_finding(rule.id, rule.level, rule.reason, rule.sources, entry, rules) for rule in ordered]
+    if concerning or text_findings:
+        ranked = [
+            _finding(rule.id, rule.level, _reason_text(rule, lang), rule.sources, entry, rules) for rule in concerning
+        ] + text_findings
+        level = max((f.level for f in ranked), key=lambda lv: lv.urgency)
+        findings = sorted(ranked, key=lambda f: -f.level.urgency)  # stable: structured first, then the text
     else:
         fallback = rules.no_warning_sign
         level = fallback.level
-        findings = [_finding("no_warning_sign", fallback.level, fallback.text, fallback.sources, entry, rules)]
+        findings = [
+            _finding("no_warning_sign", fallback.level, fallback.in_language(lang), fallback.sources, entry, rules)
+        ]
         findings += [
-            _finding(rule.id, rule.level, rule.reason, rule.sources, entry, rules)
+            _finding(rule.id, rule.level, _reason_text(rule, lang), rule.sources, entry, rules)
             for rule in fired
             if rule.level is TriageLevel.EXPECTED
         ]
@@ -667,11 +715,50 @@ def classify(entry: DiaryEntry, rules: TriageRules) -> TriageResult:
     return TriageResult(
         level=level,
         findings=tuple(findings),
-        advice=_render(advice.text, entry, rules.thresholds),
+        advice=_render(advice.in_language(lang), entry, rules.thresholds),
         advice_sources=advice.sources,
         not_reported=entry.not_reported(),
         rules_version=rules.version,
+        language=lang,
     )
+
+
+def _reason_text(rule: TriageRule, language: str) -> str:
+    return rule.reason_es if language == "es" and rule.reason_es else rule.reason
+
+
+def _text_findings(
+    entry: DiaryEntry, rules: TriageRules, vocabulary: SymptomVocabulary | None, language: str
+) -> list[Finding]:
+    if vocabulary is None:
+        return []
+    fever_c = float(rules.thresholds.get("fever_c", 38.0))
+    out: list[Finding] = []
+    for name, text in entry.texts().items():
+        for match in read_symptoms(text, vocabulary, fever_c=fever_c).matches:
+            out.append(
+                Finding(
+                    rule_id=match.rule,
+                    level=TriageLevel(match.level),
+                    reason=patient_reason(match, language),
+                    sources=match.sources,
+                    match=match,
+                    field=name,
+                )
+            )
+    return out
+
+
+def patient_reason(match: SymptomMatch, language: str = "en") -> str:
+    """What the patient is told about a sign found in their words."""
+    if language == "es":
+        return f"Usted escribió «{match.text}»: {match.label.es}. {match.meaning.es}"
+    return f'You wrote "{match.text}": {match.label.en}. {match.meaning.en}'
+
+
+def clinician_reason(match: SymptomMatch) -> str:
+    """The same sign in clinician wording, for the worklist."""
+    return f'Patient reported "{match.text}": {match.clinician}.'
 
 
 def _finding(

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from mildpath.content.milestones import load_milestones
 from mildpath.content.schedule import follow_up_plan
+from mildpath.content.symptoms import load_symptom_vocabulary
 from mildpath.content.triage import load_triage_rules
 from mildpath.domain.diary import DiaryEntry
 from mildpath.domain.errors import Conflict, InvalidInput, NotFound
@@ -42,7 +43,7 @@ from mildpath.domain.recovery import (
     plan_recovery,
 )
 from mildpath.domain.schedule import SchedulePlan, Timepoint, place
-from mildpath.domain.triage import TriageLevel, TriageResult, classify
+from mildpath.domain.triage import TriageLevel, TriageResult, classify, clinician_reason
 from mildpath.fhir.careplan import to_careplan
 from mildpath.reports.ics import to_ics
 from mildpath.services import clock, notify
@@ -58,6 +59,13 @@ NOTIFY_SUBJECT = "mildpath: a patient needs attention"
 NOTIFY_BODY = (
     "A patient in your clinic needs attention in mildpath today.\n\n"
     "Sign in to mildpath and open the worklist to see who and why. This message holds no health details."
+)
+# Escalation (issue 15): the on-call contact is told that a flag waits; as content-free as the first message.
+ESCALATE_KIND = "triage_escalation"
+ESCALATE_SUBJECT = "mildpath: an alert is waiting"
+ESCALATE_BODY = (
+    "An alert in mildpath has not been acknowledged in the time your clinic set.\n\n"
+    "Sign in to mildpath and open the worklist. This message holds no health details."
 )
 # Input sanity, not a clinical rule: a plan's procedure date lies within ten years before and one year after
 # today (a typo such as 2205 is refused instead of producing a plan nobody will ever reach).
@@ -127,11 +135,45 @@ class PlanView:
 
 
 @dataclass(frozen=True)
+class Matched:
+    """A sign found in the patient's own words: ``text`` is exactly what they wrote, ``field`` where, and
+    ``start``/``end`` its place in that field (for highlighting)."""
+
+    text: str
+    rule: str
+    level: str
+    source: str
+    field: str
+    start: int
+    end: int
+    clinician: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"text": self.text, "rule": self.rule, "level": self.level, "source": self.source}
+
+
+@dataclass(frozen=True)
 class Reason:
     rule_id: str
     level: str
     text: str
     sources: tuple[str, ...]
+    matched: Matched | None = None
+
+    @property
+    def clinician_text(self) -> str:
+        """Clinician wording: "Patient reported ..." (never the patient-facing "You reported ...")."""
+        if self.matched is not None:
+            return self.matched.clinician
+        first = self.text.split(". ")[0].rstrip(".") + "."
+        for mine, theirs in (
+            ("You reported", "Patient reported"),
+            ("Your ", "The patient's "),
+            ("You ", "The patient "),
+        ):
+            if first.startswith(mine):
+                return theirs + first[len(mine) :]
+        return first
 
 
 @dataclass(frozen=True)
@@ -157,6 +199,28 @@ class DiaryEntryView:
     def sources(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(s for r in self.reasons for s in r.sources))
 
+    @property
+    def matched(self) -> tuple[Matched, ...]:
+        return tuple(r.matched for r in self.reasons if r.matched is not None)
+
+    def highlighted(self, field: str) -> list[tuple[str, Matched | None]]:
+        """The text of ``field`` cut into pieces, each with the match it belongs to (or ``None``), so a page can
+        mark the patient's matched words without building HTML from their text."""
+        text = str(self.answers.get(field) or "")
+        marks = sorted((m for m in self.matched if m.field == field), key=lambda m: m.start)
+        pieces: list[tuple[str, Matched | None]] = []
+        pos = 0
+        for m in marks:
+            if m.start < pos or m.end > len(text) or text[m.start : m.end] != m.text:
+                continue
+            if m.start > pos:
+                pieces.append((text[pos : m.start], None))
+            pieces.append((text[m.start : m.end], m))
+            pos = m.end
+        if pos < len(text):
+            pieces.append((text[pos:], None))
+        return pieces
+
 
 @dataclass(frozen=True)
 class FlagView:
@@ -172,11 +236,18 @@ class FlagView:
     raised_at: datetime
     days_since_procedure: int | None
     reasons: tuple[str, ...]
+    matched: tuple[Matched, ...]
     acknowledged_by: str
     acknowledged_at: datetime | None
     resolved_by: str
     resolved_at: datetime | None
     resolution_note: str
+    escalated_at: datetime | None = None
+
+    @property
+    def overdue(self) -> bool:
+        """Not acknowledged within the clinic's time: the on-call contact has been told."""
+        return self.escalated_at is not None and self.status == "open"
 
 
 # ------------------------------------------------------------------------------------------ the plan
@@ -353,13 +424,20 @@ def record_diary_entry(
     """
     patient = get_patient_for(session, actor, patient_id)
     values = dict(data)
+    if DiaryEntry.from_mapping(values).is_empty():
+        raise InvalidInput(
+            "entry: answer at least one question or write a note; an empty entry is not saved",
+            field="entry",
+            value=None,
+        )
     if values.get("days_since_procedure") is None:
         procedure = procedure_date_for(session, patient_id)
         if procedure is not None:
             days = day_number(procedure, now.astimezone().date())
             values["days_since_procedure"] = days if days >= 0 else None
     entry = DiaryEntry.from_mapping(values)
-    result = classify(entry, load_triage_rules())
+    language = entry.language or (patient.preferred_language if patient.preferred_language in ("en", "es") else "en")
+    result = classify(entry, load_triage_rules(), load_symptom_vocabulary(), language=language)
     row = store.add_entry(
         session,
         patient_id=patient_id,
@@ -417,10 +495,42 @@ def _answers_json(entry: DiaryEntry) -> dict[str, Any]:
 
 
 def _reasons_json(result: TriageResult) -> list[dict[str, Any]]:
-    return [
-        {"rule_id": f.rule_id, "level": f.level.value, "text": f.reason, "sources": list(f.sources)}
-        for f in result.findings
-    ]
+    out: list[dict[str, Any]] = []
+    for f in result.findings:
+        item: dict[str, Any] = {
+            "rule_id": f.rule_id,
+            "level": f.level.value,
+            "text": f.reason,
+            "sources": list(f.sources),
+        }
+        if f.match is not None:
+            item["match"] = {
+                "text": f.match.text,
+                "rule": f.match.rule,
+                "level": f.match.level,
+                "source": f.match.source,
+                "field": f.field,
+                "start": f.match.start,
+                "end": f.match.end,
+                "clinician": clinician_reason(f.match),
+            }
+        out.append(item)
+    return out
+
+
+def _matched(data: Any) -> Matched | None:
+    if not isinstance(data, Mapping):
+        return None
+    return Matched(
+        text=str(data.get("text", "")),
+        rule=str(data.get("rule", "")),
+        level=str(data.get("level", "")),
+        source=str(data.get("source", "")),
+        field=str(data.get("field", "")),
+        start=int(data.get("start", 0)),
+        end=int(data.get("end", 0)),
+        clinician=str(data.get("clinician", "")),
+    )
 
 
 def _entry_view(
@@ -428,7 +538,11 @@ def _entry_view(
 ) -> DiaryEntryView:
     reasons = tuple(
         Reason(
-            str(r.get("rule_id", "")), str(r.get("level", "")), str(r.get("text", "")), tuple(r.get("sources") or ())
+            str(r.get("rule_id", "")),
+            str(r.get("level", "")),
+            str(r.get("text", "")),
+            tuple(r.get("sources") or ()),
+            _matched(r.get("match")),
         )
         for r in row.reasons or []
     )
@@ -475,15 +589,21 @@ def _notify_clinicians(session: Session, clinic_id: int) -> int:
 # ------------------------------------------------------------------------------------------ the worklist
 
 
-def worklist(session: Session, actor: Actor, *, limit: int = 500) -> list[FlagView]:
+def worklist(session: Session, actor: Actor, *, limit: int = 500, offset: int = 0) -> list[FlagView]:
     """Open and acknowledged flags of the patients the staff member may see (a clinician: their clinic),
-    most urgent first, then the longest waiting first."""
+    most urgent first, then the longest waiting first; ``offset`` pages through a long list."""
     require_staff(actor)
     visible = visible_patients(actor).with_only_columns(Patient.id)
-    rows = store.worklist_rows(session, patient_ids=visible, limit=max(1, min(limit, 500)))
+    rows = store.worklist_rows(session, patient_ids=visible, limit=max(1, min(limit, 500)), offset=max(0, offset))
     names = _user_names(session, {f.acknowledged_by for f, _, _ in rows} | {f.resolved_by for f, _, _ in rows})
     record(session, actor, "recovery.worklist_read", "TriageFlag", None, None, {"results": len(rows)})
     return [_flag_view(flag, entry, patient, names) for flag, entry, patient in rows]
+
+
+def worklist_counts(session: Session, actor: Actor) -> dict[str, int]:
+    """The worklist's counters (open, acknowledged) over every flag the staff member may see."""
+    require_staff(actor)
+    return store.worklist_counts(session, patient_ids=visible_patients(actor).with_only_columns(Patient.id))
 
 
 def acknowledge_flag(session: Session, actor: Actor, flag_id: int, *, now: datetime) -> FlagView:
@@ -550,7 +670,12 @@ def _user_names(session: Session, ids: set[int | None]) -> dict[int, str]:
 def _flag_view(
     flag: store.TriageFlag, entry: store.DiaryEntryRecord, patient: Patient, names: Mapping[int, str]
 ) -> FlagView:
-    reasons = tuple(str(r.get("text", "")) for r in entry.reasons or [] if r.get("level") != TriageLevel.EXPECTED.value)
+    concerning = [
+        Reason(str(r.get("rule_id", "")), str(r.get("level", "")), str(r.get("text", "")), (), _matched(r.get("match")))
+        for r in entry.reasons or []
+        if r.get("level") != TriageLevel.EXPECTED.value
+    ]
+    reasons = tuple(r.clinician_text for r in concerning)
     return FlagView(
         id=flag.id,
         patient_id=patient.id,
@@ -562,9 +687,52 @@ def _flag_view(
         raised_at=flag.created_at,
         days_since_procedure=entry.days_since_procedure,
         reasons=reasons,
+        matched=tuple(r.matched for r in concerning if r.matched is not None),
         acknowledged_by=names.get(flag.acknowledged_by, "") if flag.acknowledged_by else "",
         acknowledged_at=flag.acknowledged_at,
         resolved_by=names.get(flag.resolved_by, "") if flag.resolved_by else "",
         resolved_at=flag.resolved_at,
         resolution_note=flag.resolution_note,
+        escalated_at=flag.escalated_at,
     )
+
+
+# ------------------------------------------------------------------------------------------ escalation
+
+
+def escalate_overdue(session: Session, *, now: datetime) -> int:
+    """Mark every open ``emergency`` / ``same_day`` flag older than its clinic's limit (default 30 minutes and
+    4 hours) as overdue, tell the clinic's on-call contact through the outbox (or, with no contact set, the
+    clinic's clinicians again), and audit it. Each flag escalates once. Returns how many were escalated."""
+    actor = Actor.system("escalation")
+    done = 0
+    for flag, patient in store.overdue_candidates(session):
+        clinic = session.get(Clinic, patient.clinic_id)
+        minutes = 30 if clinic is None else clinic.escalate_emergency_minutes
+        if flag.level == TriageLevel.SAME_DAY.value:
+            minutes = 240 if clinic is None else clinic.escalate_same_day_minutes
+        if now - flag.created_at < timedelta(minutes=minutes):
+            continue
+        flag.escalated_at = now
+        if clinic is not None and clinic.oncall_email:
+            notify.queue(
+                session,
+                kind=ESCALATE_KIND,
+                subject=ESCALATE_SUBJECT,
+                body=ESCALATE_BODY,
+                recipient_address=clinic.oncall_email,
+            )
+            told = "oncall"
+        else:
+            told = f"{_notify_clinicians(session, patient.clinic_id)} clinicians"
+        session.flush()
+        record(session, actor, "recovery.flag_escalate", "TriageFlag", flag.id, patient.id, {"told": told})
+        done += 1
+    return done
+
+
+def emergency_number(session: Session, patient_id: int, fallback: str) -> str:
+    """The number a patient calls in an emergency: their clinic's, else the setting (default 911)."""
+    patient = session.get(Patient, patient_id)
+    clinic = session.get(Clinic, patient.clinic_id) if patient is not None else None
+    return (clinic.emergency_number if clinic is not None and clinic.emergency_number else "") or fallback

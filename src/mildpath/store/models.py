@@ -33,6 +33,14 @@ class Clinic(Base):
     phone: Mapped[str] = mapped_column(String(40), default="")
     address: Mapped[str] = mapped_column(String(400), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Issue 15 (migration 0006): shown to patients wherever they report symptoms; empty: MILDPATH_EMERGENCY_NUMBER.
+    emergency_number: Mapped[str] = mapped_column(String(40), default="")
+    # The on-call contact told when a flag is not acknowledged in time, and those times (minutes).
+    oncall_name: Mapped[str] = mapped_column(String(200), default="")
+    oncall_email: Mapped[str] = mapped_column(String(254), default="")
+    oncall_phone: Mapped[str] = mapped_column(String(40), default="")
+    escalate_emergency_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    escalate_same_day_minutes: Mapped[int] = mapped_column(Integer, default=240)
 
 
 class Patient(Base):

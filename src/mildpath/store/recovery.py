@@ -77,6 +77,7 @@ class TriageFlag(Base):
     resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     resolution_note: Mapped[str] = mapped_column(Text, default="")
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # overdue: on-call told
 
 
 # ------------------------------------------------------------------------------------------ plans
@@ -204,6 +205,7 @@ def worklist_rows(
     patient_ids: Any,
     statuses: Sequence[str] = ("open", "acknowledged"),
     limit: int = 500,
+    offset: int = 0,
 ) -> list[tuple[TriageFlag, DiaryEntryRecord, Patient]]:
     """Flags of the given patients (an id list or a subquery of ids) with their entry and patient, most urgent
     first and, within a level, the longest waiting first."""
@@ -214,5 +216,36 @@ def worklist_rows(
         .where(TriageFlag.status.in_(list(statuses)), TriageFlag.patient_id.in_(patient_ids))
         .order_by(_urgency().desc(), TriageFlag.created_at, TriageFlag.id)
         .limit(limit)
+        .offset(offset)
     )
     return [(flag, entry, patient) for flag, entry, patient in session.execute(stmt).all()]
+
+
+def overdue_candidates(session: Session) -> list[tuple[TriageFlag, Patient]]:
+    """Open ``emergency`` and ``same_day`` flags not yet escalated, with their patient (the caller checks the
+    clinic's time limit)."""
+    stmt = (
+        select(TriageFlag, Patient)
+        .join(Patient, Patient.id == TriageFlag.patient_id)
+        .where(
+            TriageFlag.status == "open",
+            TriageFlag.level.in_(["emergency", "same_day"]),
+            TriageFlag.escalated_at.is_(None),
+        )
+        .order_by(TriageFlag.created_at, TriageFlag.id)
+    )
+    return [(flag, patient) for flag, patient in session.execute(stmt).all()]
+
+
+def worklist_counts(session: Session, *, patient_ids: Any) -> dict[str, int]:
+    """How many flags of these patients are open and acknowledged (the worklist's counters, whatever the page)."""
+    from sqlalchemy import func
+
+    stmt = (
+        select(TriageFlag.status, func.count())
+        .where(TriageFlag.status.in_(["open", "acknowledged"]), TriageFlag.patient_id.in_(patient_ids))
+        .group_by(TriageFlag.status)
+    )
+    counts = {"open": 0, "acknowledged": 0}
+    counts.update({status: int(n) for status, n in session.execute(stmt).all()})
+    return counts

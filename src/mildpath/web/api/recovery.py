@@ -41,6 +41,13 @@ DIARY_EXAMPLE = {
 }
 
 
+class MatchedPublic(BaseModel):
+    text: str = Field(description="The patient's own words that matched, exactly as written")
+    rule: str
+    level: str = Field(description="emergency, same_day or review")
+    source: str = Field(description="The citation id of the rule")
+
+
 class ReasonPublic(BaseModel):
     rule_id: str
     level: str
@@ -62,6 +69,7 @@ class DiaryEntryPublic(BaseModel):
     rules_version: str
     flag_id: int | None
     flag_status: str | None = Field(description="open, acknowledged or resolved; null when nothing was flagged")
+    matched: list[MatchedPublic] = Field(default_factory=list, description="Signs found in the patient's text")
 
     @classmethod
     def of(cls, view: svc.DiaryEntryView) -> DiaryEntryPublic:
@@ -82,6 +90,7 @@ class DiaryEntryPublic(BaseModel):
             rules_version=view.rules_version,
             flag_id=view.flag_id,
             flag_status=view.flag_status,
+            matched=[MatchedPublic(**m.to_json()) for m in view.matched],
         )
 
 
@@ -155,7 +164,8 @@ class FlagPublic(BaseModel):
     status: str
     raised_at: datetime
     days_since_procedure: int | None
-    reasons: list[str]
+    reasons: list[str] = Field(description="Clinician wording: 'Patient reported ...'")
+    matched: list[MatchedPublic] = Field(default_factory=list, description="The patient's own words that matched")
     acknowledged_by: str
     acknowledged_at: datetime | None
     resolved_by: str
@@ -164,11 +174,13 @@ class FlagPublic(BaseModel):
 
     @classmethod
     def of(cls, view: svc.FlagView) -> FlagPublic:
-        return cls(**{**asdict(view), "reasons": list(view.reasons)})
+        data = {k: v for k, v in asdict(view).items() if k != "matched"}
+        return cls(**data, matched=[MatchedPublic(**m.to_json()) for m in view.matched])
 
 
 class WorklistPublic(BaseModel):
     items: list[FlagPublic]
+    counts: dict[str, int] = Field(default_factory=dict, description="Open and acknowledged flags, all pages")
 
 
 class FlagResolve(BaseModel):
@@ -265,9 +277,15 @@ def get_careplan(patient_id: PatientId, actor: PatientRecordActor, session: Sess
 
 
 @router.get("/worklist", response_model=WorklistPublic)
-def get_worklist(actor: Staff, session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 500) -> WorklistPublic:
+def get_worklist(
+    actor: Staff,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 500,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> WorklistPublic:
     """Open and acknowledged flags of the caller's patients: most urgent first, then the longest waiting."""
-    return WorklistPublic(items=[FlagPublic.of(f) for f in svc.worklist(session, actor, limit=limit)])
+    items = [FlagPublic.of(f) for f in svc.worklist(session, actor, limit=limit, offset=offset)]
+    return WorklistPublic(items=items, counts=svc.worklist_counts(session, actor))
 
 
 @router.post("/flags/{flag_id}/acknowledge", response_model=FlagPublic)

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from mildpath.content.symptoms import load_symptom_vocabulary
 from mildpath.domain.diary import INCISION_FINE, INCISION_SIGNS
 from mildpath.domain.errors import Conflict, InvalidInput
 from mildpath.services import clock
@@ -80,9 +81,55 @@ YES_NO_QUESTIONS = [
     ("new_numbness", "New or worse numbness in a leg or foot?"),
     ("saddle_numbness", "Numbness between your legs, around your bottom or genitals?"),
     ("bladder_bowel_change", "A new change in bladder or bowel control?"),
+    ("urine_trouble", "Trouble passing urine, or you cannot empty your bladder?"),
+    ("sexual_numbness_or_dysfunction", "New numbness of your genitals, or a new problem with sex?"),
+    ("chest_pain_or_breathless", "Chest pain, or are you short of breath?"),
+    ("swollen_calf", "A swollen, painful calf?"),
+    ("wound_bleeding", "Is the wound bleeding?"),
     ("headache_upright", "A headache that is worse when you sit or stand, and better lying down?"),
     ("fever_or_chills", "Do you feel feverish or have chills?"),
 ]
+# Plain words for every diary field, wherever a field is named (answers, errors), patient and clinician side.
+FIELD_LABELS = {
+    "days_since_procedure": "Days since the procedure",
+    "pain_back": "Back pain",
+    "pain_leg": "Leg pain",
+    "incision": "The wound",
+    "temperature_c": "Temperature (°C)",
+    "temperature": "Temperature",
+    "new_numbness": "New numbness in a leg",
+    "new_weakness": "New weakness in a leg",
+    "bilateral_weakness": "Weakness in both legs",
+    "saddle_numbness": "Numbness between the legs",
+    "bladder_bowel_change": "Change in bladder or bowel control",
+    "urine_trouble": "Trouble passing urine",
+    "chest_pain_or_breathless": "Chest pain or short of breath",
+    "swollen_calf": "Swollen, painful calf",
+    "wound_bleeding": "Wound bleeding",
+    "sexual_numbness_or_dysfunction": "Genital numbness or sexual problem",
+    "headache_upright": "Headache worse when upright",
+    "fever_or_chills": "Feverish or chills",
+    "pain_medicines": "Pain medicines",
+    "activity": "What you did",
+    "notes": "Notes",
+    "baseline_pain_back": "Back pain before the procedure",
+    "baseline_pain_leg": "Leg pain before the procedure",
+    "pain_compared_with_before": "Pain compared with before",
+    "flare_days": "Days of the flare-up",
+    "language": "Language",
+    "entry": "Your entry",
+}
+
+
+WORKLIST_PAGE = 50
+
+
+def plain_message(message: str) -> str:
+    """A domain message starts with the field name ("pain_back: must be ..."): put the plain label there."""
+    head, sep, rest = message.partition(": ")
+    return f"{FIELD_LABELS[head]}: {rest}" if sep and head in FIELD_LABELS else message
+
+
 INCISION_CHOICES = [
     (INCISION_FINE, "Looks fine"),
     ("redness", "Redness"),
@@ -97,6 +144,18 @@ FORM_FIELD = {"temperature_c": "temperature"}
 assert {c for c, _ in INCISION_CHOICES} == {INCISION_FINE, *INCISION_SIGNS}
 
 
+def emergency_notice(request: Request, session: Session, patient: Any) -> str:
+    """The "not watched around the clock" notice in the patient's language, with the clinic's emergency number."""
+    from mildpath.web.deps import get_settings
+
+    notice = load_symptom_vocabulary().emergency_notice
+    if notice is None:
+        return ""
+    number = svc.emergency_number(session, patient.id, get_settings(request).emergency_number)
+    language = "es" if getattr(patient, "preferred_language", "en") == "es" else "en"
+    return notice.get(language).replace("{number}", number)
+
+
 def _when(value: datetime | None) -> str:
     """A stored UTC time in the server's local time, as people read it."""
     if value is None:
@@ -108,6 +167,7 @@ def _common(extra: dict[str, Any]) -> dict[str, Any]:
     return {
         "level_labels": LEVEL_LABELS,
         "staff_level_labels": STAFF_LEVEL_LABELS,
+        "field_labels": FIELD_LABELS,
         "status_labels": STATUS_LABELS,
         "when": _when,
         **extra,
@@ -234,6 +294,7 @@ def _diary_page(
                 "yes_no": YES_NO_QUESTIONS,
                 "incision_choices": INCISION_CHOICES,
                 "comparisons": COMPARISONS,
+                "emergency_notice": emergency_notice(request, session, patient),
             }
         ),
         status_code=status_code,
@@ -249,7 +310,8 @@ async def submit_diary(
     try:
         view = svc.record_diary_entry(session, actor, patient_id, diary_data(values), now=clock.now())
     except InvalidInput as exc:
-        errors = [{"field": FORM_FIELD.get(exc.field or "", exc.field or "form"), "message": exc.message}]
+        field = FORM_FIELD.get(exc.field or "", exc.field or "form")
+        errors = [{"field": field, "message": plain_message(exc.message)}]
         return _diary_page(request, session, actor, patient_id, values=values, errors=errors, status_code=422)
     return redirect(f"/patients/{patient_id}/diary/{view.id}")
 
@@ -260,7 +322,10 @@ def diary_entry_page(
 ) -> Response:
     entry = svc.get_diary_entry(session, actor, patient_id, entry_id)
     patient = patients_svc.view_patient(session, actor, patient_id)
-    return render(request, "recovery/entry.html", _common({"patient": patient, "entry": entry}))
+    notice = emergency_notice(request, session, patient)
+    return render(
+        request, "recovery/entry.html", _common({"patient": patient, "entry": entry, "emergency_notice": notice})
+    )
 
 
 def _form_values(form: FormData) -> dict[str, Any]:
@@ -322,10 +387,16 @@ def _temperature(raw: str, unit: str) -> float | str | None:
 
 
 @router.get("/worklist")
-def worklist_page(request: Request, actor: Staff, session: SessionDep) -> Response:
-    flags = svc.worklist(session, actor)
-    counts = {status: sum(1 for f in flags if f.status == status) for status in ("open", "acknowledged")}
-    return render(request, "recovery/worklist.html", _common({"flags": flags, "counts": counts}))
+def worklist_page(request: Request, actor: Staff, session: SessionDep, page: int = 1) -> Response:
+    page = max(1, min(page, 10_000))
+    flags = svc.worklist(session, actor, limit=WORKLIST_PAGE + 1, offset=(page - 1) * WORKLIST_PAGE)
+    more = len(flags) > WORKLIST_PAGE
+    counts = svc.worklist_counts(session, actor)
+    return render(
+        request,
+        "recovery/worklist.html",
+        _common({"flags": flags[:WORKLIST_PAGE], "counts": counts, "page": page, "more": more}),
+    )
 
 
 def _is_htmx(request: Request) -> bool:
@@ -337,8 +408,16 @@ def acknowledge(request: Request, flag_id: RecordId, actor: StaffForm, session: 
     try:
         flag = svc.acknowledge_flag(session, actor, flag_id, now=clock.now())
     except Conflict as exc:
-        return _flag_card(request, svc.get_flag(session, actor, flag_id), error=exc.message, status_code=409)
-    return _flag_card(request, flag) if _is_htmx(request) else redirect("/worklist")
+        return _flag_card(
+            request,
+            svc.get_flag(session, actor, flag_id),
+            error=exc.message,
+            status_code=409,
+            counts=svc.worklist_counts(session, actor),
+        )
+    if not _is_htmx(request):
+        return redirect("/worklist")
+    return _flag_card(request, flag, counts=svc.worklist_counts(session, actor))
 
 
 @router.post("/worklist/{flag_id}/resolve")
@@ -352,13 +431,22 @@ async def resolve(request: Request, flag_id: RecordId, actor: StaffForm, session
         return _flag_card(
             request, svc.get_flag(session, actor, flag_id), error=exc.message, note=note, status_code=status
         )
-    return _flag_card(request, flag) if _is_htmx(request) else redirect("/worklist")
+    if not _is_htmx(request):
+        return redirect("/worklist")
+    return _flag_card(request, flag, counts=svc.worklist_counts(session, actor))
 
 
 def _flag_card(
-    request: Request, flag: svc.FlagView, *, error: str = "", note: str = "", status_code: int = 200
+    request: Request,
+    flag: svc.FlagView,
+    *,
+    error: str = "",
+    note: str = "",
+    status_code: int = 200,
+    counts: dict[str, int] | None = None,
 ) -> Response:
-    """The flag's card alone (an HTMX swap), or, without HTMX, a page holding just that card and the error."""
+    """The flag's card alone (an HTMX swap, with the worklist's counters swapped out of band so they follow the
+    list), or, without HTMX, a page holding just that card and the error."""
     template = "recovery/_flag.html" if _is_htmx(request) else "recovery/flag_page.html"
-    ctx = _common({"flag": flag, "error": error, "note": note})
+    ctx = _common({"flag": flag, "error": error, "note": note, "oob_counts": counts if _is_htmx(request) else None})
     return render(request, template, ctx, status_code=status_code)
