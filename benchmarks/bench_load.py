@@ -334,7 +334,7 @@ class Tally:
             self.latencies[kind].append(latency)
         else:
             self.errors[kind] += 1
-            label = f"{kind}:{status if status is not None else 'connection'}"
+            label = f"{kind}:{'connection' if status is None else 'unanswered' if status == -1 else status}"
             self.error_kinds[label] = self.error_kinds.get(label, 0) + 1
 
 
@@ -413,9 +413,11 @@ async def open_loop(
     cpu_sent = time.process_time() - cpu0
     if tasks:
         _, unfinished = await asyncio.wait(tasks, timeout=60)
-        for task in unfinished:  # no answer a minute after the last request was sent: counted as errors
+        # No answer a minute after the last request was sent: errors, counted as "unanswered" (queued in this
+        # client for one of its connections, or in flight), apart from refused or dropped connections.
+        for task in unfinished:
             task.cancel()
-            tally.note("diary", None, float("inf"), 201)
+            tally.note("diary", -1, float("inf"), 201)
     elapsed = max(sent_until - (start + warmup), 1e-9)
     while not pool.empty():
         pool.get_nowait().close()
