@@ -11,7 +11,7 @@ PORT ?= 8000
 $(VENV)/.installed: pyproject.toml uv.lock
 	@if [ -z "$(UV)" ]; then echo "installing uv (pip --user)"; python3 -m pip install --quiet --user uv; fi
 	@UV_BIN=$$(command -v uv || echo $$HOME/.local/bin/uv); \
-	  $$UV_BIN sync --frozen --all-extras --group dev --python 3.11 || $$UV_BIN sync --frozen --all-extras --group dev
+	  $$UV_BIN sync --frozen --compile-bytecode --all-extras --group dev --python 3.11 || $$UV_BIN sync --frozen --compile-bytecode --all-extras --group dev
 	@touch $@
 
 install: $(VENV)/.installed ## create .venv and install mildpath with everything its tests need

@@ -10,34 +10,49 @@ API of the core; everything else under ``mildpath.domain`` is detail that may ch
 - Procedure day: :mod:`mildpath.domain.procedure` (checklist, record, discharge, adverse events).
 """
 
-from mildpath.domain.criteria import CriteriaSet, Criterion
-from mildpath.domain.diary import DiaryEntry
-from mildpath.domain.errors import (
-    Conflict,
-    FhirInputError,
-    InvalidAnswer,
-    InvalidInput,
-    InvalidRecord,
-    MildpathError,
-    NotFound,
-    PermissionDenied,
-    RuleViolation,
-)
-from mildpath.domain.facts import PatientFacts
-from mildpath.domain.instruments import (
-    Score,
-    responders,
-    score,
-    score_nprs,
-    score_odi,
-    score_walking,
-    score_zcq,
-)
-from mildpath.domain.recovery import PlanOptions, RecoveryPlan, plan_recovery
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Eager: its name is also its module's, and the function must win over the submodule (stdlib only, cheap).
 from mildpath.domain.schedule import schedule
-from mildpath.domain.screening import ScreeningResult, Status, screen
-from mildpath.domain.sources import Source
-from mildpath.domain.triage import TriageLevel, TriageResult, TriageRules, classify
+
+# Public name -> the module that defines it. Imported on first use (PEP 562), so that importing one part of the
+# core (``mildpath.domain.errors`` for a command-line error) does not load all of it (issue 17: CLI start-up).
+_WHERE: dict[str, str] = {
+    "CriteriaSet": "mildpath.domain.criteria",
+    "Criterion": "mildpath.domain.criteria",
+    "DiaryEntry": "mildpath.domain.diary",
+    "Conflict": "mildpath.domain.errors",
+    "FhirInputError": "mildpath.domain.errors",
+    "InvalidAnswer": "mildpath.domain.errors",
+    "InvalidInput": "mildpath.domain.errors",
+    "InvalidRecord": "mildpath.domain.errors",
+    "MildpathError": "mildpath.domain.errors",
+    "NotFound": "mildpath.domain.errors",
+    "PermissionDenied": "mildpath.domain.errors",
+    "RuleViolation": "mildpath.domain.errors",
+    "PatientFacts": "mildpath.domain.facts",
+    "Score": "mildpath.domain.instruments",
+    "responders": "mildpath.domain.instruments",
+    "score": "mildpath.domain.instruments",
+    "score_nprs": "mildpath.domain.instruments",
+    "score_odi": "mildpath.domain.instruments",
+    "score_walking": "mildpath.domain.instruments",
+    "score_zcq": "mildpath.domain.instruments",
+    "PlanOptions": "mildpath.domain.recovery",
+    "RecoveryPlan": "mildpath.domain.recovery",
+    "plan_recovery": "mildpath.domain.recovery",
+    "ScreeningResult": "mildpath.domain.screening",
+    "Status": "mildpath.domain.screening",
+    "screen": "mildpath.domain.screening",
+    "Source": "mildpath.domain.sources",
+    "TriageLevel": "mildpath.domain.triage",
+    "TriageResult": "mildpath.domain.triage",
+    "TriageRules": "mildpath.domain.triage",
+    "classify": "mildpath.domain.triage",
+}
 
 __all__ = [
     "Conflict",
@@ -73,3 +88,16 @@ __all__ = [
     "score_zcq",
     "screen",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

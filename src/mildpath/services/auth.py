@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -31,8 +32,13 @@ ADDRESS_LIMIT = 50
 THROTTLE_WINDOW = timedelta(minutes=15)
 
 _hasher = PasswordHasher()
-# A hash of a random password, verified against when the email is unknown, so both paths cost the same time.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of a random password, verified against when the email is unknown, so both paths cost the same
+    time. Made on the first login, not at import (issue 17: importing the web app does no hashing)."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def digest(value: str) -> str:
@@ -51,7 +57,7 @@ def check_password(password: str) -> None:
 
 def verify_password(user: User | None, password: str) -> bool:
     try:
-        return _hasher.verify(user.password_hash if user and user.password_hash else _DUMMY_HASH, password) and (
+        return _hasher.verify(user.password_hash if user and user.password_hash else _dummy_hash(), password) and (
             user is not None
         )
     except (VerificationError, InvalidHashError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import threading
@@ -9,6 +10,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: SQLite's busy handler alone arbitrates between processes
+    fcntl = None  # type: ignore[assignment]
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,6 +25,11 @@ from mildpath.settings import Settings
 # Text no database here can store: NUL (PostgreSQL refuses it in text and, as the escape ``\u0000``, in JSONB)
 # and unpaired surrogates (not encodable as UTF-8). Refused as bad input before the statement runs.
 _UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]|\\u0000")
+
+# Execution option of a transaction that starts as a reader (SQLite): ``session.connection(execution_options=
+# {READ_FIRST: True})``. It takes SQLite's write lock only if and when it writes (web/deps.py: GET requests).
+READ_FIRST = "mildpath_read_first"
+_WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.IGNORECASE)
 
 
 def make_engine(settings: Settings, **kwargs: Any) -> Engine:
@@ -32,12 +43,22 @@ def make_engine(settings: Settings, **kwargs: Any) -> Engine:
             path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        _WriteGate().install(engine)
+        _WriteGate(path).install(engine)
     else:
+        # Sized for one worker process: its threadpool runs at most ~40 requests at once, and PostgreSQL's
+        # default max_connections (100) is shared by every worker (and by pg_dump, migrations, psql). A request
+        # that finds no free connection within pool_timeout answers 503 with Retry-After (web/problems.py),
+        # and no statement runs longer than statement_timeout: under overload the server answers quickly
+        # instead of queueing for a minute.
         kwargs.setdefault("pool_pre_ping", True)
-        kwargs.setdefault("pool_size", 10)
-        kwargs.setdefault("max_overflow", 20)
+        kwargs.setdefault("pool_size", 16)
+        kwargs.setdefault("max_overflow", 4)
+        kwargs.setdefault("pool_timeout", 5)
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        connect_args.setdefault("connect_timeout", 5)
+        kwargs["connect_args"] = connect_args
         engine = create_engine(url, **kwargs)
+        event.listen(engine, "connect", _postgres_session)
     event.listen(engine, "before_cursor_execute", _refuse_unstorable_text)
     return engine
 
@@ -71,6 +92,13 @@ def _strings(parameters: Any, names: list[str], key: str = "text") -> Iterator[t
             yield from _strings(v, names, names[i] if positional else key)
 
 
+def _postgres_session(dbapi_conn: Any, _record: Any) -> None:
+    # Set per connection (not in the URL's options, which a deployment may use for its search_path).
+    with dbapi_conn.cursor() as cur:
+        cur.execute("SET statement_timeout = 30000")
+    dbapi_conn.commit()
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # The driver's own transaction handling is switched off (isolation_level None) so that SQLAlchemy's
     # "begin" event below can issue BEGIN IMMEDIATE: writers then queue on the lock instead of failing
@@ -100,19 +128,77 @@ class _WriteGate:
     """
 
     TIMEOUT = 30.0  # seconds, like PRAGMA busy_timeout: then "database is locked", as SQLite would say
+    # A read-first transaction upgrading waits in a worker thread, not on the event loop: briefly, so that a
+    # burst of them cannot hold every thread while the writer they wait for needs one to commit (then 503).
+    UPGRADE_TIMEOUT = 2.0
 
-    def __init__(self) -> None:
+    def __init__(self, path: Path | None = None) -> None:
         self.lock = threading.Lock()
+        # Between worker processes, an advisory lock on a file beside the database: a process waiting for it
+        # is woken by the kernel the moment the other one commits, where SQLite's busy handler would sleep
+        # (up to 100 ms a round) while the lock sits free. Taken only while holding `lock`, so one thread per
+        # process ever waits on it. Released by the kernel if a process dies. None for an in-memory database.
+        self.lock_file = None if path is None else path.with_name(path.name + "-writer.lock")
+        self._fd: int | None = None
+        self._fd_pid = 0
+
+    def _acquire(self, timeout: float) -> bool:
+        if not self.lock.acquire(timeout=timeout):
+            return False
+        if self.lock_file is not None and fcntl is not None:
+            try:
+                if self._fd is None or self._fd_pid != os.getpid():
+                    self._fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+                    self._fd_pid = os.getpid()
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+            except BaseException:
+                self.lock.release()
+                raise
+        return True
+
+    def _unlock(self) -> None:
+        try:
+            if self._fd is not None and self._fd_pid == os.getpid() and fcntl is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self.lock.release()
 
     def install(self, engine: Engine) -> None:
         event.listen(engine, "begin", self.begin)
         event.listen(engine, "commit", self.commit)
         event.listen(engine, "rollback", self.rollback)
         event.listen(engine, "checkin", self.checkin)  # a connection never leaves the pool holding the gate
+        event.listen(engine, "before_cursor_execute", self.upgrade)
+
+    def upgrade(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        """The first write of a read-first transaction: restart it as a writer before the statement runs.
+
+        In WAL mode a reader cannot simply start writing: when another connection committed since its snapshot,
+        SQLite refuses at once (SQLITE_BUSY_SNAPSHOT, no busy wait). Nothing has been written yet, so the read
+        transaction is ended and a writing one begun in its place (the gate, then BEGIN IMMEDIATE); the write
+        then sees the latest data. What was read before stays as read: a read-first transaction's writes are
+        ones that do not depend on an exact snapshot (the audit row of a page view, a session's last-seen time).
+        """
+        if not conn.info.get("mp_read_first") or not _WRITE.match(statement):
+            return
+        del conn.info["mp_read_first"]
+        dbapi = conn.connection.dbapi_connection
+        if dbapi.in_transaction:
+            dbapi.execute("ROLLBACK")
+        if not self._acquire(self.UPGRADE_TIMEOUT):
+            raise sqlite3.OperationalError("database is locked (waited for the write gate)")
+        conn.info["mp_gate"] = True
+        dbapi.execute("BEGIN IMMEDIATE")
 
     def begin(self, conn: Any) -> None:
+        if conn.get_execution_options().get(READ_FIRST):
+            # A read-first transaction (a GET): a plain BEGIN takes no lock, so it never queues behind the
+            # writers; WAL lets it read beside them. Its first write statement upgrades it (see `upgrade`).
+            conn.exec_driver_sql("BEGIN")
+            conn.info["mp_read_first"] = True
+            return
         if not conn.info.get("mp_gate"):
-            if not self.lock.acquire(timeout=self.TIMEOUT):
+            if not self._acquire(self.TIMEOUT):
                 raise sqlite3.OperationalError("database is locked (waited for the write gate)")
             conn.info["mp_gate"] = True
         try:
@@ -128,6 +214,7 @@ class _WriteGate:
         self._end(conn, "ROLLBACK")
 
     def _end(self, conn: Any, verb: str) -> None:
+        conn.info.pop("mp_read_first", None)
         try:
             if not conn.connection.dbapi_connection.in_transaction:
                 return
@@ -137,11 +224,11 @@ class _WriteGate:
 
     def checkin(self, dbapi_conn: Any, record: Any) -> None:
         if record is not None and record.info.pop("mp_gate", False):
-            self.lock.release()
+            self._unlock()
 
     def _release(self, conn: Any) -> None:
         if conn.info.pop("mp_gate", False):
-            self.lock.release()
+            self._unlock()
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -23,6 +23,7 @@ from mildpath.services import auth
 from mildpath.services.access import Actor
 from mildpath.settings import Settings
 from mildpath.store.base import utcnow
+from mildpath.store.db import READ_FIRST
 from mildpath.web.problems import CsrfFailed, LoginRequired
 from mildpath.web.security import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, csrf_valid
 
@@ -31,7 +32,9 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-SLOT_TIMEOUT = 30.0  # seconds a request may queue for SQLite's writer before it answers 503
+SLOT_TIMEOUT = 5.0  # seconds a request may queue for SQLite's writer before it answers 503 with Retry-After
+SLOT_QUEUE = 256  # requests of one process queued for the writer beyond which the next one answers 503 at once
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # their transactions start as readers (store/db.py)
 
 
 async def sqlite_write_slot(request: Request) -> AsyncIterator[None]:
@@ -46,18 +49,24 @@ async def sqlite_write_slot(request: Request) -> AsyncIterator[None]:
     runs transactions side by side and skips this. Several worker processes still share the file: between
     them SQLite's own lock decides (one waiter per process).
     """
-    if not request.app.state.settings.is_sqlite:
-        yield
+    if not request.app.state.settings.is_sqlite or request.method in READ_METHODS:
+        yield  # PostgreSQL; or a read-first transaction, which takes no lock unless it writes (store/db.py)
         return
     state = request.app.state
     loop = asyncio.get_running_loop()
     if getattr(state, "write_slot_loop", None) is not loop:  # an asyncio.Lock belongs to one event loop
         state.write_slot, state.write_slot_loop = asyncio.Lock(), loop
+        state.write_slot_waiting = 0
     lock: asyncio.Lock = state.write_slot
+    if state.write_slot_waiting >= SLOT_QUEUE:  # overloaded: say so at once rather than queue for seconds
+        raise sqlite3.OperationalError("database is locked (too many requests queued for the writer)")
+    state.write_slot_waiting += 1
     try:
         await asyncio.wait_for(lock.acquire(), timeout=SLOT_TIMEOUT)
     except TimeoutError:
         raise sqlite3.OperationalError("database is locked (queued too long for the writer)") from None
+    finally:
+        state.write_slot_waiting -= 1
     try:
         yield
     finally:
@@ -134,12 +143,16 @@ class Policy:
     own: str = "none"
 
     def __call__(self, request: Request, session: SessionDep, settings: SettingsDep) -> Actor:
-        actor = _resolve(request, session, settings)
         # Begin the request's transaction here, in the worker thread FastAPI runs this sync dependency in: on
-        # SQLite that takes the write lock (BEGIN IMMEDIATE, store/db.py). An `async def` handler's database
-        # calls run on the event loop; if its first one had to wait for the lock there, the loop would stop,
-        # and with it the commit of the request holding the lock (a 30-second deadlock).
-        session.connection()
+        # SQLite a writing request takes the write lock (BEGIN IMMEDIATE, store/db.py). An `async def`
+        # handler's database calls run on the event loop; if its first one had to wait for the lock there, the
+        # loop would stop, and with it the commit of the request holding the lock (a 30-second deadlock).
+        # A GET begins as a reader: it never queues behind writers (WAL), and takes the lock only if it writes.
+        if request.method in READ_METHODS:
+            session.connection(execution_options={READ_FIRST: True})
+        else:
+            session.connection()
+        actor = _resolve(request, session, settings)
         if not self.roles:
             return actor
         if actor.role == ANONYMOUS:

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from mildpath.domain.errors import InvalidInput, NotFound
 from mildpath.domain.instruments import INSTRUMENTS
@@ -278,19 +279,24 @@ async def import_questionnaire_response(
 ) -> Response:
     """Import a FHIR R4 QuestionnaireResponse (``application/fhir+json`` or ``application/json``): answers are
     validated and re-scored; a linkId that is unknown or out of range is a 422 naming it."""
-    replayed = idempotency.replay(request, session, actor)
-    if replayed is not None:
-        return replayed
-    try:
-        resource = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("body: not valid JSON", field="body") from None
-    if not isinstance(resource, dict):
-        raise InvalidInput("body: expected a QuestionnaireResponse object", field="body")
-    view = svc.import_fhir_response(
-        session, actor, patient_id, resource, today=clock.today(), now=clock.now(), timepoint=timepoint
-    )
-    return _created(request, session, actor, view)
+    raw = await request.body()  # the body is read on the event loop; the database work runs in a worker thread
+
+    def save() -> Response:
+        replayed = idempotency.replay(request, session, actor)
+        if replayed is not None:
+            return replayed
+        try:
+            resource = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidInput("body: not valid JSON", field="body") from None
+        if not isinstance(resource, dict):
+            raise InvalidInput("body: expected a QuestionnaireResponse object", field="body")
+        view = svc.import_fhir_response(
+            session, actor, patient_id, resource, today=clock.today(), now=clock.now(), timepoint=timepoint
+        )
+        return _created(request, session, actor, view)
+
+    return await run_in_threadpool(save)
 
 
 # ------------------------------------------------------------------------------------------ schedules

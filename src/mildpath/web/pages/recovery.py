@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from mildpath.content.symptoms import load_symptom_vocabulary
@@ -307,13 +308,17 @@ async def submit_diary(
 ) -> Response:
     form = await request.form()
     values = _form_values(form)
-    try:
-        view = svc.record_diary_entry(session, actor, patient_id, diary_data(values), now=clock.now())
-    except InvalidInput as exc:
-        field = FORM_FIELD.get(exc.field or "", exc.field or "form")
-        errors = [{"field": field, "message": plain_message(exc.message)}]
-        return _diary_page(request, session, actor, patient_id, values=values, errors=errors, status_code=422)
-    return redirect(f"/patients/{patient_id}/diary/{view.id}")
+
+    def save() -> Response:  # database work in a worker thread, never on the event loop
+        try:
+            view = svc.record_diary_entry(session, actor, patient_id, diary_data(values), now=clock.now())
+        except InvalidInput as exc:
+            field = FORM_FIELD.get(exc.field or "", exc.field or "form")
+            errors = [{"field": field, "message": plain_message(exc.message)}]
+            return _diary_page(request, session, actor, patient_id, values=values, errors=errors, status_code=422)
+        return redirect(f"/patients/{patient_id}/diary/{view.id}")
+
+    return await run_in_threadpool(save)
 
 
 @router.get("/patients/{patient_id}/diary/{entry_id}")
