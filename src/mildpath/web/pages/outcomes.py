@@ -98,6 +98,21 @@ def dashboard_pdf(request: Request, actor: Staff, session: SessionDep) -> Respon
     )
 
 
+@router.get("/outcomes/report.json")
+def dashboard_json(request: Request, actor: Staff, session: SessionDep) -> Response:
+    """The registry report JSON for the dashboard's current filters, as a download that works with the browser's
+    session (``/api/v1/outcomes`` takes a bearer token; this is the same dict)."""
+    import json
+
+    values = {k: request.query_params.get(k, "")[:20] for k in FILTER_FIELDS}
+    report = svc.outcomes_report(session, actor, svc.parse_filters(values), today=today())
+    return Response(
+        json.dumps(report, ensure_ascii=False, indent=2),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="outcomes-{today().isoformat()}.json"'},
+    )
+
+
 @router.get("/patients/{patient_id}/outcomes")
 def patient_page(
     request: Request, patient_id: PatientId, actor: PatientRecordActor, session: SessionDep
