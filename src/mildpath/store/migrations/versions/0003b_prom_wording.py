@@ -21,9 +21,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("prom_responses", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("wording", sa.String(length=16), nullable=False, server_default="neutral")
-        )
+        batch_op.add_column(sa.Column("wording", sa.String(length=16), nullable=False, server_default="neutral"))
 
 
 def downgrade() -> None:
