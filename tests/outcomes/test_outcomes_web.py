@@ -163,3 +163,11 @@ def test_the_json_download_needs_a_signed_in_clinician(client, small):
     client.cookies.clear()
     resp = client.get("/outcomes/report.json", follow_redirects=False)
     assert resp.status_code in (302, 303, 401)
+
+
+def test_the_dashboard_says_how_many_scores_were_left_out_of_the_comparisons(client, small, registrar):
+    html = login(client, registrar).get("/outcomes").text
+    notice = re.search(r'id="wording-excluded">(.*?)</p>', html, re.S)
+    assert notice, "the dashboard names the scores left out of the comparisons"
+    assert "9 ODI responses, 2 ZCQ responses" in notice.group(1)
+    assert "MILDPATH_LICENSED_WORDING" in notice.group(1)

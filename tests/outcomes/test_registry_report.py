@@ -332,3 +332,16 @@ def test_the_declaration_is_per_instrument(db, small):
     report = outcomes_report(db, small.actor, OutcomeFilters(), today=small.today, declared=("odi",))
     assert {row["instrument"] for row in report["wording"]["excluded"]} == {"zcq"}
     assert by(report["benchmarks"], "id")["motion-1y-odi"]["clinic"][0]["available"] is True
+
+
+def test_the_pdf_says_how_many_scores_were_left_out_of_the_comparisons_and_why(report):
+    import io
+
+    from pypdf import PdfReader
+
+    from mildpath.reports.outcomes_pdf import report_pdf
+
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(report_pdf(report))).pages)
+    flat = " ".join(text.split())
+    assert "Left out of these comparisons: 9 ODI responses, 2 ZCQ responses" in flat
+    assert "not the licensed wording" in flat
