@@ -767,11 +767,16 @@ def discharge(
     *,
     now: datetime,
     at: datetime | None = None,
+    fallback_phone: str = "",
 ) -> ProcedureView:
     """Discharge home the same day at ``at`` (default ``now``) when every criterion of clinical reference §5.1
-    is met; otherwise :class:`RuleViolation` (``data["unmet"]``) and nothing is saved, not even the readiness."""
+    is met; otherwise :class:`RuleViolation` (``data["unmet"]``) and nothing is saved, not even the readiness.
+
+    The discharge sheet must print a number to call: without the clinic's phone or ``fallback_phone``
+    (``MILDPATH_CLINIC_PHONE``) the discharge is refused (:class:`Conflict` naming the setting)."""
     require_staff(actor)
     row, patient = procedure_for(session, actor, patient_id, procedure_id)
+    discharge_phone(session, patient, fallback_phone)
     ready = _parse(DischargeReadiness, readiness, "readiness")
     rec = _ready_to_leave(row)
     when = at or now
@@ -782,6 +787,17 @@ def discharge(
     _store_outcome(row, outcome, ready, now)
     record(session, actor, "procedure.discharge", "Procedure", row.id, patient.id)
     return build_view(session, row, patient, now.astimezone().date())
+
+
+def discharge_phone(session: Session, patient: Patient, fallback_phone: str = "") -> str:
+    """The phone number the discharge sheet prints: the clinic's own, else ``fallback_phone``
+    (``MILDPATH_CLINIC_PHONE``); :class:`Conflict` naming both when neither is set."""
+    phone = store.clinic_phone(session, clinic_id=patient.clinic_id) or fallback_phone.strip()
+    if not phone:
+        raise Conflict(
+            "the discharge sheet needs a phone number to call: set the clinic's phone or MILDPATH_CLINIC_PHONE"
+        )
+    return phone
 
 
 def keep_overnight(
