@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from mildpath.content.education import emergency_signs
 from mildpath.domain.diary import INCISION_FINE, INCISION_SIGNS
 from mildpath.domain.errors import Conflict, InvalidInput
 from mildpath.services import clock
@@ -160,7 +161,15 @@ def _plan_page(
     return render(
         request,
         "recovery/plan.html",
-        _common({"patient": patient, "view": view, "values": values, "errors": errors or []}),
+        _common(
+            {
+                "patient": patient,
+                "view": view,
+                "values": values,
+                "errors": errors or [],
+                "emergency": emergency_signs(getattr(request.state, "lang", "en") or "en"),
+            }
+        ),
         status_code=status_code,
     )
 
