@@ -71,7 +71,27 @@ class Settings(BaseSettings):
         default="",
         description="Folder of site-supplied content (for example licensed questionnaire wording); empty: none.",
     )
+    licensed_wording: str = Field(
+        default="",
+        description="Comma-separated instruments (odi, zcq) whose licensed wording the site declares it uses "
+        "(for example on licensed paper forms): their scores count in comparisons with the trials even when "
+        "collected without the licensed wording file; empty: only scores stored as licensed count.",
+    )
     data_dir: str = Field(default="var", description="Folder for the SQLite database, backups and exports.")
+
+    @field_validator("licensed_wording")
+    @classmethod
+    def _licensed_instruments(cls, v: str) -> str:
+        names = [n.strip().lower() for n in v.split(",") if n.strip()]
+        unknown = [n for n in names if n not in ("odi", "zcq")]
+        if unknown:
+            raise ValueError(f"MILDPATH_LICENSED_WORDING: {unknown[0]!r} is not one of odi, zcq")
+        return ",".join(dict.fromkeys(names))
+
+    @property
+    def licensed_wording_declared(self) -> tuple[str, ...]:
+        """The instruments whose licensed wording the site declares (``MILDPATH_LICENSED_WORDING``)."""
+        return tuple(n for n in self.licensed_wording.split(",") if n)
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -213,3 +213,22 @@ def test_best_snippet_grows_around_the_matching_sentence_and_cuts_long_text():
     assert best_snippet(sentences, 2, limit=12) == "Three."
     assert best_snippet(["word " * 100], 0, limit=30).endswith("…")
     assert best_snippet([], 0) == ""
+
+
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [
+        ("I can't pee", "en"),
+        ("chest pain", "en"),
+        ("I feel short of breath", "en"),
+        ("dolor de pecho", "es"),
+        ("fiebre", "es"),
+        ("no puedo orinar", "es"),
+    ],
+    ids=["cant-pee", "chest-pain", "breathless", "dolor-de-pecho", "fiebre", "no-puedo-orinar"],
+)
+def test_a_symptom_question_goes_to_when_to_get_help_first(question, language):
+    from mildpath.content.education_search import search as run
+
+    first = run(question, language)[0]
+    assert (first.page, first.anchor) in {("side-effects", "emergency"), ("side-effects", "call-today")}, first

@@ -222,3 +222,10 @@ def test_export_into_a_file_path_is_bad_input(cli_db, tmp_path: Path):
     target.write_text("x")
     result = mp(env, "export", "fhir", "--out", str(target))
     assert result.exit_code == 2 and "is a file" in result.stderr
+
+
+def test_the_deidentified_scores_say_which_wording_was_used(cli_db, tmp_path):
+    env, _cohort = cli_db
+    assert mp(env, "export", "deidentified", "--out", str(tmp_path)).exit_code == 0
+    rows = list(csv.DictReader((tmp_path / "scores.csv").open()))
+    assert rows and {r["wording"] for r in rows} == {"neutral"}

@@ -141,3 +141,33 @@ def test_the_api_serves_the_report_as_a_pdf(client, small, registrar):
     assert resp.status_code == 200 and resp.headers["content-type"] == "application/pdf"
     reader = PdfReader(io.BytesIO(resp.content))
     assert len(reader.pages) >= 2 and "3 completed procedures" in reader.pages[0].extract_text()
+
+
+def test_the_dashboards_json_link_downloads_the_report_with_the_browser_session(client, small, registrar):
+    browser = login(client, registrar)
+    html = browser.get("/outcomes?levels_treated=2").text
+    link = re.search(r'id="json-download" href="([^"]+)"', html)
+    assert link, "the dashboard offers the JSON report"
+    href = link.group(1).replace("&amp;", "&")
+    resp = browser.get(href)
+    assert resp.status_code == 200, resp.text[:300]
+    assert resp.headers["content-type"].startswith("application/json")
+    assert "attachment" in resp.headers["content-disposition"]
+    downloaded = resp.json()
+    api = client.get("/api/v1/outcomes?levels_treated=2", headers=registrar.auth).json()
+    assert downloaded["cohort"] == api["cohort"] and downloaded["change"] == api["change"]
+    assert downloaded["cohort"]["procedures"] == 1
+
+
+def test_the_json_download_needs_a_signed_in_clinician(client, small):
+    client.cookies.clear()
+    resp = client.get("/outcomes/report.json", follow_redirects=False)
+    assert resp.status_code in (302, 303, 401)
+
+
+def test_the_dashboard_says_how_many_scores_were_left_out_of_the_comparisons(client, small, registrar):
+    html = login(client, registrar).get("/outcomes").text
+    notice = re.search(r'id="wording-excluded">(.*?)</p>', html, re.S)
+    assert notice, "the dashboard names the scores left out of the comparisons"
+    assert "9 ODI responses, 2 ZCQ responses" in notice.group(1)
+    assert "MILDPATH_LICENSED_WORDING" in notice.group(1)

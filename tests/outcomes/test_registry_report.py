@@ -222,7 +222,11 @@ def test_trajectories_are_median_and_quartiles_per_timepoint(report):
     assert (rows["24m"]["n"], rows["24m"]["median"]) == (0, None)
 
 
-def test_benchmarks_sit_beside_the_matching_clinic_figure(report):
+def test_benchmarks_sit_beside_the_matching_clinic_figure(db, small):
+    # The cohort's ODI and ZCQ answers were collected with mildpath's neutral labels: a site that declares the
+    # licensed wording (MILDPATH_LICENSED_WORDING=odi,zcq) compares them with the trials (issue 15 §5).
+    report = outcomes_report(db, small.actor, OutcomeFilters(), today=small.today, declared=("odi", "zcq"))
+    assert report["wording"]["excluded_total"] == 0
     bench = by(report["benchmarks"], "id")
     motion = bench["motion-1y-odi"]
     assert (motion["published"], motion["label"], motion["verified"]) == ("about \u221216 points", "", True)
@@ -306,3 +310,38 @@ def test_each_report_leaves_one_aggregate_audit_row(db, small):
 def test_the_system_actor_reads_everything(db, small):
     report = outcomes_report(db, Actor.system("tests"), today=small.today)
     assert report["cohort"]["procedures"] >= 4
+
+
+def test_neutral_wording_scores_stay_out_of_the_comparisons_with_the_trials(report):
+    # 9 ODI responses (A, B: 3 each; C: 2; D: 1) and 2 ZCQ responses (A), all with neutral labels.
+    wording = report["wording"]
+    assert wording["declared_licensed"] == []
+    by_instrument = {row["instrument"]: row["responses"] for row in wording["excluded"]}
+    assert by_instrument == {"odi": 9, "zcq": 2}
+    assert wording["excluded_total"] == 11
+    assert "not the licensed wording" in wording["why"]
+    bench = by(report["benchmarks"], "id")
+    motion = bench["motion-1y-odi"]["clinic"][0]
+    assert motion["available"] is False and motion["excluded"] == 9
+    assert "neutral labels left out" in motion["note"]
+    # The clinic's own tables keep every score.
+    assert by(report["change"]["odi"])["12m"]["n"] == 2
+
+
+def test_the_declaration_is_per_instrument(db, small):
+    report = outcomes_report(db, small.actor, OutcomeFilters(), today=small.today, declared=("odi",))
+    assert {row["instrument"] for row in report["wording"]["excluded"]} == {"zcq"}
+    assert by(report["benchmarks"], "id")["motion-1y-odi"]["clinic"][0]["available"] is True
+
+
+def test_the_pdf_says_how_many_scores_were_left_out_of_the_comparisons_and_why(report):
+    import io
+
+    from pypdf import PdfReader
+
+    from mildpath.reports.outcomes_pdf import report_pdf
+
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(report_pdf(report))).pages)
+    flat = " ".join(text.split())
+    assert "Left out of these comparisons: 9 ODI responses, 2 ZCQ responses" in flat
+    assert "not the licensed wording" in flat

@@ -199,3 +199,21 @@ def test_a_sites_own_wording_replaces_the_neutral_labels(site_wording_app, clien
     )
     step = client.get(resp.headers["location"])
     assert "Rate your back pain today." in step.text and "Pain today" in step.text
+
+
+def test_the_result_page_names_the_neutral_wording_and_the_whole_percent_rule(client, db, dr_alice, make_patient):
+    from tests.proms.conftest import ODI_3556
+
+    pid = make_patient(100)
+    login(client, dr_alice)
+    form = client.get(f"/patients/{pid}/questionnaires/paper?instrument=odi")
+    assert "ODI-style neutral labels: not the licensed wording" in form.text
+    data = {"csrf_token": csrf_from(form.text), "instrument": "odi", "timepoint": "3m", "answered_on": ""}
+    resp = client.post(f"/patients/{pid}/questionnaires/paper", data={**data, **ODI_3556})
+    assert resp.status_code == 303, resp.text[:500]
+    html = client.get(resp.headers["location"]).text
+    assert "<h1>Back-related disability (ODI-style neutral labels: not the licensed wording)</h1>" in html
+    assert "35.56" in html
+    whole = re.search(r'id="whole-percent">(.*?)</p>', html, re.S)
+    assert whole and "Whole percent: 36" in whole.group(1) and "AO scoring rule" in whole.group(1)
+    assert 'id="wording-note"' in html

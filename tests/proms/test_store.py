@@ -38,6 +38,8 @@ def test_the_migration_is_its_own_branch_and_downgrades_cleanly(tmp_path):
     with engine.begin() as conn:
         cfg = alembic_config(settings)
         cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "proms@-1")  # 0003b: the wording column (issue 15 §5)
+        assert "wording" not in {c["name"] for c in inspect(conn).get_columns("prom_responses")}
         command.downgrade(cfg, "proms@-1")
     names = set(inspect(engine).get_table_names())
     assert not TABLES & names and "patients" in names

@@ -196,3 +196,16 @@ def _in_days(days: int) -> str:
     from mildpath.services.clock import today
 
     return (today() + timedelta(days=days)).isoformat()
+
+
+def test_the_recovery_page_lists_the_emergency_signs_with_readable_sources(client, patient_pat, pat_id):
+    from mildpath.content.sources import source
+
+    login(client, patient_pat)
+    page = client.get(f"/patients/{pat_id}/recovery").text
+    card = re.search(r'id="emergency-signs">(.*?)</section>', page, re.S)
+    assert card, "the recovery page lists the emergency signs"
+    text = card.group(1)
+    assert "numbness around your bottom or genitals" in text and "bladder or bowels" in text
+    assert source("red-flags-ces").title in text.replace("&#39;", "'").replace("&amp;", "&")
+    assert "overview-recovery" not in page and "red-flags-ces" not in page  # titles, not internal ids

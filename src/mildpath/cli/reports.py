@@ -115,8 +115,11 @@ def outcomes(
         age_band=age_band,
     )
     day = _as_of(as_of)
-    with transaction(_factory(_settings())) as session:
-        report = outcomes_report(session, Actor.system("cli"), filters, today=day)
+    settings = _settings()
+    with transaction(_factory(settings)) as session:
+        report = outcomes_report(
+            session, Actor.system("cli"), filters, today=day, declared=settings.licensed_wording_declared
+        )
     if out is not None:
         from mildpath.reports.outcomes_pdf import report_pdf
 

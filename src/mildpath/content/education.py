@@ -719,3 +719,28 @@ def page_links(page: Page) -> list[tuple[str, str | None]]:
                     elif str(child.attrGet("href") or "").startswith("page:"):
                         found.append((str(child.attrGet("href")), None))
     return found
+
+
+@dataclass(frozen=True)
+class EmergencySigns:
+    """The warning signs that need emergency care, as the library states them (``side-effects#emergency``)."""
+
+    heading: str
+    signs: tuple[str, ...]
+    sources: tuple[str, ...]
+    language: str
+
+
+def emergency_signs(language: str = REFERENCE_LANGUAGE) -> EmergencySigns:
+    """The emergency signs of the patient library's "get emergency care" section in ``language`` (the
+    reference language when the library lacks it). The section cites the triage sources (post-procedure-triage,
+    red-flags-ces), so the recovery page lists the same signs the triage rules raise as emergencies."""
+    lang = language if language in library().languages else REFERENCE_LANGUAGE
+    page = next(p for p in pages(lang) if p.id == "side-effects")
+    section = next(s for s in page.sections if s.anchor == "emergency")
+    signs = tuple(
+        line.strip()[2:].strip().rstrip(";.").strip()
+        for line in section.markdown.splitlines()
+        if line.strip().startswith("- ")
+    )
+    return EmergencySigns(section.heading, signs, tuple(section.sources), lang)

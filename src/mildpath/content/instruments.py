@@ -90,6 +90,15 @@ class InstrumentForm:
     wording: str = "mildpath"
     licence: str | None = None
     language: str = "en"
+    #: The instrument's own name, used only over a site's licensed wording (``title`` otherwise says the labels
+    #: are neutral, so that a form never passes for the validated instrument).
+    licensed_title: str = ""
+
+    @property
+    def stored_wording(self) -> str:
+        """What a response collected through this form records: ``licensed`` (the site's licensed text) or
+        ``neutral`` (mildpath's own labels)."""
+        return "licensed" if self.wording == "site" else "neutral"
 
     def item(self, item_id: str) -> FormItem:
         for item in self.items:
@@ -198,6 +207,7 @@ def _load_form(instrument_id: str) -> InstrumentForm:
         sources=sources,
         licensed=bool(data.get("licensed", False)),
         subscale_labels=tuple((str(k), str(v)) for k, v in subscales.items()),
+        licensed_title=str(data.get("licensed_title") or data["title"]),
     )
 
 
@@ -227,13 +237,19 @@ def instrument_form(instrument_id: str, site_wording: SiteWording | None = None)
     )
     return replace(
         form,
-        title=site_wording.title or form.title,
+        title=site_wording.title or form.licensed_title,
         instructions=site_wording.instructions or form.instructions,
         items=items,
         wording="site",
         licence=site_wording.licence,
         language=site_wording.language,
     )
+
+
+def titled_form(instrument_id: str, wording: str) -> InstrumentForm:
+    """The shipped form titled for a stored response's ``wording`` (``licensed`` or ``neutral``)."""
+    form = instrument_form(instrument_id)
+    return replace(form, title=form.licensed_title) if wording == "licensed" else form
 
 
 def instrument_forms(site_wordings: Mapping[str, SiteWording] | None = None) -> dict[str, InstrumentForm]:

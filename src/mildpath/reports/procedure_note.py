@@ -150,7 +150,7 @@ def procedure_note_html(
     )
 
 
-def discharge_instructions_html(*, patient: str, procedure_date: date | None = None) -> str:
+def discharge_instructions_html(*, patient: str, procedure_date: date | None = None, phone: str = "") -> str:
     """The patient's discharge instructions as a standalone HTML document, in plain words, from cited content."""
     texts = patient_texts()
     cited = [sid for sec in texts.discharge_instructions for s in sec.sentences for sid in s.sources]
@@ -162,6 +162,7 @@ def discharge_instructions_html(*, patient: str, procedure_date: date | None = N
             css=_css(),
             patient=patient,
             procedure_date=procedure_date,
+            phone=phone,
             sections=texts.discharge_instructions,
             sources=_sources(cited),
         )
@@ -184,6 +185,6 @@ def procedure_note_pdf(
     return html_to_pdf(procedure_note_html(day, patient=patient, today=today, policies=policies))
 
 
-def discharge_instructions_pdf(*, patient: str, procedure_date: date | None = None) -> bytes:
+def discharge_instructions_pdf(*, patient: str, procedure_date: date | None = None, phone: str = "") -> bytes:
     """The discharge instructions as PDF bytes (see :func:`discharge_instructions_html`)."""
-    return html_to_pdf(discharge_instructions_html(patient=patient, procedure_date=procedure_date))
+    return html_to_pdf(discharge_instructions_html(patient=patient, procedure_date=procedure_date, phone=phone))

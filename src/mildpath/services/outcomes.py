@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from fractions import Fraction
 from typing import Any
@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sqlalchemy.orm import Session
 
 from mildpath.content.benchmarks import Benchmark, Comparator, benchmark_set
-from mildpath.content.instruments import responder_content, responder_thresholds
+from mildpath.content.instruments import instrument_form, responder_content, responder_thresholds
 from mildpath.content.procedure import policies
 from mildpath.content.schedule import follow_up_plan
 from mildpath.content.sources import source
@@ -197,6 +197,12 @@ class Registry:
     response_procedure: Mapping[int, int]  # response id -> procedure id
     operators: Mapping[int, str]
     demographics: Mapping[int, tuple[date, str]]
+    #: The cohort whose scores may be compared with the trials: scores of a licensed instrument (ODI, ZCQ)
+    #: collected with mildpath's neutral labels are left out unless the site declares the licensed wording.
+    comparable: Cohort | None = None
+    #: ``(procedure id, instrument)`` of each response left out of ``comparable``.
+    neutral: tuple[tuple[int, str], ...] = ()
+    declared: tuple[str, ...] = ()
 
 
 def _measures(result: Score) -> dict[str, Fraction]:
@@ -218,11 +224,24 @@ def _score(instrument: str, answers: Mapping[str, Any], after_treatment: bool) -
         return None
 
 
+def licensed_instruments() -> tuple[str, ...]:
+    """The instruments whose validated wording is licensed (``licensed: true`` in ``content/instruments``)."""
+    return tuple(i for i in ("odi", "zcq", "nprs", "walking") if instrument_form(i).licensed)
+
+
 def read_registry(
-    session: Session, actor: Actor, *, since: date | None = None, until: date | None = None
+    session: Session,
+    actor: Actor,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    declared: Sequence[str] = (),
 ) -> Registry:
     """The completed procedures the actor may see (procedure date within ``since``..``until``) with their scores,
-    responder calls, adverse events and reinterventions, as a domain :class:`Cohort` (staff only)."""
+    responder calls, adverse events and reinterventions, as a domain :class:`Cohort` (staff only).
+
+    ``declared`` names the instruments whose licensed wording the site declares (``MILDPATH_LICENSED_WORDING``);
+    the other licensed instruments' responses stored with neutral labels are left out of ``comparable``."""
     require_staff(actor)
     extract = procedure_exports.registry_extract(session, actor, since=since, until=until)
     responses = tuple(proms.registry_responses(session, actor, proms.RegistryQuery(since=since, until=until)))
@@ -248,6 +267,9 @@ def read_registry(
         )
 
     scores: list[ScoreValue] = []
+    comparable_scores: list[ScoreValue] = []
+    neutral: list[tuple[int, str]] = []
+    licensed = set(licensed_instruments()) - set(declared)
     answered: list[Answered] = []
     response_procedure: dict[int, int] = {}
     scored: dict[tuple[int, str, str], Score] = {}  # (procedure, instrument, timepoint) -> score
@@ -261,8 +283,13 @@ def read_registry(
         if result is None:
             continue
         scored[(procedure_id, row.instrument, row.timepoint)] = result
+        left_out = row.instrument in licensed and row.wording != "licensed"
+        if left_out:
+            neutral.append((procedure_id, row.instrument))
         for measure, value in _measures(result).items():
             scores.append(ScoreValue(procedure_id, row.timepoint, measure, float(value)))
+            if not left_out:
+                comparable_scores.append(ScoreValue(procedure_id, row.timepoint, measure, float(value)))
 
     calls: list[ResponderValue] = []
     for (procedure_id, instrument, timepoint), follow in scored.items():
@@ -283,15 +310,25 @@ def read_registry(
         responders=tuple(calls),
         answered=tuple(answered),
         adverse_events=tuple(
-            CohortEvent(e.procedure_id, e.type, e.days_after_procedure, e.serious)
-            for e in extract.adverse_events
+            CohortEvent(e.procedure_id, e.type, e.days_after_procedure, e.serious) for e in extract.adverse_events
         ),
         reinterventions=tuple(
             CohortEvent(r.procedure_id, r.type, r.days_after_procedure) for r in extract.reinterventions
         ),
     )
     operators = {p.operator_user_id: p.operator_name for p in extract.procedures if p.operator_user_id}
-    return Registry(cohort, responses, extract, response_procedure, operators, demographics)
+    comparable = replace(cohort, scores=tuple(comparable_scores))
+    return Registry(
+        cohort,
+        responses,
+        extract,
+        response_procedure,
+        operators,
+        demographics,
+        comparable=comparable,
+        neutral=tuple(neutral),
+        declared=tuple(declared),
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -398,12 +435,16 @@ def _clinic_figure(
                 "available": False,
                 "note": "not collected: the follow-up plan ends at 24 months",
             }
-        table = report["relative_change" if comp.kind == "relative_change" else "change"].get(
-            comp.measure, []
-        )
+        table = report["relative_change" if comp.kind == "relative_change" else "change"].get(comp.measure, [])
         row = next((r for r in table if r["timepoint"] == comp.timepoint), None)
+        instrument = comp.measure.split("_")[0]
+        left_out = report.get("wording", {}).get("excluded_by_instrument", {}).get(instrument, 0)
+        extra = {"excluded": left_out} if left_out else {}
         if row is None or row["mean"] is None:
-            return {"what": what, "available": False, "note": "no pairs yet"}
+            note = "no pairs yet"
+            if left_out:
+                note = f"no pairs with the licensed wording ({left_out} responses with neutral labels left out)"
+            return {"what": what, "available": False, "note": note, **extra}
         unit = "%" if comp.kind == "relative_change" else info.unit
         return {
             "what": what,
@@ -413,6 +454,7 @@ def _clinic_figure(
             "ci_high": row["ci_high"],
             "n": row["n"],
             "unit": unit,
+            **extra,
         }
     if comp.kind == "event_rate":
         rows = {r["type"]: r for r in report["adverse_events"]}
@@ -434,9 +476,8 @@ def _clinic_figure(
     endpoint = str(comp.endpoint)
     curve = curves[endpoint]
     years = comp.days / 365.25
-    what = (
-        f"{'Surgery or reoperation' if endpoint == 'surgery' else 'Any reintervention'} by {years:.0f} year"
-        + ("s" if round(years) != 1 else "")
+    what = f"{'Surgery or reoperation' if endpoint == 'surgery' else 'Any reintervention'} by {years:.0f} year" + (
+        "s" if round(years) != 1 else ""
     )
     point = curve.estimate_at(comp.days)
     if point is None:
@@ -504,13 +545,40 @@ def _filters_json(filters: OutcomeFilters, operators: Mapping[int, str]) -> dict
     return data
 
 
+def _wording_json(cohort: Cohort, neutral: Sequence[tuple[int, str]], declared: Sequence[str]) -> dict[str, Any]:
+    """How many responses were kept out of the comparisons with the trials, and why (issue 15 §5)."""
+    ids = cohort.procedure_ids
+    counts = {i: sum(1 for pid, inst in neutral if pid in ids and inst == i) for i in licensed_instruments()}
+    titles = {i: instrument_form(i).short_title for i in counts}
+    return {
+        "declared_licensed": list(declared),
+        "excluded_total": sum(counts.values()),
+        "excluded_by_instrument": {i: n for i, n in counts.items() if n},
+        "excluded": [{"instrument": i, "label": titles[i], "responses": n} for i, n in counts.items() if n],
+        "why": (
+            "Answered with mildpath's own short neutral labels, not the licensed wording of the validated "
+            "questionnaire, so these scores are not compared with the trials. A site that holds the licence "
+            "installs the wording (MILDPATH_CONTENT_DIR/instruments) or declares it (MILDPATH_LICENSED_WORDING)."
+        ),
+        "sources": ["instrument-licences"],
+    }
+
+
 def build_report(
-    cohort: Cohort, filters: OutcomeFilters, *, today: date, operators: Mapping[int, str] | None = None
+    cohort: Cohort,
+    filters: OutcomeFilters,
+    *,
+    today: date,
+    operators: Mapping[int, str] | None = None,
+    comparable: Cohort | None = None,
+    neutral: Sequence[tuple[int, str]] = (),
+    declared: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The report dict from a cohort already read (no database access; see :func:`outcomes_report`).
 
     ``filters`` are applied here (the period too, so a cohort read without a period can be filtered);
-    ``operators`` names the operators by user id."""
+    ``operators`` names the operators by user id. ``comparable`` is the cohort the benchmarks compare with (see
+    :class:`Registry`; default: ``cohort``); ``neutral`` lists the responses left out of it."""
     operators = operators or {}
     plan = follow_up_plan()
     labels = {tp.id: tp.label for tp in plan.timepoints}
@@ -571,14 +639,10 @@ def build_report(
             for c in follow_up_completion(cohort, plan.timepoints, today)
         ],
         "change": {
-            m: [_change_json(s, labels) for s in change_from_baseline(cohort, m, follow)]
-            for m in CHANGE_MEASURES
+            m: [_change_json(s, labels) for s in change_from_baseline(cohort, m, follow)] for m in CHANGE_MEASURES
         },
         "relative_change": {
-            "walking": [
-                _change_json(s, labels)
-                for s in change_from_baseline(cohort, "walking", follow, relative=True)
-            ]
+            "walking": [_change_json(s, labels) for s in change_from_baseline(cohort, "walking", follow, relative=True)]
         },
         "responder_definitions": _definitions_json(),
         "responders": {
@@ -633,12 +697,33 @@ def build_report(
         "surgical_types": list(surgical),
         "surgical_note": benchmark_set().surgical_reintervention_note,
     }
-    report["benchmarks"] = _benchmarks_json(report, curves, plan)
+    report["wording"] = _wording_json(cohort, neutral, declared)
+    if comparable is None:
+        basis: Mapping[str, Any] = report
+    else:
+        same = comparable.where(filters.to_domain())
+        basis = {
+            **report,
+            "change": {
+                m: [_change_json(s, labels) for s in change_from_baseline(same, m, follow)] for m in CHANGE_MEASURES
+            },
+            "relative_change": {
+                "walking": [
+                    _change_json(s, labels) for s in change_from_baseline(same, "walking", follow, relative=True)
+                ]
+            },
+        }
+    report["benchmarks"] = _benchmarks_json(basis, curves, plan)
     return report
 
 
 def outcomes_report(
-    session: Session, actor: Actor, filters: OutcomeFilters | None = None, *, today: date
+    session: Session,
+    actor: Actor,
+    filters: OutcomeFilters | None = None,
+    *,
+    today: date,
+    declared: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The registry report as a JSON-ready dict (staff only; one aggregate read in the audit trail).
 
@@ -648,8 +733,16 @@ def outcomes_report(
     """
     require_staff(actor)
     filters = filters or OutcomeFilters()
-    registry = read_registry(session, actor, since=filters.since, until=filters.until)
-    report = build_report(registry.cohort, filters, today=today, operators=registry.operators)
+    registry = read_registry(session, actor, since=filters.since, until=filters.until, declared=declared)
+    report = build_report(
+        registry.cohort,
+        filters,
+        today=today,
+        operators=registry.operators,
+        comparable=registry.comparable,
+        neutral=registry.neutral,
+        declared=registry.declared,
+    )
     record(
         session,
         actor,
@@ -677,12 +770,17 @@ def filter_choices(session: Session, actor: Actor) -> dict[str, Any]:
 
 
 def outcomes_report_pdf(
-    session: Session, actor: Actor, filters: OutcomeFilters | None = None, *, today: date
+    session: Session,
+    actor: Actor,
+    filters: OutcomeFilters | None = None,
+    *,
+    today: date,
+    declared: Sequence[str] = (),
 ) -> bytes:
     """The registry report as a PDF (charts and the benchmark table); the same numbers as the JSON."""
     from mildpath.reports.outcomes_pdf import report_pdf
 
-    return report_pdf(outcomes_report(session, actor, filters, today=today))
+    return report_pdf(outcomes_report(session, actor, filters, today=today, declared=declared))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -700,9 +798,7 @@ def patient_outcomes(session: Session, actor: Actor, patient_id: int, *, today: 
     plan = follow_up_plan()
     labels = {tp.id: tp.label for tp in plan.timepoints}
     order = {tp.id: i for i, tp in enumerate(plan.timepoints)}
-    procedure_date = procedure_store.latest_procedure_date(
-        session, patient_id=patient_id, completed_only=True
-    )
+    procedure_date = procedure_store.latest_procedure_date(session, patient_id=patient_id, completed_only=True)
     rows = proms_store.list_for_patient(session, patient_id=patient_id, status="completed")
     if procedure_date is not None:
         rows = [r for r in rows if r.procedure_date == procedure_date]
@@ -733,9 +829,7 @@ def patient_outcomes(session: Session, actor: Actor, patient_id: int, *, today: 
 
     calls = []
     thresholds = responder_thresholds()
-    for (instrument, timepoint), (follow, _day) in sorted(
-        results.items(), key=lambda kv: order.get(kv[0][1], 99)
-    ):
+    for (instrument, timepoint), (follow, _day) in sorted(results.items(), key=lambda kv: order.get(kv[0][1], 99)):
         base = results.get((instrument, BASELINE))
         if timepoint == BASELINE or base is None:
             continue

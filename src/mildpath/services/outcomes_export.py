@@ -70,7 +70,16 @@ PROCEDURE_COLUMNS = (
     "first_reintervention_days",
     "first_reintervention_type",
 )
-SCORE_COLUMNS = ("pid", "procedure", "timepoint", "days_from_procedure", "instrument", "measure", "value")
+SCORE_COLUMNS = (
+    "pid",
+    "procedure",
+    "timepoint",
+    "days_from_procedure",
+    "instrument",
+    "measure",
+    "value",
+    "wording",  # licensed or neutral (issue 15 §5): neutral ODI/ZCQ scores are not the validated instrument
+)
 EVENT_COLUMNS = ("pid", "procedure", "kind", "type", "days_from_procedure", "severity", "serious", "outcome")
 
 
@@ -241,6 +250,7 @@ def deidentified_tables(
                         "instrument": row.instrument,
                         "measure": measure,
                         "value": round(value, 4),
+                        "wording": row.wording,
                     }
                 )
 

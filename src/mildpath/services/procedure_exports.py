@@ -22,6 +22,7 @@ from mildpath.reports import procedure_note as documents
 from mildpath.services.access import Actor, get_patient_for, record, require_staff, visible_patients
 from mildpath.services.procedures import (
     build_view,
+    discharge_phone,
     event_view,
     procedure_by_id_for,
     procedure_for,
@@ -118,18 +119,28 @@ def procedure_note(
 
 
 def discharge_instructions(
-    session: Session, actor: Actor, patient_id: int, procedure_id: int, *, fmt: Literal["html", "pdf"]
+    session: Session,
+    actor: Actor,
+    patient_id: int,
+    procedure_id: int,
+    *,
+    fmt: Literal["html", "pdf"],
+    fallback_phone: str = "",
 ) -> bytes:
     """The discharge instructions for this procedure (staff, or the patient themself): a standalone HTML document
-    (UTF-8) or a PDF."""
+    (UTF-8) or a PDF. They print the clinic's phone (or ``fallback_phone``, ``MILDPATH_CLINIC_PHONE``); without
+    either, :class:`Conflict` naming the setting."""
     row, patient = procedure_for(session, actor, patient_id, procedure_id)
     if row.status == "cancelled":
         raise Conflict("the procedure was cancelled")
+    phone = discharge_phone(session, patient, fallback_phone)
     name = f"{patient.given_name} {patient.family_name}"
     record(session, actor, "procedure.instructions_export", "Procedure", row.id, patient.id, {"format": fmt})
     if fmt == "pdf":
-        return documents.discharge_instructions_pdf(patient=name, procedure_date=row.scheduled_date)
-    return documents.discharge_instructions_html(patient=name, procedure_date=row.scheduled_date).encode()
+        return documents.discharge_instructions_pdf(patient=name, procedure_date=row.scheduled_date, phone=phone)
+    return documents.discharge_instructions_html(
+        patient=name, procedure_date=row.scheduled_date, phone=phone
+    ).encode()
 
 
 # ------------------------------------------------------------------------------------------ FHIR

@@ -679,7 +679,11 @@ def save_record(
         if rec.end > row.discharged_at:
             raise InvalidRecord("end: after the recorded discharge time", field="end", value=rec.end.isoformat())
     was_completed = row.status == "completed"
+    # The times the clinician typed are the truth for every later step (observations, discharge), even when the
+    # record is entered after the fact: the moment the Start button was pressed gives way to the typed start.
+    button_start = row.started_at
     row.record = rec.model_dump(mode="json")
+    row.started_at = rec.start
     row.ended_at = rec.end
     row.status = "completed" if rec.end is not None else "in_progress"
     _touch(row, now)
@@ -691,11 +695,21 @@ def save_record(
         "Procedure",
         row.id,
         patient.id,
-        {"warnings": len(warnings), "completed": rec.end is not None},
+        {
+            "warnings": len(warnings),
+            "completed": rec.end is not None,
+            "start_corrected": button_start is not None and button_start != rec.start,
+        },
     )
     if sync_recovery_plan and rec.end is not None and not was_completed:
         _sync_recovery_plan(session, actor, patient.id, row.scheduled_date, now)
     return build_view(session, row, patient, now.astimezone().date()), warnings
+
+
+def _recorded_start(row: store.ProcedureRow) -> datetime | None:
+    """When the procedure started: the record's typed start when there is a record, else the Start button's."""
+    rec = stored_record(row)
+    return rec.start if rec is not None else row.started_at
 
 
 def _sync_recovery_plan(session: Session, actor: Actor, patient_id: int, procedure_date: date, now: datetime) -> None:
@@ -735,7 +749,8 @@ def add_observation(
     validate_observation(entry, load_policies().discharge)
     _not_future(entry.at, now, "at")
     # Bedside forms give times to the minute: an observation in the minute of the start counts as after it.
-    if row.started_at is not None and entry.at < row.started_at.replace(second=0, microsecond=0):
+    started = _recorded_start(row)
+    if started is not None and entry.at < started.replace(second=0, microsecond=0):
         raise InvalidRecord("at: before the procedure started", field="at", value=entry.at.isoformat())
     obs = store.add_observation(
         session,
@@ -767,11 +782,16 @@ def discharge(
     *,
     now: datetime,
     at: datetime | None = None,
+    fallback_phone: str = "",
 ) -> ProcedureView:
     """Discharge home the same day at ``at`` (default ``now``) when every criterion of clinical reference §5.1
-    is met; otherwise :class:`RuleViolation` (``data["unmet"]``) and nothing is saved, not even the readiness."""
+    is met; otherwise :class:`RuleViolation` (``data["unmet"]``) and nothing is saved, not even the readiness.
+
+    The discharge sheet must print a number to call: without the clinic's phone or ``fallback_phone``
+    (``MILDPATH_CLINIC_PHONE``) the discharge is refused (:class:`Conflict` naming the setting)."""
     require_staff(actor)
     row, patient = procedure_for(session, actor, patient_id, procedure_id)
+    discharge_phone(session, patient, fallback_phone)
     ready = _parse(DischargeReadiness, readiness, "readiness")
     rec = _ready_to_leave(row)
     when = at or now
@@ -782,6 +802,17 @@ def discharge(
     _store_outcome(row, outcome, ready, now)
     record(session, actor, "procedure.discharge", "Procedure", row.id, patient.id)
     return build_view(session, row, patient, now.astimezone().date())
+
+
+def discharge_phone(session: Session, patient: Patient, fallback_phone: str = "") -> str:
+    """The phone number the discharge sheet prints: the clinic's own, else ``fallback_phone``
+    (``MILDPATH_CLINIC_PHONE``); :class:`Conflict` naming both when neither is set."""
+    phone = store.clinic_phone(session, clinic_id=patient.clinic_id) or fallback_phone.strip()
+    if not phone:
+        raise Conflict(
+            "the discharge sheet needs a phone number to call: set the clinic's phone or MILDPATH_CLINIC_PHONE"
+        )
+    return phone
 
 
 def keep_overnight(

@@ -41,11 +41,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mildpath.content.instruments import InstrumentForm, SiteWording, instrument_form, load_site_wording
+from mildpath.content.instruments import (
+    InstrumentForm,
+    SiteWording,
+    instrument_form,
+    load_site_wording,
+    titled_form,
+)
 from mildpath.content.schedule import follow_up_plan
 from mildpath.domain.errors import Conflict, InvalidAnswer, InvalidInput, NotFound
 from mildpath.domain.instruments import INSTRUMENTS, Score, score
 from mildpath.domain.instruments.base import read_answers
+from mildpath.domain.instruments.odi import WHOLE_PERCENT_RULE as ODI_WHOLE_PERCENT_RULE
+from mildpath.domain.instruments.odi import odi_whole_percent
+from mildpath.domain.instruments.zcq import PERCENT_RULE as ZCQ_PERCENT_RULE
+from mildpath.domain.instruments.zcq import zcq_percent
 from mildpath.domain.schedule import SchedulePlan, Status, Timepoint, place, timepoint_for
 from mildpath.fhir.questionnaires import (
     questionnaire_response,
@@ -110,6 +120,8 @@ class ResponseView:
     started_at: datetime
     completed_at: datetime | None
     answered_on: date | None
+    #: ``licensed`` or ``neutral``: the words the patient answered (see ``store.proms.WORDINGS``).
+    wording: str = "neutral"
 
     @property
     def resume_step(self) -> int:
@@ -260,20 +272,37 @@ def _one(s: Score) -> dict[str, Any]:
     }
 
 
+def _conversions(result: Score, out: dict[str, Any]) -> dict[str, Any]:
+    """The whole-percent forms the reference's scoring rules give, each with its rule named (issue 15 §5)."""
+    if result.instrument == "odi":
+        exact = result.exact
+        out["whole_percent"] = None if exact is None else odi_whole_percent(exact)
+        out["rounding_rule"] = ODI_WHOLE_PERCENT_RULE
+    elif result.instrument == "zcq":
+        for name, sub in out["subscales"].items():
+            exact = result.subscale(name).exact
+            sub["percent"] = None if exact is None else zcq_percent(name, exact)
+        out["percent_rule"] = ZCQ_PERCENT_RULE
+    return out
+
+
 def score_json(result: Score) -> dict[str, Any]:
     """A domain :class:`Score` as the JSON stored with a response (and read by the registry).
 
     ``{"instrument", "value", "exact", "band", "answered", "missing", "reason", "source", "subscales":
     {name: {"value", "exact", "answered", "missing", "reason"}}}``; ``value`` has two decimals, ``exact`` is the
-    unrounded fraction (``"320/9"``) that change and responder maths should use.
+    unrounded fraction (``"320/9"``) that change and responder maths should use. The ODI adds ``whole_percent``
+    (the AO rule's nearest whole percent, half up) and ``rounding_rule``; each ZCQ subscale adds ``percent``
+    (round(mean / maximum x 100)) and the whole ``percent_rule``.
     """
-    return {
+    out = {
         "instrument": result.instrument,
         **_one(result),
         "band": result.band,
         "source": result.source,
         "subscales": {sub.instrument.rsplit(".", 1)[-1]: _one(sub) for sub in result.subscales},
     }
+    return _conversions(result, out)
 
 
 def _normalise(instrument_id: str, answers: Mapping[str, Any], after_treatment: bool) -> tuple[dict[str, Any], Score]:
@@ -357,7 +386,7 @@ def _names(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
 
 
 def _view(row: store.PromResponse, plan: SchedulePlan, names: Mapping[int, str]) -> ResponseView:
-    form = instrument_form(row.instrument)
+    form = titled_form(row.instrument, row.wording or "neutral")
     return ResponseView(
         id=row.id,
         patient_id=row.patient_id,
@@ -380,6 +409,7 @@ def _view(row: store.PromResponse, plan: SchedulePlan, names: Mapping[int, str])
         started_at=row.started_at,
         completed_at=row.completed_at,
         answered_on=row.answered_on,
+        wording=row.wording or "neutral",
     )
 
 
@@ -419,6 +449,7 @@ def start_response(
     today: date,
     now: datetime,
     procedure_date: date | None = None,
+    content_dir: str = "",
 ) -> ResponseView:
     """Start (or resume) the patient's response to ``instrument`` at ``timepoint``.
 
@@ -455,6 +486,7 @@ def start_response(
             entry_mode=_mode(actor, patient_id),
             entered_by=actor.user_id,
             now=now,
+            wording=form_for(instrument, content_dir).stored_wording,
         )
         record(session, actor, "proms.start", "PromResponse", existing.id, patient_id, _detail(existing))
     return _views(session, [existing])[0]
@@ -545,6 +577,7 @@ def record_response(
     now: datetime,
     entry_mode: str | None = None,
     procedure_date: date | None = None,
+    content_dir: str = "",
 ) -> ResponseView:
     """Record a complete response (a clinician's paper form, an API client, an import), scored from its answers.
 
@@ -577,6 +610,7 @@ def record_response(
     if row is not None and row.status == "completed":
         raise Conflict(f"{data.instrument} at {tp.label} is already recorded (response {row.id})")
     steps = len(steps_for(data.instrument, tp.after_procedure))
+    wording = form_for(data.instrument, content_dir).stored_wording
     if row is None:
         row = store.add_response(
             session,
@@ -592,9 +626,11 @@ def record_response(
             scores=score_json(result),
             current_step=steps,
             answered_on=answered_on,
+            wording=wording,
         )
     else:
         row.entry_mode = mode
+        row.wording = wording
         store.write_answers(
             session,
             row,
@@ -653,6 +689,7 @@ def import_fhir_response(
     today: date,
     now: datetime,
     timepoint: str | None = None,
+    content_dir: str = "",
 ) -> ResponseView:
     """Import a FHIR R4 QuestionnaireResponse for this patient (answers re-scored, never read as scores).
 
@@ -671,7 +708,9 @@ def import_fhir_response(
     answered_on = _authored_date(imported.authored, today)
     answers = {k: (float(v) if isinstance(v, Decimal) else v) for k, v in imported.answers.items()}
     data = ResponseIn(instrument=imported.instrument, timepoint=timepoint, answers=answers, answered_on=answered_on)
-    return record_response(session, actor, patient_id, data, today=today, now=now, entry_mode="import")
+    return record_response(
+        session, actor, patient_id, data, today=today, now=now, entry_mode="import", content_dir=content_dir
+    )
 
 
 def _is_patient_ref(reference: str, patient_id: int) -> bool:

@@ -28,7 +28,7 @@ from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, 
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from mildpath.store.base import Base, JSONType, UTCDateTime, utcnow
-from mildpath.store.models import Patient, User
+from mildpath.store.models import Clinic, Patient, User
 
 STATUSES = ("scheduled", "in_progress", "completed", "cancelled")
 OPEN_STATUSES = ("scheduled", "in_progress")
@@ -385,3 +385,9 @@ def registry_reinterventions(
     if procedure_ids is not None:
         stmt = stmt.where(ReinterventionRow.procedure_id.in_(list(procedure_ids)))
     return list(session.scalars(stmt.order_by(ReinterventionRow.performed_on, ReinterventionRow.id)))
+
+
+def clinic_phone(session: Session, *, clinic_id: int) -> str:
+    """The clinic's own phone number ('' when it has none)."""
+    clinic = session.get(Clinic, clinic_id)
+    return (clinic.phone or "").strip() if clinic is not None else ""

@@ -31,6 +31,9 @@ from mildpath.store.base import Base, JSONType, UTCDateTime, utcnow
 from mildpath.store.models import Patient
 
 STATUSES = ("in_progress", "completed")
+#: ``wording``: the words the patient answered: ``licensed`` (a site's licensed text) or ``neutral`` (mildpath's
+#: own labels, which are not the validated instrument: such scores stay out of comparisons with the trials).
+WORDINGS = ("neutral", "licensed")
 ENTRY_MODES = ("patient", "paper", "import")
 
 
@@ -59,6 +62,7 @@ class PromResponse(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     answered_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    wording: Mapped[str] = mapped_column(String(16), default="neutral", server_default="neutral")
 
 
 class PromReminder(Base):
@@ -92,6 +96,7 @@ def add_response(
     scores: dict[str, Any] | None = None,
     current_step: int = 0,
     answered_on: date | None = None,
+    wording: str = "neutral",
 ) -> PromResponse:
     """A new response: in progress, or completed at once when ``answered_on`` is given (one INSERT)."""
     row = PromResponse(
@@ -110,6 +115,7 @@ def add_response(
         started_at=now,
         completed_at=None if answered_on is None else now,
         answered_on=answered_on,
+        wording=wording,
     )
     session.add(row)
     session.flush()
@@ -246,6 +252,7 @@ class RegistryResponse:
     entry_mode: str
     answers: dict[str, Any]
     scores: dict[str, Any]
+    wording: str = "neutral"
 
 
 def registry_responses(
@@ -290,6 +297,7 @@ def registry_responses(
             entry_mode=row.entry_mode,
             answers=dict(row.answers or {}),
             scores=dict(row.scores or {}),
+            wording=row.wording or "neutral",
         )
         for row, clinic_id in session.execute(stmt).all()
     ]

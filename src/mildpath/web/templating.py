@@ -31,7 +31,22 @@ def _context(request: Request) -> dict[str, Any]:
     }
 
 
+def source_titles(source_ids: Any) -> list[str]:
+    """Citation ids as the titles a reader understands (``overview-recovery`` -> "Recovery after mild: ...");
+    an id the bibliography lacks is kept as it is rather than failing the page."""
+    from mildpath.content.sources import ContentError, source
+
+    out = []
+    for sid in source_ids or ():
+        try:
+            out.append(source(str(sid)).title)
+        except ContentError:
+            out.append(str(sid))
+    return out
+
+
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES), context_processors=[_context])
     templates.env.autoescape = True
+    templates.env.filters["source_titles"] = source_titles
     return templates

@@ -16,6 +16,7 @@ Not implemented on purpose: several statements ticked in one section. The refere
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 from mildpath.domain.instruments.base import (
@@ -63,6 +64,20 @@ def odi_band(score: Fraction | int | float) -> str:
 def odi_exact(total: int, answered: int) -> Fraction:
     """sum / (5 x answered) x 100 as an exact fraction; ``answered`` must be at least 1."""
     return Fraction(total * 100, MAX_ANSWER * answered)
+
+
+#: How the whole-percent ODI is obtained (clinical reference §2.1: the AO Stata ``odi.ado`` "rounds to the
+#: nearest whole %"; a half goes up, as Stata's ``round()`` does for a positive score).  # source: odi
+WHOLE_PERCENT_RULE = "AO scoring rule (odi.ado): nearest whole percent, a half rounded up"
+
+
+def odi_whole_percent(exact: Fraction) -> int:
+    """The whole-percent ODI of the AO scoring rule: the unrounded score rounded half up.
+
+    >>> odi_whole_percent(Fraction(1600, 45)), odi_whole_percent(Fraction(71, 2)), odi_whole_percent(Fraction(32))
+    (36, 36, 32)
+    """
+    return math.floor(exact + Fraction(1, 2))
 
 
 def score_odi(answers: RawAnswers) -> Score:

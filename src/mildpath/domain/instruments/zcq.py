@@ -17,7 +17,9 @@ percentage form (mean / maximum x 100) is left to displays.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from fractions import Fraction
 
 from mildpath.domain.errors import InvalidAnswer
 from mildpath.domain.instruments.base import (
@@ -65,6 +67,21 @@ _LABELS = {
     FUNCTION: "ZCQ physical function",
     SATISFACTION: "ZCQ satisfaction",
 }
+
+
+#: The optional percentage form of each subscale (clinical reference §2.2, AO Stata ``zcq.ado``):
+#: round(mean / maximum x 100), the maximum being 5 for severity and 4 for function and satisfaction.  # source: zcq
+PERCENT_MAXIMUM = {SEVERITY: 5, FUNCTION: 4, SATISFACTION: 4}
+PERCENT_RULE = "AO scoring rule (zcq.ado): round(mean / maximum x 100), maximum 5 for severity, 4 otherwise"
+
+
+def zcq_percent(subscale_id: str, mean: Fraction) -> int:
+    """A subscale mean in the reference's percentage form, rounded half up (Stata ``round()``).
+
+    >>> zcq_percent("severity", Fraction(16, 7)), zcq_percent("function", Fraction(3, 2))
+    (46, 38)
+    """
+    return math.floor(mean * 100 / PERCENT_MAXIMUM[subscale_id] + Fraction(1, 2))
 
 
 def _subscale(subscale_id: str, answers: RawAnswers) -> Score:

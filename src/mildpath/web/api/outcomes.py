@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from mildpath.domain.outcomes import AgeBand
 from mildpath.services import outcomes as svc
 from mildpath.services.clock import today
-from mildpath.web.deps import PatientId, PatientRecordActor, SessionDep, Staff
+from mildpath.web.deps import PatientId, PatientRecordActor, SessionDep, SettingsDep, Staff
 
 router = APIRouter(prefix="/api/v1", tags=["outcomes"])
 
@@ -48,6 +48,7 @@ def _filters(
 def outcomes(
     actor: Staff,
     session: SessionDep,
+    settings: SettingsDep,
     since: Since = None,
     until: Until = None,
     operator: Operator = None,
@@ -58,7 +59,7 @@ def outcomes(
     """The outcomes registry report (staff): cohort, follow-up, change from baseline with 95% CIs, responders,
     trajectories, discharge, adverse events, reinterventions (Kaplan-Meier) and the published benchmarks."""
     filters = _filters(since, until, operator, level, levels_treated, age_band)
-    return svc.outcomes_report(session, actor, filters, today=today())
+    return svc.outcomes_report(session, actor, filters, today=today(), declared=settings.licensed_wording_declared)
 
 
 @router.get(
@@ -69,6 +70,7 @@ def outcomes(
 def outcomes_pdf(
     actor: Staff,
     session: SessionDep,
+    settings: SettingsDep,
     since: Since = None,
     until: Until = None,
     operator: Operator = None,
@@ -78,7 +80,7 @@ def outcomes_pdf(
 ) -> Response:
     """The same report as a PDF of several pages with charts and the benchmark table."""
     filters = _filters(since, until, operator, level, levels_treated, age_band)
-    pdf = svc.outcomes_report_pdf(session, actor, filters, today=today())
+    pdf = svc.outcomes_report_pdf(session, actor, filters, today=today(), declared=settings.licensed_wording_declared)
     return Response(
         pdf,
         media_type="application/pdf",

@@ -44,7 +44,15 @@ from mildpath.web.api.procedures_schemas import (
     summary_public,
     today_public,
 )
-from mildpath.web.deps import PatientId, PatientRecordActor, RecordId, SessionDep, Staff, StaffPatientRecordActor
+from mildpath.web.deps import (
+    PatientId,
+    PatientRecordActor,
+    RecordId,
+    SessionDep,
+    SettingsDep,
+    Staff,
+    StaffPatientRecordActor,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["procedures"])
 
@@ -181,9 +189,20 @@ def discharge(
     body: DischargeRequest,
     actor: StaffPatientRecordActor,
     session: SessionDep,
+    settings: SettingsDep,
 ) -> ProcedurePublic:
-    """Discharge home; 409 (``unmet``) while a discharge criterion is not met."""
-    view = svc.discharge(session, actor, patient_id, procedure_id, body.readiness, now=clock.now(), at=body.at)
+    """Discharge home; 409 (``unmet``) while a discharge criterion is not met, and 409 naming
+    ``MILDPATH_CLINIC_PHONE`` when neither the clinic nor the setting gives a phone number for the sheet."""
+    view = svc.discharge(
+        session,
+        actor,
+        patient_id,
+        procedure_id,
+        body.readiness,
+        now=clock.now(),
+        at=body.at,
+        fallback_phone=settings.clinic_phone,
+    )
     return from_view(view)
 
 
@@ -249,10 +268,14 @@ def discharge_instructions(
     procedure_id: RecordId,
     actor: PatientRecordActor,
     session: SessionDep,
+    settings: SettingsDep,
     fmt: Annotated[Literal["pdf", "html"], Query(alias="format")] = "pdf",
 ) -> Response:
-    """The patient's discharge instructions as PDF (default) or HTML (a patient: their own)."""
-    content = exports.discharge_instructions(session, actor, patient_id, procedure_id, fmt=fmt)
+    """The patient's discharge instructions as PDF (default) or HTML (a patient: their own), with the clinic's
+    phone (or ``MILDPATH_CLINIC_PHONE``)."""
+    content = exports.discharge_instructions(
+        session, actor, patient_id, procedure_id, fmt=fmt, fallback_phone=settings.clinic_phone
+    )
     if fmt == "html":
         return Response(content, media_type="text/html; charset=utf-8")
     disposition = 'attachment; filename="discharge-instructions.pdf"'

@@ -89,6 +89,12 @@ class ResponsePublic(BaseModel):
     answered_on: date | None
     current_step: int
     steps_total: int
+    title: str = Field(default="", description="The form's title as the patient saw it")
+    wording: str = Field(
+        default="neutral",
+        description="licensed (the site's licensed wording) or neutral (mildpath's own labels, not the validated "
+        "instrument: kept out of comparisons with the trials unless the site declares the licensed wording)",
+    )
 
 
 class ResponsePage(BaseModel):
@@ -203,7 +209,12 @@ def get_questionnaire(instrument_id: InstrumentId, actor: SignedIn, settings: Se
     openapi_extra={"requestBody": {"content": {"application/json": {"example": RESPONSE_EXAMPLE}}}},
 )
 def create_response(
-    request: Request, patient_id: PatientId, body: ResponseCreate, actor: PatientRecordActor, session: SessionDep
+    request: Request,
+    patient_id: PatientId,
+    body: ResponseCreate,
+    actor: PatientRecordActor,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> Response:
     """Record complete answers to one questionnaire, scored from the answers. A patient posts for themselves
     (within the timepoint's window, with enough answers for a score); staff for a patient of their clinic
@@ -211,7 +222,9 @@ def create_response(
     replayed = idempotency.replay(request, session, actor)
     if replayed is not None:
         return replayed
-    view = svc.record_response(session, actor, patient_id, body, today=clock.today(), now=clock.now())
+    view = svc.record_response(
+        session, actor, patient_id, body, today=clock.today(), now=clock.now(), content_dir=settings.content_dir
+    )
     return _created(request, session, actor, view)
 
 
@@ -275,6 +288,7 @@ async def import_questionnaire_response(
     patient_id: PatientId,
     actor: PatientRecordActor,
     session: SessionDep,
+    settings: SettingsDep,
     timepoint: Annotated[str | None, Query(max_length=16, description="Default: by the authored date")] = None,
 ) -> Response:
     """Import a FHIR R4 QuestionnaireResponse (``application/fhir+json`` or ``application/json``): answers are
@@ -292,7 +306,14 @@ async def import_questionnaire_response(
         if not isinstance(resource, dict):
             raise InvalidInput("body: expected a QuestionnaireResponse object", field="body")
         view = svc.import_fhir_response(
-            session, actor, patient_id, resource, today=clock.today(), now=clock.now(), timepoint=timepoint
+            session,
+            actor,
+            patient_id,
+            resource,
+            today=clock.today(),
+            now=clock.now(),
+            timepoint=timepoint,
+            content_dir=settings.content_dir,
         )
         return _created(request, session, actor, view)
 

@@ -16,7 +16,7 @@ from mildpath.domain.errors import InvalidInput
 from mildpath.reports.outcomes_pdf import fmt_ci, fmt_num, fmt_pct
 from mildpath.services import outcomes as svc
 from mildpath.services.clock import today
-from mildpath.web.deps import PatientId, PatientRecordActor, SessionDep, Staff
+from mildpath.web.deps import PatientId, PatientRecordActor, SessionDep, SettingsDep, Staff
 from mildpath.web.pages import _outcomes_charts as charts
 from mildpath.web.pages._common import render
 
@@ -64,7 +64,7 @@ def dashboard_context(report: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/outcomes")
-def dashboard(request: Request, actor: Staff, session: SessionDep) -> Response:
+def dashboard(request: Request, actor: Staff, session: SessionDep, settings: SettingsDep) -> Response:
     values = {k: request.query_params.get(k, "")[:20] for k in FILTER_FIELDS}
     partial = request.headers.get("HX-Request") == "true"
     choices = svc.filter_choices(session, actor)
@@ -74,7 +74,7 @@ def dashboard(request: Request, actor: Staff, session: SessionDep) -> Response:
         context = {"values": values, "choices": choices, "error": exc.message, "report": None, "query": ""}
         template = "outcomes/_results.html" if partial else "outcomes/dashboard.html"
         return render(request, template, context, status_code=422)
-    report = svc.outcomes_report(session, actor, filters, today=today())
+    report = svc.outcomes_report(session, actor, filters, today=today(), declared=settings.licensed_wording_declared)
     context = {
         "values": values,
         "choices": choices,
@@ -87,10 +87,12 @@ def dashboard(request: Request, actor: Staff, session: SessionDep) -> Response:
 
 
 @router.get("/outcomes/report.pdf")
-def dashboard_pdf(request: Request, actor: Staff, session: SessionDep) -> Response:
+def dashboard_pdf(request: Request, actor: Staff, session: SessionDep, settings: SettingsDep) -> Response:
     """The registry report PDF for the dashboard's current filters."""
     values = {k: request.query_params.get(k, "")[:20] for k in FILTER_FIELDS}
-    pdf = svc.outcomes_report_pdf(session, actor, svc.parse_filters(values), today=today())
+    pdf = svc.outcomes_report_pdf(
+        session, actor, svc.parse_filters(values), today=today(), declared=settings.licensed_wording_declared
+    )
     return Response(
         pdf,
         media_type="application/pdf",
@@ -98,10 +100,25 @@ def dashboard_pdf(request: Request, actor: Staff, session: SessionDep) -> Respon
     )
 
 
+@router.get("/outcomes/report.json")
+def dashboard_json(request: Request, actor: Staff, session: SessionDep, settings: SettingsDep) -> Response:
+    """The registry report JSON for the dashboard's current filters, as a download that works with the browser's
+    session (``/api/v1/outcomes`` takes a bearer token; this is the same dict)."""
+    import json
+
+    values = {k: request.query_params.get(k, "")[:20] for k in FILTER_FIELDS}
+    report = svc.outcomes_report(
+        session, actor, svc.parse_filters(values), today=today(), declared=settings.licensed_wording_declared
+    )
+    return Response(
+        json.dumps(report, ensure_ascii=False, indent=2),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="outcomes-{today().isoformat()}.json"'},
+    )
+
+
 @router.get("/patients/{patient_id}/outcomes")
-def patient_page(
-    request: Request, patient_id: PatientId, actor: PatientRecordActor, session: SessionDep
-) -> Response:
+def patient_page(request: Request, patient_id: PatientId, actor: PatientRecordActor, session: SessionDep) -> Response:
     outcomes = svc.patient_outcomes(session, actor, patient_id, today=today())
     return render(
         request,

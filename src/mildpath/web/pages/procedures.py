@@ -32,6 +32,7 @@ from mildpath.web.deps import (
     PatientRecordActor,
     RecordId,
     SessionDep,
+    SettingsDep,
     Staff,
     StaffPatientRecordActor,
     StaffPatientRecordForm,
@@ -473,7 +474,12 @@ async def add_observation(
 
 @router.post("/patients/{patient_id}/procedures/{procedure_id}/discharge")
 async def discharge(
-    request: Request, patient_id: PatientId, procedure_id: RecordId, actor: StaffPatientRecordForm, session: SessionDep
+    request: Request,
+    patient_id: PatientId,
+    procedure_id: RecordId,
+    actor: StaffPatientRecordForm,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> Response:
     values = await _form(request, ["escort_present", "escort_name", "instructions_given", "discharge_time"])
     errors: list[dict[str, str]] = []
@@ -494,6 +500,7 @@ async def discharge(
                 readiness,
                 now=clock.now(),
                 at=at,
+                fallback_phone=settings.clinic_phone,
             )
         except (InvalidInput, Conflict, RuleViolation) as exc:
             errors, status = _errors(exc), _status_of(exc)
@@ -631,16 +638,30 @@ def note_pdf(
 
 @router.get("/patients/{patient_id}/procedures/{procedure_id}/instructions")
 def instructions_print(
-    request: Request, patient_id: PatientId, procedure_id: RecordId, actor: PatientRecordActor, session: SessionDep
+    request: Request,
+    patient_id: PatientId,
+    procedure_id: RecordId,
+    actor: PatientRecordActor,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> Response:
     """The discharge instructions as a standalone page to print (the patient may open their own)."""
-    html = exports.discharge_instructions(session, actor, patient_id, procedure_id, fmt="html")
+    html = exports.discharge_instructions(
+        session, actor, patient_id, procedure_id, fmt="html", fallback_phone=settings.clinic_phone
+    )
     return _document(html, pdf=False, filename="")
 
 
 @router.get("/patients/{patient_id}/procedures/{procedure_id}/instructions.pdf")
 def instructions_pdf(
-    request: Request, patient_id: PatientId, procedure_id: RecordId, actor: PatientRecordActor, session: SessionDep
+    request: Request,
+    patient_id: PatientId,
+    procedure_id: RecordId,
+    actor: PatientRecordActor,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> Response:
-    pdf = exports.discharge_instructions(session, actor, patient_id, procedure_id, fmt="pdf")
+    pdf = exports.discharge_instructions(
+        session, actor, patient_id, procedure_id, fmt="pdf", fallback_phone=settings.clinic_phone
+    )
     return _document(pdf, pdf=True, filename="discharge-instructions")

@@ -190,13 +190,22 @@ def _overview(
 
 
 @router.post("/patients/{patient_id}/questionnaires/start")
-async def start(request: Request, patient_id: PatientId, actor: PatientRecordForm, session: SessionDep) -> Response:
+async def start(
+    request: Request, patient_id: PatientId, actor: PatientRecordForm, session: SessionDep, settings: SettingsDep
+) -> Response:
     form = await request.form()
     instrument = str(form.get("instrument", ""))[:16]
     timepoint = str(form.get("timepoint", ""))[:16]
     try:
         view = svc.start_response(
-            session, actor, patient_id, instrument, timepoint, today=clock.today(), now=clock.now()
+            session,
+            actor,
+            patient_id,
+            instrument,
+            timepoint,
+            today=clock.today(),
+            now=clock.now(),
+            content_dir=settings.content_dir,
         )
     except (Conflict, InvalidInput) as exc:
         return _overview(request, session, actor, patient_id, error=exc.message, status_code=409)
@@ -430,7 +439,9 @@ async def paper_submit(
                 "answered_on": values["answered_on"] or None,
             }
         )
-        view = svc.record_response(session, actor, patient_id, data, today=clock.today(), now=clock.now())
+        view = svc.record_response(
+            session, actor, patient_id, data, today=clock.today(), now=clock.now(), content_dir=settings.content_dir
+        )
     except ValidationError as exc:
         return _paper_page(
             request,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
+from mildpath.content.education import emergency_signs
 from mildpath.content.symptoms import load_symptom_vocabulary
 from mildpath.domain.diary import INCISION_FINE, INCISION_SIGNS
 from mildpath.domain.errors import Conflict, InvalidInput
@@ -221,7 +222,15 @@ def _plan_page(
     return render(
         request,
         "recovery/plan.html",
-        _common({"patient": patient, "view": view, "values": values, "errors": errors or []}),
+        _common(
+            {
+                "patient": patient,
+                "view": view,
+                "values": values,
+                "errors": errors or [],
+                "emergency": emergency_signs(getattr(request.state, "lang", "en") or "en"),
+            }
+        ),
         status_code=status_code,
     )
 
