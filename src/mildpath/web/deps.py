@@ -117,6 +117,7 @@ def _resolve(request: Request, session: Session, settings: Settings) -> Actor:
                 actor = Actor.for_user(found[0], address)
                 request.state.csrf_binding = "sess:" + cookie
                 request.state.user_name = found[0].display_name
+                request.state.preferred_language = auth.interface_language(session, found[0])
     request.state.actor = actor
     return actor
 

@@ -95,6 +95,20 @@ TEXT_FIELDS = ("activity", "notes")
 # The form's field for each entry field, so an error from the domain lands next to what was typed.
 FORM_FIELD = {"temperature_c": "temperature"}
 assert {c for c, _ in INCISION_CHOICES} == {INCISION_FINE, *INCISION_SIGNS}
+# What an entry's stored answers are called where they are shown (translated in the template).
+ANSWER_LABELS = {
+    "pain_back": "Back pain now",
+    "pain_leg": "Leg pain now",
+    "temperature_c": "Temperature (°C)",
+    "incision": "The small wound on your back",
+    "pain_compared_with_before": "Compared with before the procedure",
+    "flare_days": "Days of flare-up",
+    "pain_medicines": "Pain medicines taken",
+    "activity": "What did you do today?",
+    "notes": "Anything else",
+    **dict(YES_NO_QUESTIONS),
+}
+VALUE_LABELS = dict(INCISION_CHOICES) | dict(COMPARISONS)
 
 
 def _when(value: datetime | None) -> str:
@@ -110,6 +124,8 @@ def _common(extra: dict[str, Any]) -> dict[str, Any]:
         "staff_level_labels": STAFF_LEVEL_LABELS,
         "status_labels": STATUS_LABELS,
         "when": _when,
+        "answer_labels": ANSWER_LABELS,
+        "value_labels": VALUE_LABELS,
         **extra,
     }
 
