@@ -175,7 +175,8 @@ def test_every_patient_page_is_in_spanish_for_a_patient_who_prefers_it(app, clie
     rosa = patient_rosa.patient_id
     for answers in (RED_FLAG_SELF_CHECK, SELF_CHECK):
         body = {"kind": "self_check", "answers": answers}
-        assert client.post(f"/api/v1/patients/{rosa}/screenings", json=body, headers=patient_rosa.auth).status_code == 201
+        saved = client.post(f"/api/v1/patients/{rosa}/screenings", json=body, headers=patient_rosa.auth)
+        assert saved.status_code == 201, saved.text
     diary = client.post(f"/api/v1/patients/{rosa}/diary", json={"saddle_numbness": True}, headers=patient_rosa.auth)
     assert diary.status_code == 201, diary.text
     login(client, patient_rosa)
