@@ -39,7 +39,7 @@ i18n: install ## extract the interface strings (babel.cfg) and update the catalo
 	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ --no-location --sort-output --project mildpath \
 	  -o src/mildpath/locale/messages.pot .
 	$(VENV)/bin/pybabel update -i src/mildpath/locale/messages.pot -d src/mildpath/locale \
-	  --ignore-obsolete --no-wrap
+	  --ignore-obsolete --no-fuzzy-matching --no-wrap
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -20,11 +20,13 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 from contextvars import ContextVar
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from babel.core import Locale, UnknownLocaleError
+from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -135,3 +137,13 @@ def localized_field(record: Any, name: str, language: str | None = None) -> Any:
         if sibling:
             return localized(sibling, language)
     return localized(get(name, None), language)
+
+
+def long_date(value: date) -> str:
+    """"Saturday, August 29, 2026" / "sábado, 29 de agosto de 2026"."""
+    return format_date(value, "full", locale=_current.get())
+
+
+def short_date(value: date) -> str:
+    """"Aug 29, 2026" / "29 ago 2026"."""
+    return format_date(value, "medium", locale=_current.get())

@@ -43,4 +43,6 @@ def make_templates() -> Jinja2Templates:
     )
     templates.env.filters["localized"] = i18n.localized
     templates.env.globals["localized_field"] = i18n.localized_field
+    templates.env.globals["long_date"] = i18n.long_date
+    templates.env.globals["short_date"] = i18n.short_date
     return templates

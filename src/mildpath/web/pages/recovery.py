@@ -35,6 +35,7 @@ from mildpath.web.deps import (
     StaffForm,
     StaffPatientRecordForm,
 )
+from mildpath.web.pages import _plan_wording
 from mildpath.web.pages._common import form_errors, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -125,6 +126,10 @@ def _common(extra: dict[str, Any]) -> dict[str, Any]:
         "status_labels": STATUS_LABELS,
         "when": _when,
         "answer_labels": ANSWER_LABELS,
+        "plan_headline": _plan_wording.headline,
+        "plan_wording": _plan_wording.wording,
+        "weeks_text": _plan_wording.weeks_text,
+        "today": clock.today(),
         "value_labels": VALUE_LABELS,
         **extra,
     }
