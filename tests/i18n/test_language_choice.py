@@ -92,3 +92,30 @@ def test_content_strings_come_in_the_language_asked_for():
     assert localized_field({"text": "Fever", "text_es": "Fiebre"}, "text", "es") == "Fiebre"
     assert localized_field({"text": "Fever", "text_es": ""}, "text", "es") == "Fever"
     assert localized_field({"text": {"en": "Fever", "es": "Fiebre"}}, "text", "es") == "Fiebre"
+
+
+def test_a_problem_detail_a_patient_reads_is_in_their_language(client, patient_rosa, pat_id):
+    # Rosa asks for another patient's diary: 404, in Spanish for her, in English for an English browser
+    spanish = client.get(f"/api/v1/patients/{pat_id}/diary", headers=patient_rosa.auth)
+    assert spanish.status_code == 404
+    assert spanish.json()["detail"] == "Este registro no existe o no es suyo."
+    english = client.get(
+        f"/api/v1/patients/{pat_id}/diary", headers={**patient_rosa.auth, "Accept-Language": "en"}
+    )
+    assert english.json()["detail"] == "Este registro no existe o no es suyo."  # her stored preference wins
+
+
+def test_an_anonymous_problem_detail_follows_the_browser(client):
+    spanish = client.get("/api/v1/patients/1", headers={"Accept-Language": "es"})
+    english = client.get("/api/v1/patients/1")
+    assert spanish.status_code == english.status_code == 401
+    assert english.json()["detail"] == "Log in or send a bearer token."
+
+
+def test_a_diary_form_error_is_explained_in_spanish(client, patient_rosa):
+    login(client, patient_rosa)
+    url = f"/patients/{patient_rosa.patient_id}/diary"
+    resp = client.post(url, data={"csrf_token": page_csrf(client, url), "pain_back": "12"})
+    assert resp.status_code == 422
+    assert "No podemos usar esta respuesta: Dolor de espalda ahora" in resp.text
+    assert "must be" not in resp.text

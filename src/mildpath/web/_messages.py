@@ -56,3 +56,22 @@ DIARY = (
     N_("Days of flare-up"),
     N_("Email or password is not right."),
 )
+ERRORS = (  # titles and details of web/problems.py that a patient may read
+    N_("Not found"),
+    N_("Forbidden"),
+    N_("Conflict"),
+    N_("Blocked by a safety rule"),
+    N_("Invalid input"),
+    N_("Bad request"),
+    N_("No such record, or it is not yours to see."),
+    N_("Form expired"),
+    N_("The form was stale or forged. Reload the page and try again."),
+    N_("Too many attempts"),
+    N_("Too many attempts; try again later."),
+    N_("Service unavailable"),
+    N_("The database is busy; nothing was saved. Try again."),
+    N_("Internal error"),
+    N_("Something went wrong; nothing was saved."),
+    N_("Method not allowed"),
+    N_("Error"),
+)

@@ -103,6 +103,7 @@ def _resolve(request: Request, session: Session, settings: Settings) -> Actor:
             user = auth.user_for_token(session, value.strip())
             if user is not None:
                 actor = Actor.for_user(user, address)
+                request.state.preferred_language = auth.interface_language(session, user)
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:

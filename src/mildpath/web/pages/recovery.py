@@ -101,6 +101,7 @@ ANSWER_LABELS = {
     "pain_back": "Back pain now",
     "pain_leg": "Leg pain now",
     "temperature_c": "Temperature (°C)",
+    "temperature": "Temperature (°C)",
     "incision": "The small wound on your back",
     "pain_compared_with_before": "Compared with before the procedure",
     "flare_days": "Days of flare-up",
