@@ -29,8 +29,8 @@ def _context(request: Request) -> dict[str, Any]:
         "patient_nav": nav["patient"],
         "flashes": getattr(state, "flashes", []),
         "lang": getattr(state, "lang", None) or i18n.current_language(),
-        "languages": i18n.LANGUAGE_NAMES,
-        "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        "lang_names": i18n.LANGUAGE_NAMES,
+        "lang_here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     }
 
 
