@@ -12,6 +12,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from babel.dates import format_datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
@@ -35,6 +36,7 @@ from mildpath.web.deps import (
     StaffForm,
     StaffPatientRecordForm,
 )
+from mildpath.web.i18n import current_language
 from mildpath.web.pages import _plan_wording
 from mildpath.web.pages._common import form_errors, redirect, render
 
@@ -117,7 +119,10 @@ def _when(value: datetime | None) -> str:
     """A stored UTC time in the server's local time, as people read it."""
     if value is None:
         return ""
-    return value.astimezone().strftime("%d %b %Y, %H:%M")
+    local = value.astimezone()
+    if current_language() != "en":  # "7 dic 2026, 0:32" in the page's language
+        return format_datetime(local, "d MMM y, H:mm", locale=current_language())
+    return local.strftime("%d %b %Y, %H:%M")
 
 
 def _common(extra: dict[str, Any]) -> dict[str, Any]:
