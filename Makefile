@@ -6,7 +6,7 @@ UV := $(shell command -v uv 2>/dev/null)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint typecheck bench clean
+.PHONY: install run test lint typecheck bench clean i18n
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	@if [ -z "$(UV)" ]; then echo "installing uv (pip --user)"; python3 -m pip install --quiet --user uv; fi
@@ -34,6 +34,12 @@ test: install lint typecheck ## lint, type checks, then every test (SQLite, and 
 
 bench: install ## benchmarks; results in benchmarks/results/
 	$(VENV)/bin/python benchmarks/run_all.py
+
+i18n: install ## extract the interface strings (babel.cfg) and update the catalogues in src/mildpath/locale
+	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ --no-location --sort-output --project mildpath \
+	  -o src/mildpath/locale/messages.pot .
+	$(VENV)/bin/pybabel update -i src/mildpath/locale/messages.pot -d src/mildpath/locale \
+	  --ignore-obsolete --no-fuzzy-matching --no-wrap
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

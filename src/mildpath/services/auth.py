@@ -250,3 +250,30 @@ def list_users(session: Session, actor: Actor) -> list[User]:
 
 def _now() -> datetime:
     return utcnow()
+
+
+def interface_language(session: Session, user: User) -> str | None:
+    """The language a signed-in patient chose for their pages (``Patient.preferred_language``), or ``None``.
+
+    Read on every page a patient opens, without an audit row: it is the patient's own interface setting,
+    read for the patient, like the display name of the session."""
+    if user.role != "patient" or user.patient_id is None:
+        return None
+    patient = session.get(Patient, user.patient_id)
+    return patient.preferred_language if patient is not None else None
+
+
+def set_interface_language(session: Session, actor: Actor, language: str) -> None:
+    """A signed-in patient changes their own preferred language (the switch on every page); audited."""
+    if language not in ("en", "es"):
+        raise InvalidInput("choose English or Spanish", field="language")
+    if actor.role != "patient" or actor.patient_id is None:
+        return
+    patient = session.get(Patient, actor.patient_id)
+    if patient is None or patient.preferred_language == language:
+        return
+    old = patient.preferred_language
+    patient.preferred_language = language
+    record(
+        session, actor, "patient.language_update", "Patient", patient.id, patient.id, {"old": old, "new": language}
+    )

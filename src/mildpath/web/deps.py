@@ -112,6 +112,7 @@ def _resolve(request: Request, session: Session, settings: Settings) -> Actor:
             user = auth.user_for_token(session, value.strip())
             if user is not None:
                 actor = Actor.for_user(user, address)
+                request.state.preferred_language = auth.interface_language(session, user)
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
@@ -126,6 +127,7 @@ def _resolve(request: Request, session: Session, settings: Settings) -> Actor:
                 actor = Actor.for_user(found[0], address)
                 request.state.csrf_binding = "sess:" + cookie
                 request.state.user_name = found[0].display_name
+                request.state.preferred_language = auth.interface_language(session, found[0])
     request.state.actor = actor
     return actor
 

@@ -22,6 +22,7 @@ from mildpath.domain.errors import (
     PermissionDenied,
     RuleViolation,
 )
+from mildpath.web import i18n
 
 log = logging.getLogger("mildpath.web")
 
@@ -119,6 +120,14 @@ def wants_problem(request: Request) -> bool:
 
 
 def problem(status: int, title: str, detail: str, request: Request, **extra: Any) -> JSONResponse:
+    # A patient reads ``detail``: in their language when the catalogue has it (the English text otherwise).
+    i18n.set_language(i18n.negotiate(request))
+    detail = i18n.gettext(detail)
+    if isinstance(extra.get("errors"), list):
+        extra["errors"] = [
+            {**e, "message": i18n.gettext(str(e.get("message", "")))} if isinstance(e, dict) else e
+            for e in extra["errors"]
+        ]
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, "instance": request.url.path}
     body.update(extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
@@ -128,8 +137,14 @@ def _html(request: Request, status: int, title: str, detail: str) -> Response:
     templates = getattr(request.app.state, "templates", None)
     if templates is None:
         return HTMLResponse(f"<h1>{status} {title}</h1><p>{detail}</p>", status_code=status)
+    language = getattr(request.state, "lang", None) or i18n.negotiate(request)
+    request.state.lang = language
+    i18n.set_language(language)
     return templates.TemplateResponse(
-        request, "error.html", {"status": status, "title": title, "detail": detail}, status_code=status
+        request,
+        "error.html",
+        {"status": status, "title": i18n.gettext(title), "detail": i18n.gettext(detail)},
+        status_code=status,
     )
 
 

@@ -9,6 +9,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from mildpath.services.access import Actor
+from mildpath.web import i18n
 from mildpath.web.security import csrf_token
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -27,7 +28,9 @@ def _context(request: Request) -> dict[str, Any]:
         "staff_nav": nav["staff"],
         "patient_nav": nav["patient"],
         "flashes": getattr(state, "flashes", []),
-        "lang": getattr(state, "lang", "en"),
+        "lang": getattr(state, "lang", None) or i18n.current_language(),
+        "lang_names": i18n.LANGUAGE_NAMES,
+        "lang_here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     }
 
 
@@ -49,4 +52,12 @@ def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES), context_processors=[_context])
     templates.env.autoescape = True
     templates.env.filters["source_titles"] = source_titles
+    templates.env.add_extension("jinja2.ext.i18n")
+    templates.env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True
+    )
+    templates.env.filters["localized"] = i18n.localized
+    templates.env.globals["localized_field"] = i18n.localized_field
+    templates.env.globals["long_date"] = i18n.long_date
+    templates.env.globals["short_date"] = i18n.short_date
     return templates

@@ -9,11 +9,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
 from mildpath.domain.errors import InvalidInput
+from mildpath.web import i18n
 
 
 def render(
     request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
 ) -> HTMLResponse:
+    """The page in the request's language: one a page chose itself (``request.state.lang``), else negotiated."""
+    language = getattr(request.state, "lang", None) or i18n.negotiate(request)
+    request.state.lang = language
+    i18n.set_language(language)
     return request.app.state.templates.TemplateResponse(request, template, context or {}, status_code=status_code)
 
 

@@ -12,6 +12,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from babel.dates import format_datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
@@ -38,6 +39,8 @@ from mildpath.web.deps import (
     StaffForm,
     StaffPatientRecordForm,
 )
+from mildpath.web.i18n import current_language
+from mildpath.web.pages import _plan_wording
 from mildpath.web.pages._common import form_errors, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -144,6 +147,21 @@ TEXT_FIELDS = ("activity", "notes")
 # The form's field for each entry field, so an error from the domain lands next to what was typed.
 FORM_FIELD = {"temperature_c": "temperature"}
 assert {c for c, _ in INCISION_CHOICES} == {INCISION_FINE, *INCISION_SIGNS}
+# What an entry's stored answers are called where they are shown (translated in the template).
+ANSWER_LABELS = {
+    "pain_back": "Back pain now",
+    "pain_leg": "Leg pain now",
+    "temperature_c": "Temperature (°C)",
+    "temperature": "Temperature (°C)",
+    "incision": "The small wound on your back",
+    "pain_compared_with_before": "Compared with before the procedure",
+    "flare_days": "Days of flare-up",
+    "pain_medicines": "Pain medicines taken",
+    "activity": "What did you do today?",
+    "notes": "Anything else",
+    **dict(YES_NO_QUESTIONS),
+}
+VALUE_LABELS = dict(INCISION_CHOICES) | dict(COMPARISONS)
 
 
 def emergency_notice(request: Request, session: Session, patient: Any) -> str:
@@ -154,15 +172,17 @@ def emergency_notice(request: Request, session: Session, patient: Any) -> str:
     if notice is None:
         return ""
     number = svc.emergency_number(session, patient.id, get_settings(request).emergency_number)
-    language = "es" if getattr(patient, "preferred_language", "en") == "es" else "en"
-    return notice.get(language).replace("{number}", number)
+    return notice.get("es" if current_language() == "es" else "en").replace("{number}", number)
 
 
 def _when(value: datetime | None) -> str:
     """A stored UTC time in the server's local time, as people read it."""
     if value is None:
         return ""
-    return value.astimezone().strftime("%d %b %Y, %H:%M")
+    local = value.astimezone()
+    if current_language() != "en":  # "7 dic 2026, 0:32" in the page's language
+        return format_datetime(local, "d MMM y, H:mm", locale=current_language())
+    return local.strftime("%d %b %Y, %H:%M")
 
 
 def _common(extra: dict[str, Any]) -> dict[str, Any]:
@@ -172,6 +192,12 @@ def _common(extra: dict[str, Any]) -> dict[str, Any]:
         "field_labels": FIELD_LABELS,
         "status_labels": STATUS_LABELS,
         "when": _when,
+        "answer_labels": ANSWER_LABELS,
+        "plan_headline": _plan_wording.headline,
+        "plan_wording": _plan_wording.wording,
+        "weeks_text": _plan_wording.weeks_text,
+        "today": clock.today(),
+        "value_labels": VALUE_LABELS,
         **extra,
     }
 
