@@ -127,6 +127,8 @@ class IdempotencyKey(Base):
     key: Mapped[str] = mapped_column(String(200))
     method: Mapped[str] = mapped_column(String(8))
     path: Mapped[str] = mapped_column(String(400))
+    # SHA-256 of method, path and body (web/idempotency.py); empty for answers stored before it was kept.
+    fingerprint: Mapped[str] = mapped_column(String(64), default="", server_default="")
     status_code: Mapped[int] = mapped_column(Integer)
     body: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -156,7 +156,11 @@ def install(app: FastAPI) -> None:
                     extra["errors"] = [{"field": exc.field, "message": exc.message}]
                 if isinstance(exc, NotFound):
                     return _respond(request, 404, title, "No such record, or it is not yours to see.")
-                return _respond(request, status, title, exc.message, **extra)
+                resp = _respond(request, status, title, exc.message, **extra)
+                retry_after = getattr(exc, "retry_after", None)
+                if retry_after is not None:  # a temporary clash (an Idempotency-Key still in flight)
+                    resp.headers["Retry-After"] = str(retry_after)
+                return resp
         return _respond(request, 400, "Bad request", exc.message)
 
     @app.exception_handler(RequestValidationError)

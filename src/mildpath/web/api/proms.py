@@ -278,11 +278,12 @@ async def import_questionnaire_response(
 ) -> Response:
     """Import a FHIR R4 QuestionnaireResponse (``application/fhir+json`` or ``application/json``): answers are
     validated and re-scored; a linkId that is unknown or out of range is a 422 naming it."""
+    raw = await request.body()  # read first: the Idempotency-Key fingerprint covers the body
     replayed = idempotency.replay(request, session, actor)
     if replayed is not None:
         return replayed
     try:
-        resource = json.loads(await request.body())
+        resource = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise InvalidInput("body: not valid JSON", field="body") from None
     if not isinstance(resource, dict):
