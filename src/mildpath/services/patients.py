@@ -146,13 +146,14 @@ def search_patients(
     if _UNPRINTABLE.search(q):
         raise InvalidInput("the search must not contain control characters", field="q")
     if q:
-        like = f"%{q.lower()}%"
+        # ``contains(autoescape=True)``: the search is literal text; ``%`` and ``_`` match only themselves.
+        needle = q.lower()
         stmt = stmt.where(
             or_(
-                func.lower(Patient.given_name).like(like),
-                func.lower(Patient.family_name).like(like),
-                func.lower(Patient.given_name + " " + Patient.family_name).like(like),
-                func.lower(Patient.mrn).like(like),
+                func.lower(Patient.given_name).contains(needle, autoescape=True),
+                func.lower(Patient.family_name).contains(needle, autoescape=True),
+                func.lower(Patient.given_name + " " + Patient.family_name).contains(needle, autoescape=True),
+                func.lower(Patient.mrn).contains(needle, autoescape=True),
             )
         )
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
