@@ -12,10 +12,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from tests.helpers import csrf_from
 
 from mildpath.services import auth
 from mildpath.services.access import Actor
+from tests.helpers import csrf_from
 
 WRONG = "wrong-password-xyz"
 

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from tests.helpers import login
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "mildpath"
