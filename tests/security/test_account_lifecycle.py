@@ -87,7 +87,9 @@ def test_cli_token_list_revoke_and_user_deactivate_take_effect_at_the_next_reque
             assert action in actions, action
 
 
-def test_the_admin_page_lists_tokens_with_last_use_and_revokes_and_deactivates(client, db, admin_ada, dr_bob_other_clinic):
+def test_the_admin_page_lists_tokens_with_last_use_and_revokes_and_deactivates(
+    client, db, admin_ada, dr_bob_other_clinic
+):
     bob = dr_bob_other_clinic
     assert client.get("/api/v1/me", headers=bob.auth).status_code == 200
     login(client, admin_ada)
