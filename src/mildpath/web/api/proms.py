@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from mildpath.domain.errors import InvalidInput, NotFound
+from mildpath.domain.inputs import check_free
 from mildpath.domain.instruments import INSTRUMENTS
 from mildpath.fhir.questionnaires import questionnaire
 from mildpath.services import clock
@@ -288,6 +289,7 @@ async def import_questionnaire_response(
         raise InvalidInput("body: not valid JSON", field="body") from None
     if not isinstance(resource, dict):
         raise InvalidInput("body: expected a QuestionnaireResponse object", field="body")
+    check_free(resource, "body")  # the edge rules of every input model (domain/inputs.py)
     view = svc.import_fhir_response(
         session, actor, patient_id, resource, today=clock.today(), now=clock.now(), timepoint=timepoint
     )

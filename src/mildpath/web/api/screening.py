@@ -43,6 +43,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from mildpath.content.criteria import load_forms
+from mildpath.domain.inputs import EdgeInput
 from mildpath.domain.selfcheck import Guidance
 from mildpath.fhir.cds_hooks import MissingPrefetch, discovery
 from mildpath.services import auth, clock
@@ -77,7 +78,7 @@ Answers = Annotated[
 # Schemas
 
 
-class ScreeningCreate(BaseModel):
+class ScreeningCreate(EdgeInput):
     """A form (``kind`` + ``answers``) or a FHIR chart (``bundle``) to screen and store."""
 
     model_config = ConfigDict(
@@ -158,7 +159,7 @@ class ScreeningPage(BaseModel):
     items: list[ScreeningPublic]
 
 
-class SelfCheckCreate(BaseModel):
+class SelfCheckCreate(EdgeInput):
     model_config = ConfigDict(extra="forbid")
 
     answers: Answers
@@ -190,7 +191,7 @@ class SelfCheckPublic(BaseModel):
     stored: bool = Field(description="Always false: an anonymous self-check stores nothing")
 
 
-class CdsHooksRequest(BaseModel):
+class CdsHooksRequest(EdgeInput):
     """A CDS Hooks 2.0 service request (https://cds-hooks.hl7.org/2.0/#http-request_1)."""
 
     model_config = ConfigDict(extra="allow")
