@@ -90,14 +90,14 @@ def test_no_coercion_in_screening_plans_and_questionnaires(client, db, dr_alice,
 def test_numbers_beyond_the_columns_are_422_naming_the_field(client, db, dr_alice, pat_id, number):
     before = snapshot(db)
     base = f"/api/v1/patients/{pat_id}"
-    raw = ('{"instrument": "nprs", "answers": {"nprs-back": %s}}' % number).encode()
+    raw = (f'{{"instrument": "nprs", "answers": {{"nprs-back": {number}}}}}').encode()
     _field_named(client.post(f"{base}/responses", content=raw, headers={**dr_alice.auth, **JSON}), "nprs-back")
-    raw = ('{"pain_back": %s}' % number).encode()
+    raw = (f'{{"pain_back": {number}}}').encode()
     _field_named(client.post(f"{base}/diary", content=raw, headers={**dr_alice.auth, **JSON}), "pain_back")
-    raw = ('{"scheduled_date": "2030-01-01", "operator_user_id": %s}' % number).encode()
+    raw = (f'{{"scheduled_date": "2030-01-01", "operator_user_id": {number}}}').encode()
     resp = client.post(f"{base}/procedures", content=raw, headers={**dr_alice.auth, **JSON})
     _field_named(resp, "operator_user_id")
-    raw = ('{"kind": "clinician_assessment", "answers": {"symptom_months": %s}}' % number).encode()
+    raw = (f'{{"kind": "clinician_assessment", "answers": {{"symptom_months": {number}}}}}').encode()
     _field_named(client.post(f"{base}/screenings", content=raw, headers={**dr_alice.auth, **JSON}), "symptom_months")
     assert snapshot(db) == before
 
