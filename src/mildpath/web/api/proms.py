@@ -25,6 +25,7 @@ from mildpath.services import clock
 from mildpath.services import proms as svc
 from mildpath.web import idempotency
 from mildpath.web.deps import PatientId, PatientRecordActor, RecordId, SessionDep, SettingsDep, SignedIn, Staff
+from mildpath.web.problems import FhirJSONResponse
 
 router = APIRouter(prefix="/api/v1", tags=["proms"])
 
@@ -184,7 +185,7 @@ def list_instruments(actor: SignedIn, settings: SettingsDep) -> list[InstrumentP
     return out
 
 
-@router.get("/instruments/{instrument_id}/questionnaire", response_class=JSONResponse)
+@router.get("/instruments/{instrument_id}/questionnaire", response_class=FhirJSONResponse)
 def get_questionnaire(instrument_id: InstrumentId, actor: SignedIn, settings: SettingsDep) -> Response:
     """The instrument as a FHIR R4 Questionnaire (``application/fhir+json``)."""
     if instrument_id not in INSTRUMENTS:
@@ -236,7 +237,7 @@ def get_response(
     return _public(svc.get_response(session, actor, patient_id, response_id))
 
 
-@router.get("/patients/{patient_id}/responses/{response_id}/fhir", response_class=JSONResponse)
+@router.get("/patients/{patient_id}/responses/{response_id}/fhir", response_class=FhirJSONResponse)
 def get_response_fhir(
     patient_id: PatientId, response_id: RecordId, actor: PatientRecordActor, session: SessionDep, settings: SettingsDep
 ) -> Response:
@@ -245,7 +246,7 @@ def get_response_fhir(
     return JSONResponse(resource, media_type=FHIR_JSON)
 
 
-@router.get("/patients/{patient_id}/responses/{response_id}/observations", response_class=JSONResponse)
+@router.get("/patients/{patient_id}/responses/{response_id}/observations", response_class=FhirJSONResponse)
 def get_response_observations(
     patient_id: PatientId, response_id: RecordId, actor: PatientRecordActor, session: SessionDep
 ) -> Response:

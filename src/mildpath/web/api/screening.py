@@ -59,7 +59,7 @@ from mildpath.web.deps import (
     SessionDep,
     SettingsDep,
 )
-from mildpath.web.problems import problem
+from mildpath.web.problems import FhirJSONResponse, problem
 
 router = APIRouter(tags=["screening"])
 
@@ -291,7 +291,7 @@ def get_screening(
 
 @router.get(
     f"{API}/patients/{{patient_id}}/screenings/{{screening_id}}/fhir",
-    response_class=JSONResponse,
+    response_class=FhirJSONResponse,
     responses={200: {"content": {FHIR_JSON: {"schema": {"type": "object"}}}, "description": "A FHIR R4 resource"}},
 )
 def get_screening_fhir(
