@@ -140,3 +140,27 @@ def test_bidi_isolates_and_right_to_left_names_are_kept(client, dr_alice):
     resp = client.post("/api/v1/patients", json=body, headers=dr_alice.auth)
     assert resp.status_code == 201, resp.text
     assert resp.json()["address"] == body["address"]
+
+
+def test_size_beyond_bytes_a_huge_bundle_deep_nesting_and_long_strings_are_422(client, db, dr_alice, pat_id):
+    """Item 8: a 100,000-entry Bundle under the byte limit is refused before it is screened or stored."""
+    before = snapshot(db)
+    url = f"/api/v1/patients/{pat_id}/screenings"
+    entry = {"resource": {"resourceType": "Basic"}}
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [entry] * 100_000}
+    raw = json.dumps({"bundle": bundle}).encode()
+    assert len(raw) < 10 * 1024 * 1024
+    _field_named(client.post(url, content=raw, headers={**dr_alice.auth, **JSON}), "bundle.entry")
+    deep: dict = {"resourceType": "Bundle", "type": "collection"}
+    node = deep
+    for _ in range(40):
+        node["x"] = {}
+        node = node["x"]
+    resp = client.post(url, json={"bundle": deep}, headers=dr_alice.auth)
+    assert resp.status_code == 422 and "nested" in resp.text
+    long = {"resourceType": "Bundle", "type": "collection", "id": "x" * 100_001}
+    assert client.post(url, json={"bundle": long}, headers=dr_alice.auth).status_code == 422
+    diary = client.post(f"/api/v1/patients/{pat_id}/diary", json={"incision": ["redness"] * 20_001},
+                        headers=dr_alice.auth)
+    assert diary.status_code == 422
+    assert snapshot(db) == before

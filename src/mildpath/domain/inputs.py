@@ -14,7 +14,9 @@ pydantic converts anything, it checks the raw values against each field's declar
   tab and newline, and no bidirectional *overrides or embeddings* (U+202A-U+202E), which can make a name or a
   note display as something else. Isolates (U+2066-U+2069) are kept: they are how bidi text is written safely.
 
-Free-form JSON (``dict[str, Any]`` fields: answers, FHIR resources) is walked too, for text and numbers. A value
+Free-form JSON (``dict[str, Any]`` fields: answers, FHIR resources) is walked too, for text and numbers, and
+for size beyond bytes: at most ``MAX_DEPTH`` levels of nesting, ``MAX_ITEMS`` items in an array (a Bundle's
+entries) and ``MAX_TEXT`` characters in a string. A value
 breaking a rule raises :class:`~mildpath.domain.errors.InvalidInput` naming the field (a 422, exit code 2).
 """
 
@@ -35,7 +37,9 @@ from mildpath.domain.errors import InvalidInput
 
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 NUMBER_LIMIT = 1e12
-MAX_DEPTH = 32
+MAX_DEPTH = 32  # nesting of free-form JSON (a FHIR resource needs far fewer)
+MAX_ITEMS = 20_000  # items of one free-form array (a Bundle's entries: one patient's chart)
+MAX_TEXT = 100_000  # characters of one free-form string
 #: Not allowed in any text: NUL and other controls (tab, LF, CR are), unpaired surrogates, bidi overrides.
 BAD_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e]")
 
@@ -69,6 +73,8 @@ def check_free(value: Any, field: str, depth: int = 0) -> None:
     if depth > MAX_DEPTH:
         raise InvalidInput(f"{field}: nested more than {MAX_DEPTH} levels deep", field=field)
     if isinstance(value, str):
+        if len(value) > MAX_TEXT:
+            raise InvalidInput(f"{field}: longer than {MAX_TEXT} characters", field=field)
         check_text(value, field)
     elif isinstance(value, (int, float)):
         check_number(value, field)
@@ -78,6 +84,8 @@ def check_free(value: Any, field: str, depth: int = 0) -> None:
                 check_text(k, field)
             check_free(v, f"{field}.{k}", depth + 1)
     elif isinstance(value, (list, tuple)):
+        if len(value) > MAX_ITEMS:
+            raise InvalidInput(f"{field}: more than {MAX_ITEMS} items", field=field)
         for i, v in enumerate(value):
             check_free(v, f"{field}.{i}", depth + 1)
 
