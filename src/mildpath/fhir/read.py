@@ -90,12 +90,15 @@ class FhirRead:
     skipped: Mapping[str, int] = field(default_factory=dict)
 
 
-def read_fhir_file(path: str | Path) -> FhirRead:
-    """Read one patient's Bundle or NDJSON file (see the module docstring); bad input -> FhirInputError."""
+def read_fhir_file(path: str | Path, *, require_patient: bool = False) -> FhirRead:
+    """Read one patient's Bundle or NDJSON file (see the module docstring); bad input -> FhirInputError.
+
+    ``require_patient``: the file must hold FHIR resources that name a patient (``mildpath screen``)."""
     p = Path(path)
     skipped: Counter[str] = Counter()
     resources = list(_resources_in_file(p, skipped))
-    _require_a_patient(resources, str(p))
+    if require_patient:
+        _require_a_patient(resources, str(p))
     read = facts_from_resources(resources, where=str(p))
     skipped.update(read.skipped)
     return FhirRead(read.facts, read.resources, dict(skipped))
