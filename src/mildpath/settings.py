@@ -55,6 +55,16 @@ class Settings(BaseSettings):
     session_absolute_hours: int = Field(
         default=12, gt=0, description="A web session ends this long after login, active or not."
     )
+    login_block_seconds: int = Field(
+        default=30,
+        ge=1,
+        le=86_400,
+        description="Login throttling: the first block, in seconds, after 10 failed logins for one (email, "
+        "address) within 15 minutes (or 50 from one address); it doubles with each failure after a block.",
+    )
+    login_block_max_seconds: int = Field(
+        default=900, ge=1, le=86_400, description="Login throttling: the longest block, in seconds."
+    )
     smtp_host: str = Field(
         default="", description="SMTP server for reminders and notifications; empty: notifications are logged."
     )

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from mildpath.cli._common import bad_input, handles_errors
+from mildpath.cli._common import bad_input, emit_json, handles_errors
 
 db_app = typer.Typer(help="Database: migrate, back up, restore.", no_args_is_help=True)
 user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
@@ -181,6 +181,83 @@ def token_create(
             raise InvalidInput(f"no account {email}", field="email")
         value = create_token(session, Actor.system(), user, name=name)
     sys.stdout.write(value + "\n")
+
+
+@token_app.command("list")
+@handles_errors
+def token_list(
+    email: Annotated[str, typer.Argument(help="The account whose tokens to list")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
+) -> None:
+    """List an account's active API tokens: id, name, created, last used (never the token itself)."""
+    from mildpath.services.access import Actor
+    from mildpath.services.auth import list_tokens
+
+    with _unit_of_work(_settings()) as session:
+        tokens = list_tokens(session, Actor.system(), email)
+    if as_json:
+        emit_json(tokens)
+        return
+    for t in tokens:
+        used = t["last_used_at"] or "never"
+        sys.stdout.write(f"{t['id']}\t{t['name']}\tcreated {t['created_at']}\tlast used {used}\n")
+
+
+@token_app.command("revoke")
+@handles_errors
+def token_revoke(
+    token_id: Annotated[
+        int | None, typer.Argument(help="The token's id (from `token list`)", min=1, max=2_147_483_647)
+    ] = None,
+    all_of: Annotated[str | None, typer.Option("--all", help="Revoke every token of this account (EMAIL)")] = None,
+) -> None:
+    """Revoke one API token, or every token of an account (--all EMAIL); effective at the next request."""
+    from mildpath.domain.errors import NotFound
+    from mildpath.services.access import Actor
+    from mildpath.services.auth import revoke_all_tokens, revoke_token
+
+    if (token_id is None) == (all_of is None):
+        bad_input("token revoke: give a TOKEN_ID or --all EMAIL (one of them)")
+    with _unit_of_work(_settings()) as session:
+        if all_of is not None:
+            count = revoke_all_tokens(session, Actor.system(), all_of)
+            sys.stderr.write(f"revoked {count} token(s) of {all_of.strip().lower()}\n")
+        else:
+            assert token_id is not None
+            try:
+                revoke_token(session, Actor.system(), token_id)
+            except NotFound as exc:
+                bad_input(exc.message)
+            sys.stderr.write(f"revoked token {token_id}\n")
+
+
+@user_app.command("deactivate")
+@handles_errors
+def user_deactivate(email: Annotated[str, typer.Argument(help="Login email")]) -> None:
+    """Deactivate an account: its web sessions end and its API tokens are revoked, at once."""
+    from mildpath.services.access import Actor
+    from mildpath.services.auth import deactivate_user
+
+    with _unit_of_work(_settings()) as session:
+        user = deactivate_user(session, Actor.system(), email)
+        sys.stderr.write(f"deactivated {user.email}\n")
+
+
+@user_app.command("unblock")
+@handles_errors
+def user_unblock(
+    email: Annotated[str, typer.Argument(help="Login email")],
+    address: Annotated[
+        str | None, typer.Option(help="Also lift the block on this client address (all its emails)")
+    ] = None,
+) -> None:
+    """Lift a login block (throttling) on an account, from every address; forget its failed attempts."""
+    from mildpath.services.access import Actor
+    from mildpath.services.auth import unblock
+
+    with _unit_of_work(_settings()) as session:
+        lifted = unblock(session, Actor.system(), email, address)
+    sys.stderr.write(f"lifted {lifted} block(s) on {email.strip().lower()}\n")
 
 
 @handles_errors

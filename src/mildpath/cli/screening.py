@@ -60,7 +60,7 @@ def screen_command(
         rules = load_criteria_set(criteria_set, content_dir if content_dir and str(content_dir) else None)
     except ContentError as exc:
         bad_input(f"--criteria-set {criteria_set}: {exc}")
-    read = read_fhir_file(file)
+    read = read_fhir_file(file, require_patient=True)  # `{}` is not a patient without findings (issue 21)
     result = screen(rules, read.facts, today)
     if as_json:
         emit_json(result.to_json())

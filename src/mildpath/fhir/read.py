@@ -94,14 +94,30 @@ class FhirRead:
     skipped: Mapping[str, int] = field(default_factory=dict)
 
 
-def read_fhir_file(path: str | Path) -> FhirRead:
-    """Read one patient's Bundle or NDJSON file (see the module docstring); bad input -> FhirInputError."""
+def read_fhir_file(path: str | Path, *, require_patient: bool = False) -> FhirRead:
+    """Read one patient's Bundle or NDJSON file (see the module docstring); bad input -> FhirInputError.
+
+    ``require_patient``: the file must hold FHIR resources that name a patient (``mildpath screen``)."""
     p = Path(path)
     skipped: Counter[str] = Counter()
     resources = list(_resources_in_file(p, skipped))
+    if require_patient:
+        _require_a_patient(resources, str(p))
     read = facts_from_resources(resources, where=str(p))
     skipped.update(read.skipped)
     return FhirRead(read.facts, read.resources, dict(skipped))
+
+
+def _require_a_patient(resources: list[Mapping[str, Any]], where: str) -> None:
+    """A file that claims to be one patient's chart must hold FHIR resources and name a patient (issue 21):
+    ``{}`` or an empty Bundle is bad input, not a patient without findings."""
+    flat: list[tuple[dict[str, Any], str | None]] = []
+    for res in resources:
+        flat.extend(_flatten(res, None, Counter()))
+    if not flat and not any(isinstance(r, Mapping) and isinstance(r.get("resourceType"), str) for r in resources):
+        raise FhirInputError("holds no FHIR resource (no object with a resourceType)", path=where)
+    if not any(res["resourceType"] == "Patient" or _subject(res) for res, _ in flat):
+        raise FhirInputError("names no patient (no Patient resource and no resource with a subject)", path=where)
 
 
 def facts_from_fhir(

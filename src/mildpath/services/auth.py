@@ -4,32 +4,45 @@
 - API tokens: long random values; only their SHA-256 digest is stored (contracts §7).
 - Web sessions: server-side rows keyed by the SHA-256 of a random cookie value; rotated on login (a new
   value every time), ended by logout, by idle time and by an absolute lifetime.
-- Throttling (contracts §7): at most 10 failures per (email, address) in 15 minutes, and a higher limit per
-  address to stop spraying across emails. Accounts are never locked outright.
+- Throttling (contracts §7 as amended): 10 failures for one (email, address) within 15 minutes, or 50 from
+  one address whatever the emails (spraying), start a block of ``login_block_seconds`` (30 s); each failure
+  after a block doubles it, up to ``login_block_max_seconds`` (900 s). While blocked, attempts are refused
+  without being counted, so they do not extend the block, and ``Retry-After`` is the true remaining time.
+  A success resets the pair; a block is forgotten 15 minutes after it ended; ``mildpath user unblock``
+  lifts one. Accounts are never locked outright (anyone could lock a clinician out).
+- Lifecycle: tokens are listed with their last use and revoked one by one or all at once; a deactivated
+  account's tokens and sessions stop working at the next request. Each change is audited.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from mildpath.domain.errors import Conflict, InvalidInput, NotFound
 from mildpath.services.access import Actor, record, require_role
 from mildpath.store.base import utcnow
-from mildpath.store.models import ROLES, ApiToken, Clinic, LoginAttempt, Patient, User, WebSession
+from mildpath.store.models import ROLES, ApiToken, Clinic, LoginAttempt, LoginBlock, Patient, User, WebSession
 
 MIN_PASSWORD_LENGTH = 12
 PAIR_LIMIT = 10
 ADDRESS_LIMIT = 50
 THROTTLE_WINDOW = timedelta(minutes=15)
+BLOCK_SECONDS = 30
+BLOCK_MAX_SECONDS = 900
+TOKEN_TOUCH = timedelta(minutes=1)  # a token's last use is written at most once a minute
 
 _hasher = PasswordHasher()
 
@@ -128,13 +141,91 @@ def create_token(session: Session, actor: Actor, user: User, *, name: str = "cli
     return value
 
 
-def user_for_token(session: Session, value: str) -> User | None:
-    row = session.execute(
-        select(User)
+def user_for_token(session: Session, value: str, now: datetime | None = None) -> User | None:
+    """The active account an unrevoked token acts for (None otherwise); notes the token's last use."""
+    found = session.execute(
+        select(User, ApiToken)
         .join(ApiToken, ApiToken.user_id == User.id)
         .where(ApiToken.digest == digest(value), ApiToken.revoked_at.is_(None), User.active.is_(True))
-    ).scalar_one_or_none()
-    return row
+    ).one_or_none()
+    if found is None:
+        return None
+    user, token = found
+    now = now or _now()
+    # Touched at most once a minute: a write per API call would serialise readers on SQLite.
+    if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH:
+        token.last_used_at = now
+    return user  # type: ignore[no-any-return]
+
+
+def _account(session: Session, email: str) -> User:
+    user = get_user_by_email(session, email)
+    if user is None:
+        raise InvalidInput(f"no account {email.strip().lower()}", field="email")
+    return user
+
+
+def list_tokens(session: Session, actor: Actor, email: str) -> list[dict[str, Any]]:
+    """The account's unrevoked tokens: id, name, created and last used (never the value: only its digest is kept)."""
+    require_role(actor, "admin")
+    user = _account(session, email)
+    rows = session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).order_by(ApiToken.id)
+    )
+    record(session, actor, "token.list", "User", user.id, user.patient_id)
+    return [
+        {
+            "id": t.id,
+            "name": t.name,
+            "created_at": t.created_at.isoformat(),
+            "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None,
+        }
+        for t in rows
+    ]
+
+
+def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
+    """Revoke one token: the next request with it gets 401."""
+    require_role(actor, "admin")
+    token = session.get(ApiToken, token_id)
+    if token is None or token.revoked_at is not None:
+        raise NotFound(f"no active token {token_id}")
+    token.revoked_at = _now()
+    user = session.get(User, token.user_id)
+    record(
+        session, actor, "token.revoke", "User", token.user_id, user.patient_id if user else None, {"token_id": token.id}
+    )
+    return token
+
+
+def revoke_all_tokens(session: Session, actor: Actor, email: str) -> int:
+    """Revoke every token of the account; the number revoked."""
+    require_role(actor, "admin")
+    user = _account(session, email)
+    result = session.execute(
+        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=_now())
+    )
+    count = int(getattr(result, "rowcount", 0) or 0)
+    record(session, actor, "token.revoke_all", "User", user.id, user.patient_id, {"revoked": count})
+    return count
+
+
+def deactivate_user(session: Session, actor: Actor, email: str) -> User:
+    """Deactivate an account: its sessions end and its tokens are revoked, effective at the next request."""
+    require_role(actor, "admin")
+    user = _account(session, email)
+    if actor.user_id is not None and actor.user_id == user.id:
+        raise Conflict("an admin cannot deactivate their own account")
+    user.active = False
+    now = _now()
+    session.execute(
+        update(WebSession).where(WebSession.user_id == user.id, WebSession.revoked_at.is_(None)).values(revoked_at=now)
+    )
+    session.execute(
+        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now)
+    )
+    record(session, actor, "user.deactivate", "User", user.id, user.patient_id)
+    return user
 
 
 # ------------------------------------------------------------------------------------------ throttling
@@ -146,53 +237,139 @@ class Throttle:
     retry_after_seconds: int = 0
 
 
+@dataclass(frozen=True)
+class BlockPolicy:
+    """The throttling numbers (contracts §7); the two block lengths come from the settings."""
+
+    block_seconds: int = BLOCK_SECONDS
+    block_max_seconds: int = BLOCK_MAX_SECONDS
+    pair_limit: int = PAIR_LIMIT
+    address_limit: int = ADDRESS_LIMIT
+    window: timedelta = THROTTLE_WINDOW
+
+    @classmethod
+    def of(cls, settings: Any) -> BlockPolicy:
+        return cls(settings.login_block_seconds, settings.login_block_max_seconds)
+
+    def length(self, level: int) -> int:
+        """The block after ``level`` doublings, capped."""
+        return int(min(self.block_max_seconds, self.block_seconds * 2 ** min(level, 32)))
+
+
+def _scopes(email: str, address: str) -> list[tuple[str, str]]:
+    return [("pair", f"{email}\n{address}"), ("address", address)]
+
+
 def check_throttle(session: Session, email: str, address: str, now: datetime) -> Throttle:
-    since = now - THROTTLE_WINDOW
-    email = email.strip().lower()
-    pair = (
+    """Whether a login attempt may be tried now; if not, the true seconds until it may."""
+    scopes = _scopes(email.strip().lower(), address)
+    until = session.scalar(
+        select(func.max(LoginBlock.blocked_until)).where(
+            or_(*((LoginBlock.scope == scope) & (LoginBlock.key == key) for scope, key in scopes)),
+            LoginBlock.blocked_until > now,
+        )
+    )
+    if until is None:
+        return Throttle(True)
+    return Throttle(False, max(1, math.ceil((until - now).total_seconds())))
+
+
+def _failures(session: Session, since: datetime, *conditions: Any) -> int:
+    return int(
         session.scalar(
-            select(func.count()).where(
-                LoginAttempt.email == email,
-                LoginAttempt.address == address,
-                LoginAttempt.at >= since,
-                LoginAttempt.success.is_(False),
-            )
+            select(func.count()).where(LoginAttempt.at >= since, LoginAttempt.success.is_(False), *conditions)
         )
         or 0
     )
-    by_address = (
-        session.scalar(
-            select(func.count()).where(
-                LoginAttempt.address == address, LoginAttempt.at >= since, LoginAttempt.success.is_(False)
-            )
-        )
-        or 0
+
+
+def _block(session: Session, scope: str, key: str, email: str, address: str, level: int, until: datetime) -> None:
+    """Insert or raise the block in one statement (safe when two failures race on PostgreSQL)."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(LoginBlock).values(
+        scope=scope,
+        key=key,
+        email=email if scope == "pair" else "",
+        address=address,
+        level=level,
+        blocked_until=until,
     )
-    if pair >= PAIR_LIMIT or by_address >= ADDRESS_LIMIT:
-        # A growing delay: each failure past the limit doubles the wait, up to the whole window.
-        over = max(pair - PAIR_LIMIT, by_address - ADDRESS_LIMIT, 0)
-        return Throttle(False, min(int(THROTTLE_WINDOW.total_seconds()), 30 * 2 ** min(over, 5)))
-    return Throttle(True)
+    session.execute(
+        stmt.on_conflict_do_update(index_elements=["scope", "key"], set_={"level": level, "blocked_until": until})
+    )
 
 
-def note_attempt(session: Session, email: str, address: str, success: bool, now: datetime) -> None:
-    session.add(LoginAttempt(email=email.strip().lower()[:254], address=address[:64], success=success, at=now))
+def _note_failure(session: Session, email: str, address: str, now: datetime, policy: BlockPolicy) -> None:
+    """After a failure: start a block at the limit, or double the block that ended less than 15 minutes ago."""
+    since = now - policy.window
+    counts = {
+        "pair": _failures(session, since, LoginAttempt.email == email, LoginAttempt.address == address),
+        "address": _failures(session, since, LoginAttempt.address == address),
+    }
+    limits = {"pair": policy.pair_limit, "address": policy.address_limit}
+    for scope, key in _scopes(email, address):
+        current = session.scalar(select(LoginBlock).where(LoginBlock.scope == scope, LoginBlock.key == key))
+        if current is not None and current.blocked_until + policy.window > now:
+            level = current.level + 1
+        elif counts[scope] >= limits[scope]:
+            level = 0
+        else:
+            continue
+        _block(session, scope, key, email, address, level, now + timedelta(seconds=policy.length(level)))
+
+
+def note_attempt(
+    session: Session, email: str, address: str, success: bool, now: datetime, policy: BlockPolicy | None = None
+) -> None:
+    email = email.strip().lower()[:254]
+    address = address[:64]
+    session.add(LoginAttempt(email=email, address=address, success=success, at=now))
+    session.flush()
     if success:
-        # A successful login clears that pair's failures, so a user who typed wrong a few times is not penalised.
+        # A successful login clears that pair's failures and block: a user who mistyped is not penalised.
         session.execute(
             delete(LoginAttempt).where(
-                LoginAttempt.email == email.strip().lower(),
-                LoginAttempt.address == address,
-                LoginAttempt.success.is_(False),
+                LoginAttempt.email == email, LoginAttempt.address == address, LoginAttempt.success.is_(False)
             )
         )
+        session.execute(delete(LoginBlock).where(LoginBlock.scope == "pair", LoginBlock.key == f"{email}\n{address}"))
+        return
+    _note_failure(session, email, address, now, policy or BlockPolicy())
 
 
-def authenticate(session: Session, email: str, password: str, address: str, now: datetime) -> User | None:
+def unblock(session: Session, actor: Actor, email: str, address: str | None = None) -> int:
+    """Lift the blocks on ``email`` (from every address) and forget its failures; with ``address``, that
+    address's own block and failures too. The number of blocks lifted."""
+    require_role(actor, "admin")
+    email = email.strip().lower()
+    blocks = [LoginBlock.email == email]
+    attempts = [LoginAttempt.email == email]
+    if address:
+        blocks.append((LoginBlock.scope == "address") & (LoginBlock.key == address))
+        attempts.append(LoginAttempt.address == address)
+    result = session.execute(delete(LoginBlock).where(or_(*blocks)))
+    session.execute(delete(LoginAttempt).where(or_(*attempts), LoginAttempt.success.is_(False)))
+    lifted = int(getattr(result, "rowcount", 0) or 0)
+    user = get_user_by_email(session, email)
+    record(
+        session,
+        actor,
+        "auth.unblock",
+        "User",
+        user.id if user else None,
+        user.patient_id if user else None,
+        {"blocks": lifted, "address": bool(address)},
+    )
+    return lifted
+
+
+def authenticate(
+    session: Session, email: str, password: str, address: str, now: datetime, policy: BlockPolicy | None = None
+) -> User | None:
     """The user if email and password match an active account; every attempt is noted for throttling."""
     user = get_user_by_email(session, email)
     ok = verify_password(user, password) and user is not None and user.active
-    note_attempt(session, email, address, bool(ok), now)
+    note_attempt(session, email, address, bool(ok), now, policy)
     if ok and user is not None:
         record(session, Actor.for_user(user, address), "auth.login", "User", user.id, user.patient_id)
         return user

@@ -39,11 +39,12 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mildpath.domain.errors import Conflict, InvalidInput, NotFound
+from mildpath.domain.inputs import EdgeInput
 from mildpath.fhir.patient import collection_bundle, patient_resource
 from mildpath.services.access import Actor, get_patient_for, record, require_role
 from mildpath.store import erasure
@@ -78,7 +79,7 @@ REASON_LABELS = {
 }
 
 
-class RightsRequest(BaseModel):
+class RightsRequest(EdgeInput):
     """The reason for an export; ``reference`` is the request's ticket or letter number (no names: it is
     kept in the audit trail, which outlives erasure)."""
 

@@ -6,11 +6,12 @@ import re
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import ConfigDict, EmailStr, Field, field_validator
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from mildpath.domain.errors import Conflict, InvalidInput
+from mildpath.domain.inputs import EdgeInput
 from mildpath.services.access import Actor, get_patient_for, record, require_staff, visible_patients
 from mildpath.store.models import Clinic, Patient
 
@@ -27,7 +28,7 @@ def _printable(value: str | None) -> str | None:
     return value
 
 
-class PatientIn(BaseModel):
+class PatientIn(EdgeInput):
     """Fields a clinician enters for a patient; the same model serves forms, the API and the demo."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -59,7 +60,7 @@ class PatientIn(BaseModel):
         return v
 
 
-class PatientUpdate(BaseModel):
+class PatientUpdate(EdgeInput):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     given_name: str | None = Field(default=None, min_length=1, max_length=120)
@@ -146,13 +147,14 @@ def search_patients(
     if _UNPRINTABLE.search(q):
         raise InvalidInput("the search must not contain control characters", field="q")
     if q:
-        like = f"%{q.lower()}%"
+        # ``contains(autoescape=True)``: the search is literal text; ``%`` and ``_`` match only themselves.
+        needle = q.lower()
         stmt = stmt.where(
             or_(
-                func.lower(Patient.given_name).like(like),
-                func.lower(Patient.family_name).like(like),
-                func.lower(Patient.given_name + " " + Patient.family_name).like(like),
-                func.lower(Patient.mrn).like(like),
+                func.lower(Patient.given_name).contains(needle, autoescape=True),
+                func.lower(Patient.family_name).contains(needle, autoescape=True),
+                func.lower(Patient.given_name + " " + Patient.family_name).contains(needle, autoescape=True),
+                func.lower(Patient.mrn).contains(needle, autoescape=True),
             )
         )
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0

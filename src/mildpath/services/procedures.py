@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from mildpath.content.procedure import policies as load_policies
 from mildpath.domain.errors import Conflict, InvalidInput, InvalidRecord, NotFound
+from mildpath.domain.inputs import EdgeInput
 from mildpath.domain.procedure import (
     AdverseEvent,
     ChecklistEvaluation,
@@ -96,7 +97,7 @@ CLOCK_SLACK = timedelta(minutes=5)
 # ------------------------------------------------------------------------------------------ inputs
 
 
-class ProcedureSchedule(BaseModel):
+class ProcedureSchedule(EdgeInput):
     """Schedule a procedure: the day, and the operating clinician (default: the clinician scheduling it)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -107,7 +108,7 @@ class ProcedureSchedule(BaseModel):
     )
 
 
-class ScheduleUpdate(BaseModel):
+class ScheduleUpdate(EdgeInput):
     """Move a scheduled procedure to another day or operator (only before it starts)."""
 
     model_config = ConfigDict(extra="forbid")

@@ -37,7 +37,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -50,6 +50,7 @@ from mildpath.content.instruments import (
 )
 from mildpath.content.schedule import follow_up_plan
 from mildpath.domain.errors import Conflict, InvalidAnswer, InvalidInput, NotFound
+from mildpath.domain.inputs import EdgeInput
 from mildpath.domain.instruments import INSTRUMENTS, Score, score
 from mildpath.domain.instruments.base import read_answers
 from mildpath.domain.instruments.odi import WHOLE_PERCENT_RULE as ODI_WHOLE_PERCENT_RULE
@@ -156,7 +157,7 @@ class Trend:
     source: str
 
 
-class ResponseIn(BaseModel):
+class ResponseIn(EdgeInput):
     """Complete answers to one questionnaire (API and paper entry). Scores are never accepted: they are computed."""
 
     model_config = ConfigDict(extra="forbid")

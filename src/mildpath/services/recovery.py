@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -31,6 +31,7 @@ from mildpath.content.symptoms import load_symptom_vocabulary
 from mildpath.content.triage import load_triage_rules
 from mildpath.domain.diary import DiaryEntry
 from mildpath.domain.errors import Conflict, InvalidInput, NotFound
+from mildpath.domain.inputs import EdgeInput
 from mildpath.domain.recovery import (
     NO_LIFTING_WEEKS_RANGE,
     DatedMilestone,
@@ -76,7 +77,7 @@ PROCEDURE_FUTURE_DAYS = 366
 # ------------------------------------------------------------------------------------------ plain views
 
 
-class PlanIn(BaseModel):
+class PlanIn(EdgeInput):
     """What a clinician sets for a patient's recovery plan (forms, the API and the demo share it)."""
 
     model_config = ConfigDict(extra="forbid")

@@ -85,6 +85,7 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class WebSession(Base):
@@ -107,6 +108,21 @@ class LoginAttempt(Base):
     address: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     success: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class LoginBlock(Base):
+    """A login block in force (contracts §7): per ``scope`` ("pair": email and address; "address"), the
+    block's ``level`` (the wait is the first block doubled ``level`` times) and when it ends."""
+
+    __tablename__ = "login_blocks"
+    __table_args__ = (UniqueConstraint("scope", "key", name="scope_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(8))
+    key: Mapped[str] = mapped_column(String(320))
+    email: Mapped[str] = mapped_column(String(254), default="", index=True)
+    address: Mapped[str] = mapped_column(String(64), default="")
+    level: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_until: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class AuditEvent(Base):
@@ -135,6 +151,8 @@ class IdempotencyKey(Base):
     key: Mapped[str] = mapped_column(String(200))
     method: Mapped[str] = mapped_column(String(8))
     path: Mapped[str] = mapped_column(String(400))
+    # SHA-256 of method, path and body (web/idempotency.py); empty for answers stored before it was kept.
+    fingerprint: Mapped[str] = mapped_column(String(64), default="", server_default="")
     status_code: Mapped[int] = mapped_column(Integer)
     body: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

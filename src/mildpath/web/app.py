@@ -36,7 +36,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="mildpath API",
         version=__version__,
         description="Care pathway of the mild procedure for lumbar spinal stenosis. Errors are RFC 9457 "
-        "problem+json; authenticate with `Authorization: Bearer <token>` (`mildpath token create EMAIL`).",
+        "problem+json; authenticate with `Authorization: Bearer <token>` (`mildpath token create EMAIL`).\n\n"
+        "Limits on every request body: at most `MILDPATH_MAX_BODY_MB` bytes (413); integers within 32 bits and "
+        "numbers finite and within 1e12; no coercion across JSON kinds (dates are ISO strings, booleans JSON "
+        "booleans); text without NUL, control characters, unpaired surrogates or bidi overrides; free-form JSON "
+        "(answers, FHIR resources and Bundles) nested at most 32 levels, arrays (Bundle entries) of at most "
+        "20,000 items, strings of at most 100,000 characters; otherwise 422 naming the field. A POST with "
+        "`Idempotency-Key` replays its first answer; the same key with another method, path or body is 422, "
+        "and 409 with `Retry-After` while the first is still being processed.",
         docs_url="/docs",
         redoc_url=None,
         openapi_url="/openapi.json",

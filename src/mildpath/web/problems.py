@@ -27,6 +27,13 @@ from mildpath.web import i18n
 log = logging.getLogger("mildpath.web")
 
 PROBLEM = "application/problem+json"
+FHIR_JSON = "application/fhir+json"
+
+
+class FhirJSONResponse(JSONResponse):
+    """A FHIR resource: ``application/fhir+json``, as the OpenAPI document then says (``response_class``)."""
+
+    media_type = FHIR_JSON
 
 
 class LoginRequired(Exception):
@@ -154,6 +161,22 @@ def _respond(request: Request, status: int, title: str, detail: str, **extra: An
     return _html(request, status, title, detail)
 
 
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods some route of the app fully matches for this request's path."""
+    from starlette.routing import Match
+
+    routes = request.app.router.routes
+    allowed = []
+    for method in METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in routes):
+            allowed.append(method)
+    return allowed
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(MildpathError)
     async def _domain(request: Request, exc: MildpathError) -> Response:
@@ -171,7 +194,11 @@ def install(app: FastAPI) -> None:
                     extra["errors"] = [{"field": exc.field, "message": exc.message}]
                 if isinstance(exc, NotFound):
                     return _respond(request, 404, title, "No such record, or it is not yours to see.")
-                return _respond(request, status, title, exc.message, **extra)
+                resp = _respond(request, status, title, exc.message, **extra)
+                retry_after = getattr(exc, "retry_after", None)
+                if retry_after is not None:  # a temporary clash (an Idempotency-Key still in flight)
+                    resp.headers["Retry-After"] = str(retry_after)
+                return resp
         return _respond(request, 400, "Bad request", exc.message)
 
     @app.exception_handler(RequestValidationError)
@@ -214,6 +241,11 @@ def install(app: FastAPI) -> None:
         resp = _respond(request, exc.status_code, title, detail)
         for k, v in (exc.headers or {}).items():
             resp.headers[k] = v
+        if exc.status_code == 405:
+            # Every method the path answers, not only the first route's (RFC 9110 §15.5.6); OPTIONS is 405 too.
+            allowed = allowed_methods(request)
+            if allowed:  # a mounted app (static files) says its own
+                resp.headers["Allow"] = ", ".join(allowed)
         return resp
 
     @app.exception_handler(sqlite3.OperationalError)

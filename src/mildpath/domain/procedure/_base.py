@@ -11,15 +11,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ConfigDict, ValidationError
 
 from mildpath.domain.errors import InvalidRecord
+from mildpath.domain.inputs import EdgeInput
 from mildpath.domain.procedure.policy import Sources
 
 M = TypeVar("M", bound="RecordModel")
 
 
-class RecordModel(BaseModel):
+class RecordModel(EdgeInput):
     """Frozen, and unknown keys are refused (a typo such as ``"level"`` for ``"levels"`` must not vanish)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from mildpath.services import clock
 from mildpath.services import patient_rights as svc
 from mildpath.web.deps import Admin, PatientId, SessionDep
+from mildpath.web.problems import FhirJSONResponse
 
 router = APIRouter(prefix="/api/v1", tags=["patient rights"])
 
@@ -33,7 +34,7 @@ class RightsOutcomePublic(BaseModel):
 
 @router.post(
     "/patients/{patient_id}/export",
-    response_class=JSONResponse,
+    response_class=FhirJSONResponse,
     responses={200: {"content": {FHIR_JSON: {"schema": {"type": "object"}}}, "description": "A FHIR R4 Bundle"}},
 )
 def export_patient(

@@ -53,6 +53,7 @@ from mildpath.web.deps import (
     Staff,
     StaffPatientRecordActor,
 )
+from mildpath.web.problems import FhirJSONResponse
 
 router = APIRouter(prefix="/api/v1", tags=["procedures"])
 
@@ -282,19 +283,19 @@ def discharge_instructions(
     return Response(content, media_type="application/pdf", headers={"Content-Disposition": disposition})
 
 
-@router.get("/procedures/{procedure_id}/fhir", response_class=JSONResponse)
+@router.get("/procedures/{procedure_id}/fhir", response_class=FhirJSONResponse)
 def procedure_fhir(procedure_id: RecordId, actor: Staff, session: SessionDep) -> JSONResponse:
     """The procedure as a FHIR R4 Procedure (CPT 0275T, body sites, performer, outcome, complications)."""
     return _fhir(exports.procedure_fhir(session, actor, procedure_id))
 
 
-@router.get("/procedures/{procedure_id}/adverse-events/fhir", response_class=JSONResponse)
+@router.get("/procedures/{procedure_id}/adverse-events/fhir", response_class=FhirJSONResponse)
 def adverse_events_fhir(procedure_id: RecordId, actor: Staff, session: SessionDep) -> JSONResponse:
     """The procedure's adverse events as a FHIR R4 Bundle (type collection) of AdverseEvent."""
     return _fhir(exports.adverse_events_fhir(session, actor, procedure_id))
 
 
-@router.get("/adverse-events/{event_id}/fhir", response_class=JSONResponse)
+@router.get("/adverse-events/{event_id}/fhir", response_class=FhirJSONResponse)
 def adverse_event_fhir(event_id: RecordId, actor: Staff, session: SessionDep) -> JSONResponse:
     """One adverse event as a FHIR R4 AdverseEvent."""
     return _fhir(exports.adverse_event_fhir(session, actor, event_id))

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from mildpath.domain.inputs import EdgeInput
 from mildpath.domain.procedure import DischargeCriterion, DischargeReadiness, Problem
 from mildpath.services.procedures import AdverseEventView, ProcedureSummary, ProcedureView, ReinterventionView, TodayRow
 from mildpath.services.procedures import ProcedureSchedule as ProcedureCreate
@@ -40,7 +41,7 @@ __all__ = [
 TEXT = 2000
 
 
-class StartRequest(BaseModel):
+class StartRequest(EdgeInput):
     model_config = ConfigDict(extra="forbid")
 
     override_reason: str | None = Field(
@@ -50,20 +51,20 @@ class StartRequest(BaseModel):
     )
 
 
-class CancelRequest(BaseModel):
+class CancelRequest(EdgeInput):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=TEXT)
 
 
-class DischargeRequest(BaseModel):
+class DischargeRequest(EdgeInput):
     model_config = ConfigDict(extra="forbid")
 
     readiness: DischargeReadiness
     at: AwareDatetime | None = Field(default=None, description="Discharge time; default now")
 
 
-class OvernightRequest(BaseModel):
+class OvernightRequest(EdgeInput):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(max_length=TEXT, description="Why the patient stays overnight (required)")

@@ -19,12 +19,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from mildpath.domain.errors import InvalidInput, NotFound
+from mildpath.domain.inputs import check_free
 from mildpath.domain.instruments import INSTRUMENTS
 from mildpath.fhir.questionnaires import questionnaire
 from mildpath.services import clock
 from mildpath.services import proms as svc
 from mildpath.web import idempotency
 from mildpath.web.deps import PatientId, PatientRecordActor, RecordId, SessionDep, SettingsDep, SignedIn, Staff
+from mildpath.web.problems import FhirJSONResponse
 
 router = APIRouter(prefix="/api/v1", tags=["proms"])
 
@@ -190,7 +192,7 @@ def list_instruments(actor: SignedIn, settings: SettingsDep) -> list[InstrumentP
     return out
 
 
-@router.get("/instruments/{instrument_id}/questionnaire", response_class=JSONResponse)
+@router.get("/instruments/{instrument_id}/questionnaire", response_class=FhirJSONResponse)
 def get_questionnaire(instrument_id: InstrumentId, actor: SignedIn, settings: SettingsDep) -> Response:
     """The instrument as a FHIR R4 Questionnaire (``application/fhir+json``)."""
     if instrument_id not in INSTRUMENTS:
@@ -249,7 +251,7 @@ def get_response(
     return _public(svc.get_response(session, actor, patient_id, response_id))
 
 
-@router.get("/patients/{patient_id}/responses/{response_id}/fhir", response_class=JSONResponse)
+@router.get("/patients/{patient_id}/responses/{response_id}/fhir", response_class=FhirJSONResponse)
 def get_response_fhir(
     patient_id: PatientId, response_id: RecordId, actor: PatientRecordActor, session: SessionDep, settings: SettingsDep
 ) -> Response:
@@ -258,7 +260,7 @@ def get_response_fhir(
     return JSONResponse(resource, media_type=FHIR_JSON)
 
 
-@router.get("/patients/{patient_id}/responses/{response_id}/observations", response_class=JSONResponse)
+@router.get("/patients/{patient_id}/responses/{response_id}/observations", response_class=FhirJSONResponse)
 def get_response_observations(
     patient_id: PatientId, response_id: RecordId, actor: PatientRecordActor, session: SessionDep
 ) -> Response:
@@ -305,6 +307,7 @@ async def import_questionnaire_response(
             raise InvalidInput("body: not valid JSON", field="body") from None
         if not isinstance(resource, dict):
             raise InvalidInput("body: expected a QuestionnaireResponse object", field="body")
+        check_free(resource, "body")  # the edge rules of every input model (domain/inputs.py)
         view = svc.import_fhir_response(
             session,
             actor,

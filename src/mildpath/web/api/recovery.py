@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from mildpath.domain.errors import NotFound
+from mildpath.domain.inputs import EdgeInput, check_free
 from mildpath.services import clock
 from mildpath.services import recovery as svc
 from mildpath.web import idempotency
@@ -183,7 +184,7 @@ class WorklistPublic(BaseModel):
     counts: dict[str, int] = Field(default_factory=dict, description="Open and acknowledged flags, all pages")
 
 
-class FlagResolve(BaseModel):
+class FlagResolve(EdgeInput):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     note: str = Field(min_length=1, max_length=svc.NOTE_MAX, description="What was done (required)")
@@ -208,6 +209,7 @@ def create_diary_entry(
 ) -> Response:
     """Record a diary entry and answer at once with its triage level, reasons and advice. A patient posts for
     themselves, staff for a patient of their clinic."""
+    check_free(body, "body")  # the edge rules of every input model (domain/inputs.py), for this free-form body
     replayed = idempotency.replay(request, session, actor)
     if replayed is not None:
         return replayed

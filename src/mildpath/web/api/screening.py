@@ -43,6 +43,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from mildpath.content.criteria import load_forms
+from mildpath.domain.inputs import EdgeInput
 from mildpath.domain.selfcheck import Guidance
 from mildpath.fhir.cds_hooks import MissingPrefetch, discovery
 from mildpath.services import auth, clock
@@ -58,7 +59,7 @@ from mildpath.web.deps import (
     SessionDep,
     SettingsDep,
 )
-from mildpath.web.problems import problem
+from mildpath.web.problems import FhirJSONResponse, problem
 
 router = APIRouter(tags=["screening"])
 
@@ -77,7 +78,7 @@ Answers = Annotated[
 # Schemas
 
 
-class ScreeningCreate(BaseModel):
+class ScreeningCreate(EdgeInput):
     """A form (``kind`` + ``answers``) or a FHIR chart (``bundle``) to screen and store."""
 
     model_config = ConfigDict(
@@ -175,7 +176,7 @@ class ScreeningPage(BaseModel):
     items: list[ScreeningPublic]
 
 
-class SelfCheckCreate(BaseModel):
+class SelfCheckCreate(EdgeInput):
     model_config = ConfigDict(extra="forbid")
 
     answers: Answers
@@ -207,7 +208,7 @@ class SelfCheckPublic(BaseModel):
     stored: bool = Field(description="Always false: an anonymous self-check stores nothing")
 
 
-class CdsHooksRequest(BaseModel):
+class CdsHooksRequest(EdgeInput):
     """A CDS Hooks 2.0 service request (https://cds-hooks.hl7.org/2.0/#http-request_1)."""
 
     model_config = ConfigDict(extra="allow")
@@ -309,7 +310,7 @@ def get_screening(
 
 @router.get(
     f"{API}/patients/{{patient_id}}/screenings/{{screening_id}}/fhir",
-    response_class=JSONResponse,
+    response_class=FhirJSONResponse,
     responses={200: {"content": {FHIR_JSON: {"schema": {"type": "object"}}}, "description": "A FHIR R4 resource"}},
 )
 def get_screening_fhir(

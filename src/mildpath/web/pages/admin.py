@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
-from mildpath.domain.errors import Conflict, InvalidInput
+from mildpath.domain.errors import Conflict, InvalidInput, NotFound
 from mildpath.services import audit as audit_svc
 from mildpath.services import auth
-from mildpath.web.deps import Admin, AdminForm, SessionDep
+from mildpath.web.deps import Admin, AdminForm, RecordId, SessionDep
 from mildpath.web.pages._common import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -46,6 +46,47 @@ async def add_user(request: Request, actor: AdminForm, session: SessionDep) -> R
             status_code=422,
         )
     return redirect("/admin/users")
+
+
+def _user_page(request: Request, session: SessionDep, actor: Admin, user_id: int, **extra: object) -> Response:
+    user = auth.get_user(session, user_id)
+    tokens = auth.list_tokens(session, actor, user.email)
+    context = {"user": user, "tokens": tokens, "message": None, "error": None, **extra}
+    return render(request, "admin/user.html", context, status_code=422 if extra.get("error") else 200)
+
+
+@router.get("/admin/users/{user_id}")
+def user_page(request: Request, user_id: RecordId, actor: Admin, session: SessionDep) -> Response:
+    """One account: its API tokens with their last use (each with a revoke button), deactivate, unblock."""
+    return _user_page(request, session, actor, user_id)
+
+
+@router.post("/admin/users/{user_id}/tokens/{token_id}/revoke")
+def revoke_token(
+    request: Request, user_id: RecordId, token_id: RecordId, actor: AdminForm, session: SessionDep
+) -> Response:
+    user = auth.get_user(session, user_id)
+    if token_id not in {t["id"] for t in auth.list_tokens(session, actor, user.email)}:
+        raise NotFound(f"no active token {token_id} for this account")
+    auth.revoke_token(session, actor, token_id)
+    return redirect(f"/admin/users/{user_id}")
+
+
+@router.post("/admin/users/{user_id}/deactivate")
+def deactivate(request: Request, user_id: RecordId, actor: AdminForm, session: SessionDep) -> Response:
+    user = auth.get_user(session, user_id)
+    try:
+        auth.deactivate_user(session, actor, user.email)
+    except Conflict as exc:
+        return _user_page(request, session, actor, user_id, error=exc.message)
+    return redirect(f"/admin/users/{user_id}")
+
+
+@router.post("/admin/users/{user_id}/unblock")
+def unblock(request: Request, user_id: RecordId, actor: AdminForm, session: SessionDep) -> Response:
+    user = auth.get_user(session, user_id)
+    lifted = auth.unblock(session, actor, user.email)
+    return _user_page(request, session, actor, user_id, message=f"Lifted {lifted} login block(s).")
 
 
 @router.get("/admin/audit")

@@ -39,12 +39,15 @@ def login(
     password: Annotated[str, Form(max_length=1024)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
-    now = utcnow()
+    # The clock is the app's (tests inject one to walk through the blocks without sleeping).
+    now = getattr(request.app.state, "clock", utcnow)()
     address = actor.address
     throttle = auth.check_throttle(session, email, address, now)
     if not throttle.allowed:
+        # Refused without being noted: attempts while blocked do not extend the block (contracts §7).
         raise TooManyAttempts(throttle.retry_after_seconds)
-    user = auth.authenticate(session, email, password, address, now)
+    policy = auth.BlockPolicy.of(request.app.state.settings)
+    user = auth.authenticate(session, email, password, address, now, policy)
     if user is None:
         return render(
             request,
