@@ -38,3 +38,18 @@ def count(db: Session, model: type, **where: object) -> int:
     for key, value in where.items():
         stmt = stmt.where(getattr(model, key) == value)
     return int(db.scalar(stmt) or 0)
+
+
+def api_routes(app):  # type: ignore[no-untyped-def]
+    """Every APIRoute of the app, also inside included routers: FastAPI >= 0.165 keeps an included router as one
+    wrapper entry of ``app.routes`` (``original_router``), so a plain loop over ``app.routes`` sees almost none."""
+    from fastapi.routing import APIRoute
+
+    def walk(routes):  # type: ignore[no-untyped-def]
+        for route in routes:
+            if isinstance(route, APIRoute):
+                yield route
+            elif hasattr(route, "original_router"):
+                yield from walk(route.original_router.routes)
+
+    return list(walk(app.routes))

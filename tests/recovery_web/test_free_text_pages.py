@@ -41,7 +41,7 @@ def test_answers_and_errors_use_plain_labels(client, patient_pat, pat_id):
     login(client, patient_pat)
     resp = _submit(client, pat_id, pain_back="4", urine_trouble="yes")
     page = client.get(resp.headers["location"]).text
-    assert "<dt>Back pain</dt>" in page and "<dt>Trouble passing urine</dt>" in page
+    assert "<dt>Back pain now</dt>" in page and "<dt>Trouble passing urine" in page
     assert "pain_back" not in page.split('id="your-words"')[0].split("<h2>Your answers</h2>")[-1]
     refused = _submit(client, pat_id, pain_back="12")
     assert refused.status_code == 422 and "Back pain: must be" in refused.text

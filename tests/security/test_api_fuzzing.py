@@ -36,6 +36,9 @@ BUDGET = int(os.environ.get("MILDPATH_FUZZ_BUDGET", "480"))
 # The admin sees the same operations plus the admin-only ones: two thirds of the clinician's budget suffice.
 SHARE = {"dr_alice": 1.0, "admin_ada": 2 / 3}
 MODES = 2
+# Seconds one request may take: generous, since the first outcomes call imports lifelines and on a loaded
+# 2-core CI machine that alone has taken over 10 s (schemathesis's default), which is slowness, not a defect.
+FUZZ_TIMEOUT = 180
 CONFORMANCE = [
     not_a_server_error,
     status_code_conformance,
@@ -80,7 +83,7 @@ def _run_operation(strategy, persona, checks, label: str, examples: int) -> list
         if seen:
             return  # one report per operation and mode is enough
         try:
-            case.call_and_validate(headers=persona.auth, checks=checks)
+            case.call_and_validate(headers=persona.auth, checks=checks, timeout=FUZZ_TIMEOUT)
         except (Exception, FailureGroup) as exc:  # a failed check: report it with a request that reproduces it
             seen.append(f"{label}: {str(exc).strip()[:800]}\n  {case.as_curl_command()}")
 

@@ -18,7 +18,7 @@ import re
 
 import pytest
 from fastapi.routing import APIRoute
-from tests.helpers import login
+from tests.helpers import api_routes, login
 from tests.web.test_route_policies import declared_policies
 
 from mildpath.web.deps import Policy
@@ -31,7 +31,7 @@ SKIP_PATHS = {"/logout"}  # would end the persona's session mid-matrix; covered 
 
 def _routes(app):  # type: ignore[no-untyped-def]
     policies = declared_policies(app)
-    for route in app.routes:
+    for route in api_routes(app):
         if not isinstance(route, APIRoute) or route.path in SKIP_PATHS:
             continue
         for method in sorted(route.methods - {"HEAD", "OPTIONS"}):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi.routing import APIRoute
+from tests.helpers import api_routes
 
 from mildpath.web.deps import Policy
 
@@ -21,7 +22,7 @@ def _policies(dependant) -> list[Policy]:  # type: ignore[no-untyped-def]
 
 def declared_policies(app) -> dict[tuple[str, str], Policy]:  # type: ignore[no-untyped-def]
     out = {}
-    for route in app.routes:
+    for route in api_routes(app):
         if not isinstance(route, APIRoute):
             continue
         policies = _policies(route.dependant)
@@ -38,7 +39,7 @@ def test_every_route_declares_a_policy(app):
 def test_state_changing_pages_check_csrf(app):
     """A page route (not the bearer-token API) that changes state goes through the CSRF-checking policy."""
     unsafe = []
-    for route in app.routes:
+    for route in api_routes(app):
         if not isinstance(route, APIRoute) or route.path.startswith(("/api/", "/cds-services", "/fhir/")):
             continue
         if route.methods & {"POST", "PUT", "PATCH", "DELETE"}:

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from markupsafe import escape
 
 from mildpath.services.access import Actor
 from mildpath.web import i18n
@@ -48,13 +49,23 @@ def source_titles(source_ids: Any) -> list[str]:
     return out
 
 
+def _escaped_gettext(message: str) -> str:
+    """Jinja's newstyle gettext marks what ``_()`` returns as safe HTML; a message can be a patient's own words
+    (``_(value)`` on an answer that has no label), so it is escaped first. The catalogue holds no markup."""
+    return str(escape(i18n.gettext(message)))
+
+
+def _escaped_ngettext(singular: str, plural: str, n: int) -> str:
+    return str(escape(i18n.ngettext(singular, plural, n)))
+
+
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES), context_processors=[_context])
     templates.env.autoescape = True
     templates.env.filters["source_titles"] = source_titles
     templates.env.add_extension("jinja2.ext.i18n")
     templates.env.install_gettext_callables(  # type: ignore[attr-defined]
-        i18n.gettext, i18n.ngettext, newstyle=True
+        _escaped_gettext, _escaped_ngettext, newstyle=True
     )
     templates.env.filters["localized"] = i18n.localized
     templates.env.globals["localized_field"] = i18n.localized_field
