@@ -22,12 +22,15 @@ BASE = {"mrn": "ER-1", "given_name": "Edda", "family_name": "Rule", "birth_date"
 
 
 def _all_models() -> dict[str, type[BaseModel]]:
+    """mildpath's own pydantic models by name (other libraries' models, such as fhir.resources' AdverseEvent that
+    other tests import, may share a name and must not stand in for ours)."""
     out: dict[str, type[BaseModel]] = {}
     todo = [BaseModel]
     while todo:
         cls = todo.pop()
         for sub in cls.__subclasses__():
-            out.setdefault(sub.__name__, sub)
+            if sub.__module__.startswith("mildpath."):
+                out.setdefault(sub.__name__, sub)
             todo.append(sub)
     return out
 
