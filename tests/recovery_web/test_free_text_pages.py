@@ -62,3 +62,13 @@ def test_the_worklist_pages_and_its_counters_follow_the_list(client, db, dr_alic
     card = client.post(f"/worklist/{api['items'][0]['id']}/acknowledge", headers=headers)
     assert card.status_code == 200
     assert 'hx-swap-oob="true"' in card.text and f"{opened - 1} new" in card.text
+
+
+def test_the_emergency_notice_speaks_the_page_language(client, patient_pat, pat_id):
+    """The "not watched around the clock" notice follows the page's language, not only the stored preference."""
+    login(client, patient_pat)
+    english = client.get(f"/patients/{pat_id}/diary").text
+    spanish = client.get(f"/patients/{pat_id}/diary?lang=es").text
+    assert "Nobody watches this diary around the clock" in english
+    assert "Nadie revisa este diario a todas horas" in spanish
+    assert "Nobody watches" not in spanish

@@ -39,7 +39,7 @@ from mildpath.web.deps import (
     StaffForm,
     StaffPatientRecordForm,
 )
-from mildpath.web.i18n import current_language
+from mildpath.web.i18n import current_language, negotiate
 from mildpath.web.pages import _plan_wording
 from mildpath.web.pages._common import form_errors, redirect, render
 
@@ -172,7 +172,8 @@ def emergency_notice(request: Request, session: Session, patient: Any) -> str:
     if notice is None:
         return ""
     number = svc.emergency_number(session, patient.id, get_settings(request).emergency_number)
-    return notice.get("es" if current_language() == "es" else "en").replace("{number}", number)
+    language = getattr(request.state, "lang", None) or negotiate(request)  # the page's language, set at render
+    return notice.get("es" if language == "es" else "en").replace("{number}", number)
 
 
 def _when(value: datetime | None) -> str:
