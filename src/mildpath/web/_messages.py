@@ -40,6 +40,7 @@ DIARY = (
     N_("A swollen, painful calf?"),
     N_("Is the wound bleeding?"),
     N_("What you wrote"),
+    N_("Days since the procedure"),
     N_("rule"),
     N_("source"),
     N_("A headache that is worse when you sit or stand, and better lying down?"),
