@@ -11,8 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from mildpath.content.sources import CONTENT_DIR, ContentError, check_cited
-from mildpath.domain.errors import InvalidInput
+from mildpath.content.sources import CONTENT_DIR, check_cited, load_yaml_model
 from mildpath.domain.recovery import MilestoneCatalog, make_milestone_catalog
 
 MILESTONES_FILE = CONTENT_DIR / "milestones.yaml"
@@ -31,16 +30,7 @@ def _shipped() -> MilestoneCatalog:
 
 
 def _load(path: Path) -> MilestoneCatalog:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ContentError(f"{path.name}: cannot be read ({' '.join(str(exc).split())})") from exc
-    if not isinstance(data, dict):
-        raise ContentError(f"{path.name}: must hold a mapping")
-    try:
-        catalog = make_milestone_catalog(data)
-    except InvalidInput as exc:
-        raise ContentError(f"{path.name}: {exc.message}") from exc
+    catalog = load_yaml_model(path, make_milestone_catalog)
     for spec in (*catalog.milestones, *catalog.follow_ups):
         check_cited(spec.sources, f"{path.name}: milestone {spec.id}")
     for name, sources in catalog.setting_sources.items():

@@ -6,10 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
-from mildpath.content.sources import CONTENT_DIR, ContentError, check_cited
-from mildpath.domain.errors import InvalidInput
+from mildpath.content.sources import CONTENT_DIR, check_cited, load_yaml_model
 from mildpath.domain.symptoms import SymptomVocabulary, make_vocabulary
 
 SYMPTOMS_FILE = CONTENT_DIR / "symptoms.yaml"
@@ -28,16 +25,7 @@ def _shipped() -> SymptomVocabulary:
 
 
 def _load(path: Path) -> SymptomVocabulary:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ContentError(f"{path.name}: cannot be read ({' '.join(str(exc).split())})") from exc
-    if not isinstance(data, dict):
-        raise ContentError(f"{path.name}: must hold a mapping")
-    try:
-        vocab = make_vocabulary(data)
-    except InvalidInput as exc:
-        raise ContentError(f"{path.name}: {exc.message}") from exc
+    vocab = load_yaml_model(path, make_vocabulary)
     check_cited(vocab.sources, f"{path.name}: sources")
     check_cited(vocab.unclassified_sources, f"{path.name}: unclassified_sources")
     for rule in vocab.rules:

@@ -9,10 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
-from mildpath.content.sources import CONTENT_DIR, ContentError, check_cited
-from mildpath.domain.errors import InvalidInput
+from mildpath.content.sources import CONTENT_DIR, check_cited, load_yaml_model
 from mildpath.domain.triage import TriageRules, make_triage_rules
 
 TRIAGE_FILE = CONTENT_DIR / "triage.yaml"
@@ -35,16 +32,7 @@ def _shipped_rules() -> TriageRules:
 
 
 def _load(path: Path) -> TriageRules:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ContentError(f"{path.name}: cannot be read ({' '.join(str(exc).split())})") from exc
-    if not isinstance(data, dict):
-        raise ContentError(f"{path.name}: must hold a mapping")
-    try:
-        rules = make_triage_rules(data)
-    except InvalidInput as exc:
-        raise ContentError(f"{path.name}: {exc.message}") from exc
+    rules = load_yaml_model(path, make_triage_rules)
     _check_sources(rules, path.name)
     return rules
 
