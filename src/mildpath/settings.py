@@ -8,6 +8,7 @@ environment at import time.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from pathlib import Path
 from typing import Literal
@@ -70,6 +71,36 @@ class Settings(BaseSettings):
     )
     smtp_port: int = Field(default=25, description="SMTP server port.")
     smtp_from: str = Field(default="mildpath@localhost", description="Sender address of notification emails.")
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The address patients reach mildpath at; the links in texts and emails start with it.",
+    )
+    sms_url: str = Field(
+        default="",
+        description="SMS gateway: the HTTP endpoint each text message is POSTed to (contracts §10); empty: texts "
+        "are written to a file sink, <data dir>/sms-outbox.ndjson (development and tests).",
+    )
+    sms_auth_header: str = Field(
+        default="", description="SMS gateway: one whole header line sent with every request, e.g. "
+        "'Authorization: Bearer xyz'; empty: none."
+    )
+    sms_from: str = Field(default="", description="SMS gateway: the sender number or name put in {from}.")
+    sms_body_template: str = Field(
+        default='{"to": "{to}", "from": "{from}", "text": "{text}"}',
+        description="SMS gateway: the JSON body of a request; {to}, {from} and {text} stand inside JSON strings "
+        "and are replaced by the JSON-escaped values; no other braces are interpreted.",
+    )
+    sms_inbound_secret: str = Field(
+        default="",
+        description="SMS gateway: the shared secret of replies posted to /hooks/sms/inbound "
+        "(Authorization: Bearer <secret>); empty: the inbound hook refuses every call.",
+    )
+    quiet_hours: str = Field(
+        default="21:00-08:00",
+        description="Reminders are not sent between these local times (HH:MM-HH:MM, the clinic's time zone, "
+        "else MILDPATH_TIMEZONE); they wait until the quiet hours end. Empty: no quiet hours.",
+    )
+    timezone: str = Field(default="UTC", description="Time zone of clinics that have none (IANA name).")
     clinic_phone: str = Field(
         default="", description="Fallback clinic phone number shown to patients when a clinic has none."
     )
@@ -102,6 +133,40 @@ class Settings(BaseSettings):
     def licensed_wording_declared(self) -> tuple[str, ...]:
         """The instruments whose licensed wording the site declares (``MILDPATH_LICENSED_WORDING``)."""
         return tuple(n for n in self.licensed_wording.split(",") if n)
+
+    @field_validator("sms_body_template")
+    @classmethod
+    def _sms_template(cls, v: str) -> str:
+        from mildpath.domain.messaging import check_sms_template
+
+        return check_sms_template(v)
+
+    @field_validator("sms_auth_header")
+    @classmethod
+    def _sms_header(cls, v: str) -> str:
+        v = v.strip()
+        if v and not re.fullmatch(r"[A-Za-z0-9-]+:\s*\S.*", v):
+            raise ValueError("MILDPATH_SMS_AUTH_HEADER: expected one header line, 'Name: value'")
+        return v
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, v: str) -> str:
+        from mildpath.domain.messaging import QuietHours
+
+        QuietHours.parse(v)
+        return v.strip()
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"MILDPATH_TIMEZONE: {v!r} is not a time zone name") from None
+        return v
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -14,7 +14,7 @@ from mildpath.services import proms as svc
 from mildpath.services.access import Actor
 from mildpath.services.auth import add_user
 from mildpath.services.clock import now, today
-from mildpath.services.notify import deliver_pending
+from mildpath.services.notify import DeliveryCounts, deliver_pending
 from mildpath.store.models import AuditEvent, OutboxMessage
 from mildpath.store.proms import PromReminder
 from tests.conftest import SECRET
@@ -109,10 +109,10 @@ def test_a_patient_who_answered_everything_is_not_reminded(db, dr_alice, make_pa
 def test_queued_reminders_are_delivered_once(db):
     svc.queue_due_reminders(db, today(), now=now())
     sender = MemorySender()
-    sent, failed = deliver_pending(db, sender)
-    assert failed == 0 and sent >= 1
+    counts = deliver_pending(db, sender)
+    assert counts.failed == 0 and counts.sent >= 1
     assert any(m.kind == svc.REMINDER_KIND for m in sender.sent)
-    assert deliver_pending(db, MemorySender()) == (0, 0)
+    assert deliver_pending(db, MemorySender()) == DeliveryCounts()
 
 
 @pytest.fixture
@@ -130,6 +130,7 @@ def fresh_database(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
         "MILDPATH_DATABASE_URL": url,
         "MILDPATH_SECRET_KEY": SECRET,
         "MILDPATH_DATA_DIR": str(tmp_path),
+        "MILDPATH_QUIET_HOURS": "",  # whatever the hour the test runs at (tests/messaging covers quiet hours)
     }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("MILDPATH_SMTP_HOST", raising=False)
@@ -174,6 +175,7 @@ def test_the_reminders_command_queues_and_delivers_once_per_window(fresh_databas
 
     first = CliRunner().invoke(app, ["reminders", "send", "--json"])
     assert first.exit_code == 0, first.output
-    assert json.loads(first.stdout) == {"queued": 1, "sent": 1, "failed": 0}
+    quiet = {"retrying": 0, "cancelled": 0, "waiting": 0}
+    assert json.loads(first.stdout) == {"queued": 1, "sent": 1, "failed": 0, **quiet}
     again = CliRunner().invoke(app, ["reminders", "send", "--json"])
-    assert json.loads(again.stdout) == {"queued": 0, "sent": 0, "failed": 0}
+    assert json.loads(again.stdout) == {"queued": 0, "sent": 0, "failed": 0, **quiet}

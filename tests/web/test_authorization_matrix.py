@@ -54,7 +54,7 @@ def _call(client, method: str, url: str, persona, app):  # type: ignore[no-untyp
         headers.update(persona.auth)
     if method in ("GET", "DELETE"):
         return client.request(method, url, headers=headers)
-    if url.startswith(("/api/", "/cds-services", "/fhir/")):
+    if url.startswith(("/api/", "/cds-services", "/fhir/", "/hooks/")):
         return client.request(method, url, headers={**headers, "Content-Type": "application/json"}, content=b"{}")
     cookie = client.cookies.get("mp_session")
     binding = f"sess:{cookie}" if cookie else "anon:" + (client.cookies.get("mp_anon") or "")
@@ -93,7 +93,7 @@ def test_every_route_answers_each_persona_as_its_policy_promises(who, app, clien
             url = _url(path, pid)
             resp = _call(client, method, url, persona, app)
             code = resp.status_code
-            api = url.startswith(("/api/", "/fhir/", "/cds-services"))
+            api = url.startswith(("/api/", "/fhir/", "/cds-services", "/hooks/"))
             allowed = not policy.roles or (persona is not None and persona.role in policy.roles)
             problem = None
             if code >= 500:

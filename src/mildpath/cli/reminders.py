@@ -1,8 +1,9 @@
 """``mildpath reminders send``: queue the questionnaire reminders that are due, then deliver the outbox.
 
-Meant for a daily timer (cron, systemd). Running it twice the same day queues nothing new: each patient gets one
-reminder per open timepoint (see :func:`mildpath.services.proms.queue_due_reminders`). Messages go out by SMTP
-when ``MILDPATH_SMTP_HOST`` is set, otherwise they are only logged (development).
+Meant for a timer (cron, systemd; hourly, so that retries and reminders held by quiet hours go out in time).
+Running it twice the same day queues nothing new: each patient gets one reminder per open timepoint (see
+:func:`mildpath.services.proms.queue_due_reminders`). Messages go out by SMTP when ``MILDPATH_SMTP_HOST`` is set
+(otherwise they are only logged), texts through ``MILDPATH_SMS_URL`` (otherwise to a file sink under the data dir).
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ def send(
 ) -> None:
     """Queue due questionnaire reminders (once per patient and timepoint) and deliver pending notifications."""
     from mildpath.services.clock import now, today
-    from mildpath.services.notify import deliver_pending, sender_for
+    from mildpath.services.notify import channels_for, deliver_outbox, quiet_hours_hold
     from mildpath.services.proms import queue_due_reminders
+    from mildpath.services.proms_schedule import reminder_hold
     from mildpath.settings import Settings, UnsafeSettings
     from mildpath.store.db import make_engine, make_session_factory, transaction
 
@@ -40,13 +42,18 @@ def send(
         bad_input(f"settings: {exc}")
     factory = make_session_factory(make_engine(settings))
     with transaction(factory) as session:
-        queued = queue_due_reminders(session, today(), now=now())
-    # Delivery in its own transaction: the queue is committed even if sending fails half-way.
-    with transaction(factory) as session:
-        sent, failed = deliver_pending(session, sender_for(settings), limit=limit)
-    sys.stderr.write(f"reminders: {queued} queued; outbox: {sent} sent, {failed} failed\n")
+        queued = queue_due_reminders(session, today(), now=now(), link_base=settings.public_url)
+    # Delivery after the queue is committed, each message in a transaction of its own (services/notify.py).
+    counts = deliver_outbox(
+        factory, channels_for(settings), limit=limit, rechecks=[reminder_hold, quiet_hours_hold(settings)]
+    )
+    sys.stderr.write(
+        f"reminders: {queued} queued; outbox: {counts.sent} sent, {counts.failed} failed, {counts.retrying} "
+        f"to retry, {counts.cancelled} cancelled, {counts.waiting} waiting for the end of quiet hours\n"
+    )
     if as_json:
-        emit_json({"queued": queued, "sent": sent, "failed": failed})
+        emit_json({"queued": queued, "sent": counts.sent, "failed": counts.failed, "retrying": counts.retrying,
+                   "cancelled": counts.cancelled, "waiting": counts.waiting})
 
 
 @reminders_app.command("escalate")

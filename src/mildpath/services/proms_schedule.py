@@ -27,8 +27,9 @@ from mildpath.services import notify
 from mildpath.services import procedures as procedures_service
 from mildpath.services import recovery as recovery_service
 from mildpath.services.access import Actor, get_patient_for, record, require_staff, visible_patients
+from mildpath.store import messaging as messaging_store
 from mildpath.store import proms as store
-from mildpath.store.models import Patient, User
+from mildpath.store.models import OutboxMessage, Patient, User
 from mildpath.store.procedures import ProcedureRow
 from mildpath.store.recovery import RecoveryPlanRecord
 
@@ -251,12 +252,53 @@ def clinic_follow_up(
     return rows[:limit]
 
 
-def queue_due_reminders(session: Session, today: date, *, now: datetime | None = None) -> int:
+REMINDER_SMS = {
+    # A short line and a link; no clinical detail (issue 20). The patient's language, else English.
+    "en": "mildpath: a questionnaire is waiting for you. {link}",
+    "es": "mildpath: tiene un cuestionario pendiente. {link}",
+}
+
+
+def _reminder_route(session: Session, patient_id: int, email: str, link_base: str) -> tuple[str, str, str]:
+    """(channel, address, text) of a patient's reminder: SMS when they agreed to texts and have a phone."""
+    patient = messaging_store.patient_contact(session, patient_id=patient_id)
+    consent = messaging_store.consent_in_force(session, patient_id=patient_id, channel="sms")
+    if patient is not None and patient.phone and consent is not None and consent.granted:
+        text = REMINDER_SMS.get(patient.preferred_language, REMINDER_SMS["en"])
+        return "sms", patient.phone, text.format(link=link_base.rstrip("/") + "/me/questionnaires")
+    return "email", email, REMINDER_BODY
+
+
+def reminder_hold(session: Session, message: OutboxMessage, at: datetime) -> notify.Hold | None:
+    """Re-checked just before a reminder is sent: cancelled when its questionnaires were completed meanwhile,
+    or when the procedure it counts from was moved or cancelled (the new date gets reminders of its own)."""
+    if message.kind != REMINDER_KIND:
+        return None
+    reminder = store.reminder_for_message(session, outbox_id=message.id)
+    if reminder is None:
+        return None
+    current = procedure_dates(session, [reminder.patient_id]).get(reminder.patient_id)
+    if current is None:
+        return notify.Hold(cancel="the procedure was cancelled")
+    if current != reminder.procedure_date:
+        return notify.Hold(cancel="the procedure was moved")
+    slots = _slots_by_patient(session, [reminder.patient_id], {reminder.patient_id: current})
+    for tp in _schedule(follow_up_plan(), current, at.date(), slots.get(reminder.patient_id, {})):
+        if tp.id == reminder.timepoint and tp.status == "completed":
+            return notify.Hold(cancel="the questionnaires were completed")
+    return None
+
+
+def queue_due_reminders(
+    session: Session, today: date, *, now: datetime | None = None, link_base: str = ""
+) -> int:
     """Queue one reminder per patient and open timepoint (due or overdue, not all answered); returns how many.
 
     Idempotent: a timepoint already reminded for this procedure date is skipped, so the job may run daily.
     Only patients with an active portal account are reminded (the message asks them to sign in). The message
     carries no clinical details: not the questionnaire, the procedure or any answer (:data:`REMINDER_BODY`).
+    It goes by SMS (a short line and a link to the questionnaires, ``link_base`` + ``/me/questionnaires``)
+    to a patient whose consent to texts is in force and who has a phone number, else by email to the account.
     """
     when = now or datetime.now(UTC)
     system = Actor.system("reminders")
@@ -281,13 +323,16 @@ def queue_due_reminders(session: Session, today: date, *, now: datetime | None =
             if not tp.open or (pid, tp.id, proc) in already:
                 continue
             user_id, email = accounts[pid]
+            channel, address, body = _reminder_route(session, pid, email, link_base)
             message = notify.queue(
                 session,
                 kind=REMINDER_KIND,
                 subject=REMINDER_SUBJECT,
-                body=REMINDER_BODY,
+                body=body,
                 recipient_user_id=user_id,
-                recipient_address=email,
+                recipient_address=address,
+                channel=channel,
+                patient_id=pid,
             )
             session.flush()
             reminder = store.add_reminder(

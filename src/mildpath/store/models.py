@@ -168,7 +168,15 @@ class OutboxMessage(Base):
     recipient_address: Mapped[str] = mapped_column(String(254), default="")
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
+    # pending (queued) -> sent | retrying (a failed try; next_attempt_at says when again) -> failed (given
+    # up after the last try, or refused for good) | cancelled (re-checked before sending: see services/notify).
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Issue 20 (migration r20_messaging): the channel (email, sms, in_app), the patient a message is about
+    # (their consent is checked before every try), why the last try failed, and when the next one is due.
+    channel: Mapped[str] = mapped_column(String(16), default="email")
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"), nullable=True, index=True)
+    last_error: Mapped[str] = mapped_column(String(200), default="")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

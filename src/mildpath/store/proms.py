@@ -228,6 +228,11 @@ def add_reminder(
     return row
 
 
+def reminder_for_message(session: Session, *, outbox_id: int) -> PromReminder | None:
+    """The questionnaire reminder an outbox message carries, if it is one."""
+    return session.scalars(select(PromReminder).where(PromReminder.outbox_id == outbox_id)).first()
+
+
 # ------------------------------------------------------------------------------------------ registry queries
 
 

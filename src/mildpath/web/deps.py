@@ -8,6 +8,7 @@ pages), checks the role and returns the :class:`~mildpath.services.access.Actor`
 from __future__ import annotations
 
 import asyncio
+import hmac
 import inspect
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -164,6 +165,25 @@ class Policy:
         return actor
 
 
+@dataclass(frozen=True)
+class SharedSecretPolicy(Policy):
+    """A machine calling back (the SMS gateway's inbound replies, contracts §10): admitted with
+    ``Authorization: Bearer <secret>`` matching the setting ``secret_setting`` (never when it is empty).
+    Anyone else gets 401, or 403 when signed in as a person."""
+
+    secret_setting: str = ""
+
+    def __call__(self, request: Request, session: SessionDep, settings: SettingsDep) -> Actor:
+        session.connection()
+        expected = str(getattr(settings, self.secret_setting, "") or "")
+        scheme, _, value = request.headers.get("authorization", "").partition(" ")
+        if expected and scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), expected.encode()):
+            return Actor.system(self.name)
+        if _resolve(request, session, settings).role == ANONYMOUS:
+            raise LoginRequired()
+        raise PermissionDenied("this address is for the SMS gateway")
+
+
 PUBLIC = Policy("public", frozenset())
 SIGNED_IN = Policy("signed_in", frozenset({"patient", "clinician", "admin"}))
 STAFF = Policy("staff", frozenset({"clinician", "admin"}))
@@ -171,6 +191,7 @@ ADMIN = Policy("admin", frozenset({"admin"}))
 PATIENT_RECORD = Policy("patient_record", frozenset({"patient", "clinician", "admin"}), own="patient")
 STAFF_PATIENT_RECORD = Policy("staff_patient_record", frozenset({"clinician", "admin"}), own="patient")
 PATIENT_SELF = Policy("patient_self", frozenset({"patient"}), own="self")
+SMS_GATEWAY = SharedSecretPolicy("sms-gateway", frozenset({"sms-gateway"}), secret_setting="sms_inbound_secret")
 
 PublicActor = Annotated[Actor, Depends(PUBLIC)]
 SignedIn = Annotated[Actor, Depends(SIGNED_IN)]
@@ -179,6 +200,7 @@ Admin = Annotated[Actor, Depends(ADMIN)]
 PatientRecordActor = Annotated[Actor, Depends(PATIENT_RECORD)]
 StaffPatientRecordActor = Annotated[Actor, Depends(STAFF_PATIENT_RECORD)]
 PatientSelf = Annotated[Actor, Depends(PATIENT_SELF)]
+SmsGateway = Annotated[Actor, Depends(SMS_GATEWAY)]
 
 
 async def _verify_csrf(request: Request) -> None:

@@ -121,9 +121,8 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
 
 def wants_problem(request: Request) -> bool:
     path = request.url.path
-    return path.startswith(("/api/", "/cds-services", "/fhir/")) or "application/json" in request.headers.get(
-        "accept", ""
-    )
+    machine = path.startswith(("/api/", "/cds-services", "/fhir/", "/hooks/"))
+    return machine or "application/json" in request.headers.get("accept", "")
 
 
 def problem(status: int, title: str, detail: str, request: Request, **extra: Any) -> JSONResponse:
