@@ -95,6 +95,11 @@ class Settings(BaseSettings):
         description="SMS gateway: the shared secret of replies posted to /hooks/sms/inbound "
         "(Authorization: Bearer <secret>); empty: the inbound hook refuses every call.",
     )
+    outbox_interval_seconds: int = Field(
+        default=15, ge=0, le=3600,
+        description="`mildpath serve` delivers the outbox this often (seconds), so sign-in links go out at once; "
+        "0: only `mildpath reminders send` delivers.",
+    )
     quiet_hours: str = Field(
         default="21:00-08:00",
         description="Reminders are not sent between these local times (HH:MM-HH:MM, the clinic's time zone, "

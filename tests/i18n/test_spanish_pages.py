@@ -182,7 +182,8 @@ def test_every_patient_page_is_in_spanish_for_a_patient_who_prefers_it(app, clie
     login(client, patient_rosa)
     patterns = _patient_page_patterns(app)
     pages = _crawl(client, "/me")
-    for extra in ("/", "/self-check", "/learn", "/learn/search?q=dolor", "/learn/glossary", "/me/self-checks"):
+    for extra in ("/", "/self-check", "/learn", "/learn/search?q=dolor", "/learn/glossary", "/me/self-checks",
+                  "/access/request", "/password/forgot", "/access/a-link-that-does-not-exist"):
         pages.update(_crawl(client, extra, limit=60))
     reached: set[str] = set()
     failures: dict[str, list[str]] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -63,6 +64,12 @@ def serve(
 
         upgrade(settings)
     sys.stderr.write(f"mildpath serving on http://{host}:{port} ({settings.env}, {workers} worker(s))\n")
+    stop = threading.Event()
+    if settings.outbox_interval_seconds:
+        from mildpath.services.outbox_job import start_delivery_thread
+        from mildpath.store.db import make_engine, make_session_factory
+
+        start_delivery_thread(settings, make_session_factory(make_engine(settings)), stop)
     uvicorn.run(
         "mildpath.web.asgi:app",
         host=host,
@@ -75,6 +82,7 @@ def serve(
         proxy_headers=False,
         timeout_graceful_shutdown=5,
     )
+    stop.set()
 
 
 @handles_errors

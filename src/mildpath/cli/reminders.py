@@ -30,9 +30,8 @@ def send(
 ) -> None:
     """Queue due questionnaire reminders (once per patient and timepoint) and deliver pending notifications."""
     from mildpath.services.clock import now, today
-    from mildpath.services.notify import channels_for, deliver_outbox, quiet_hours_hold
+    from mildpath.services.outbox_job import deliver_due
     from mildpath.services.proms import queue_due_reminders
-    from mildpath.services.proms_schedule import reminder_hold
     from mildpath.settings import Settings, UnsafeSettings
     from mildpath.store.db import make_engine, make_session_factory, transaction
 
@@ -42,11 +41,11 @@ def send(
         bad_input(f"settings: {exc}")
     factory = make_session_factory(make_engine(settings))
     with transaction(factory) as session:
-        queued = queue_due_reminders(session, today(), now=now(), link_base=settings.public_url)
+        queued = queue_due_reminders(
+            session, today(), now=now(), link_base=settings.public_url, secret_key=settings.secret_key
+        )
     # Delivery after the queue is committed, each message in a transaction of its own (services/notify.py).
-    counts = deliver_outbox(
-        factory, channels_for(settings), limit=limit, rechecks=[reminder_hold, quiet_hours_hold(settings)]
-    )
+    counts = deliver_due(settings, factory, limit=limit)
     sys.stderr.write(
         f"reminders: {queued} queued; outbox: {counts.sent} sent, {counts.failed} failed, {counts.retrying} "
         f"to retry, {counts.cancelled} cancelled, {counts.waiting} waiting for the end of quiet hours\n"

@@ -52,14 +52,28 @@ class DeliveryError(Exception):
         self.reason, self.retryable, self.retry_after = reason, retryable, retry_after
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """What a channel sends: the message as queued, with its text filled in just before the try (a sign-in
+    link's token is derived then, never stored: services/access_links.py)."""
+
+    id: int
+    kind: str
+    channel: str
+    recipient_user_id: int | None
+    recipient_address: str
+    subject: str
+    body: str
+
+
 class Sender(Protocol):
-    def send(self, message: OutboxMessage) -> None: ...
+    def send(self, message: Outgoing) -> None: ...
 
 
 class LogSender:
     """Development: writes that a message would go out (kind and id only: the log carries no health data)."""
 
-    def send(self, message: OutboxMessage) -> None:
+    def send(self, message: Outgoing) -> None:
         log.info("notification %s #%s ready for user %s", message.kind, message.id, message.recipient_user_id)
 
 
@@ -67,7 +81,7 @@ class SmtpSender:
     def __init__(self, host: str, port: int, sender: str) -> None:
         self.host, self.port, self.sender = host, port, sender
 
-    def send(self, message: OutboxMessage) -> None:
+    def send(self, message: Outgoing) -> None:
         if not message.recipient_address:
             raise DeliveryError("no email address", retryable=False)
         email = EmailMessage()
@@ -100,7 +114,7 @@ class SmsGateway:
             self.headers[name.strip()] = value.strip()
         self.client = httpx.Client(timeout=timeout, transport=transport, follow_redirects=False)
 
-    def send(self, message: OutboxMessage) -> None:
+    def send(self, message: Outgoing) -> None:
         if not message.recipient_address:
             raise DeliveryError("no phone number", retryable=False)
         body = render_sms_body(self.template, to=message.recipient_address, sender=self.sender, text=message.body)
@@ -129,7 +143,7 @@ class SmsFileSink:
     def __init__(self, path: Path, *, sender: str) -> None:
         self.path, self.sender = path, sender
 
-    def send(self, message: OutboxMessage) -> None:
+    def send(self, message: Outgoing) -> None:
         if not message.recipient_address:
             raise DeliveryError("no phone number", retryable=False)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -142,7 +156,7 @@ class SmsFileSink:
 class InAppSender:
     """In-app messages need no transport: stored in the outbox, they are shown on the patient's pages."""
 
-    def send(self, message: OutboxMessage) -> None:
+    def send(self, message: Outgoing) -> None:
         return None
 
 
@@ -184,6 +198,8 @@ class Hold:
 
 
 Recheck = Callable[[Session, OutboxMessage, datetime], Hold | None]
+Render = Callable[[Session, OutboxMessage], str]
+"""Fills in a message's text just before a try (``{access_link}``: services/access_links.py)."""
 
 
 @dataclass(frozen=True)
@@ -235,7 +251,7 @@ def quiet_hours_hold(settings: Settings) -> Recheck:
 
 def _try(
     session: Session, message: OutboxMessage, channels: Mapping[str, Sender] | Sender, rechecks: list[Recheck],
-    at: datetime,
+    at: datetime, render: Render | None = None,
 ) -> DeliveryCounts:
     for recheck in rechecks:
         hold = recheck(session, message, at)
@@ -251,7 +267,9 @@ def _try(
     try:
         if sender is None:
             raise DeliveryError(f"no {message.channel} channel configured", retryable=False)
-        sender.send(message)
+        body = render(session, message) if render else message.body
+        sender.send(Outgoing(message.id, message.kind, message.channel, message.recipient_user_id,
+                             message.recipient_address, message.subject, body))
     except DeliveryError as exc:
         return _failed(message, exc, at)
     message.status, message.sent_at, message.last_error = "sent", at, ""
@@ -273,7 +291,7 @@ def _failed(message: OutboxMessage, exc: DeliveryError, at: datetime) -> Deliver
 
 def deliver_pending(
     session: Session, channels: Mapping[str, Sender] | Sender, *, limit: int = 100, now: datetime | None = None,
-    rechecks: list[Recheck] | None = None,
+    rechecks: list[Recheck] | None = None, render: Render | None = None,
 ) -> DeliveryCounts:
     """Try what is due, in the caller's transaction (tests, small jobs). ``channels``: one sender per channel,
     or one sender for all. :func:`deliver_outbox` is the production path (a transaction per message)."""
@@ -283,13 +301,13 @@ def deliver_pending(
     for message_id in store.due_messages(session, now=at, limit=limit):
         message = store.message_for_update(session, message_id=message_id)
         if message is not None:
-            total += _try(session, message, channels, checks, at)
+            total += _try(session, message, channels, checks, at, render)
     return total
 
 
 def deliver_outbox(
     factory: sessionmaker[Session], channels: Mapping[str, Sender] | Sender, *, limit: int = 1000,
-    now: datetime | None = None, rechecks: list[Recheck] | None = None,
+    now: datetime | None = None, rechecks: list[Recheck] | None = None, render: Render | None = None,
 ) -> DeliveryCounts:
     """Try what is due, each message in a transaction of its own: once a channel accepted a message, its
     ``sent`` mark is committed before the next one is tried, so a crash later never sends it again."""
@@ -302,5 +320,5 @@ def deliver_outbox(
         with factory() as session, session.begin():
             message = store.message_for_update(session, message_id=message_id)
             if message is not None:
-                total += _try(session, message, channels, checks, at)
+                total += _try(session, message, channels, checks, at, render)
     return total

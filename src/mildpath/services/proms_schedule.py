@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from mildpath.content.instruments import instrument_form
 from mildpath.content.schedule import follow_up_plan
 from mildpath.domain.schedule import SchedulePlan, Status, place
-from mildpath.services import notify
+from mildpath.services import access_links, notify
 from mildpath.services import procedures as procedures_service
 from mildpath.services import recovery as recovery_service
 from mildpath.services.access import Actor, get_patient_for, record, require_staff, visible_patients
@@ -257,16 +257,22 @@ REMINDER_SMS = {
     "en": "mildpath: a questionnaire is waiting for you. {link}",
     "es": "mildpath: tiene un cuestionario pendiente. {link}",
 }
+REMINDER_LINK_LINE = "\n\nOr open it with this link (it works once, for 72 hours): {link}"
+QUESTIONNAIRES_PAGE = "/me/questionnaires"
 
 
-def _reminder_route(session: Session, patient_id: int, email: str, link_base: str) -> tuple[str, str, str]:
-    """(channel, address, text) of a patient's reminder: SMS when they agreed to texts and have a phone."""
+def _reminder_route(
+    session: Session, patient_id: int, email: str, link_base: str, with_link: bool
+) -> tuple[str, str, str]:
+    """(channel, address, text) of a patient's reminder: SMS when they agreed to texts and have a phone, else
+    email. With ``with_link``, the text carries a sign-in link that opens the questionnaires."""
     patient = messaging_store.patient_contact(session, patient_id=patient_id)
     consent = messaging_store.consent_in_force(session, patient_id=patient_id, channel="sms")
+    link = access_links.link_url(link_base) if with_link else link_base.rstrip("/") + QUESTIONNAIRES_PAGE
     if patient is not None and patient.phone and consent is not None and consent.granted:
         text = REMINDER_SMS.get(patient.preferred_language, REMINDER_SMS["en"])
-        return "sms", patient.phone, text.format(link=link_base.rstrip("/") + "/me/questionnaires")
-    return "email", email, REMINDER_BODY
+        return "sms", patient.phone, text.format(link=link)
+    return "email", email, REMINDER_BODY + (REMINDER_LINK_LINE.format(link=link) if with_link else "")
 
 
 def reminder_hold(session: Session, message: OutboxMessage, at: datetime) -> notify.Hold | None:
@@ -290,15 +296,16 @@ def reminder_hold(session: Session, message: OutboxMessage, at: datetime) -> not
 
 
 def queue_due_reminders(
-    session: Session, today: date, *, now: datetime | None = None, link_base: str = ""
+    session: Session, today: date, *, now: datetime | None = None, link_base: str = "", secret_key: str = ""
 ) -> int:
     """Queue one reminder per patient and open timepoint (due or overdue, not all answered); returns how many.
 
     Idempotent: a timepoint already reminded for this procedure date is skipped, so the job may run daily.
     Only patients with an active portal account are reminded (the message asks them to sign in). The message
     carries no clinical details: not the questionnaire, the procedure or any answer (:data:`REMINDER_BODY`).
-    It goes by SMS (a short line and a link to the questionnaires, ``link_base`` + ``/me/questionnaires``)
-    to a patient whose consent to texts is in force and who has a phone number, else by email to the account.
+    It goes by SMS (a short line and a link) to a patient whose consent to texts is in force and who has a
+    phone number, else by email to the account. With ``secret_key``, the link is a single-use sign-in link
+    (services/access_links.py) that opens the questionnaires; without, the questionnaires page under ``link_base``.
     """
     when = now or datetime.now(UTC)
     system = Actor.system("reminders")
@@ -323,7 +330,7 @@ def queue_due_reminders(
             if not tp.open or (pid, tp.id, proc) in already:
                 continue
             user_id, email = accounts[pid]
-            channel, address, body = _reminder_route(session, pid, email, link_base)
+            channel, address, body = _reminder_route(session, pid, email, link_base, bool(secret_key))
             message = notify.queue(
                 session,
                 kind=REMINDER_KIND,
@@ -335,6 +342,9 @@ def queue_due_reminders(
                 patient_id=pid,
             )
             session.flush()
+            if secret_key:
+                access_links.attach_sign_in_link(session, message, user_id=user_id, target=QUESTIONNAIRES_PAGE,
+                                                 secret_key=secret_key, now=when)
             reminder = store.add_reminder(
                 session, patient_id=pid, timepoint=tp.id, procedure_date=proc, outbox_id=message.id, now=when
             )

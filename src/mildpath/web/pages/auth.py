@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlparse
 
@@ -55,12 +56,16 @@ def login(
             {"next": _safe_next(next), "email": email, "error": "Email or password is not right."},
             status_code=401,
         )
-    # Rotation: a new session value at every login; any value the browser had before is dropped.
+    return signed_in(request, session, user, _safe_next(next), now)
+
+
+def signed_in(request: Request, session: SessionDep, user: auth.User, target: str, now: datetime) -> Response:
+    """Start a session for ``user`` and go to ``target`` (``/``: the account's home). Rotation: a new session
+    value at every sign-in; any value the browser had before is dropped."""
     old = request.cookies.get(SESSION_COOKIE)
     if old:
         auth.end_session(session, old, now)
     value = auth.start_session(session, user, now)
-    target = _safe_next(next)
     if target == "/":
         target = "/me" if user.role == "patient" else "/patients"
     response = redirect(target)

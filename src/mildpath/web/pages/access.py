@@ -1,0 +1,105 @@
+"""Access without a password (issue 20): sign-in links asked for by the patient, opening a link (magic link,
+invitation, password reset), and the forgotten-password form. The rules live in services/access_links.py.
+
+Opening a link is two steps: ``GET /access/{token}`` shows what it is for and a Continue button; the ``POST``
+uses it. A mail client or a messenger that fetches a link to preview it therefore never uses it up.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+
+from mildpath.domain.errors import InvalidInput
+from mildpath.services import access_links as svc
+from mildpath.services import auth
+from mildpath.services.clock import now as clock_now
+from mildpath.web.deps import PublicActor, PublicForm, SessionDep
+from mildpath.web.pages._common import redirect, render
+from mildpath.web.pages.auth import signed_in
+from mildpath.web.problems import TooManyAttempts
+
+router = APIRouter(include_in_schema=False)
+
+
+
+def _now(request: Request):  # type: ignore[no-untyped-def]
+    return getattr(request.app.state, "clock", clock_now)()
+
+
+def _links(request: Request) -> svc.LinkSettings:
+    settings = request.app.state.settings
+    return svc.LinkSettings(settings.secret_key, settings.public_url, auth.BlockPolicy.of(settings))
+
+
+@router.get("/access/request")
+def request_page(request: Request, actor: PublicActor) -> Response:
+    return render(request, "access/request.html", {"identifier": "", "reason": None})
+
+
+@router.post("/access/request")
+def request_link(
+    request: Request, actor: PublicForm, session: SessionDep,
+    identifier: Annotated[str, Form(max_length=254)] = "",
+) -> Response:
+    """The same page whether or not the email or phone is known (no account enumeration)."""
+    if not identifier.strip():
+        return render(request, "access/request.html", {"identifier": "", "reason": None}, status_code=422)
+    try:
+        svc.request_link(session, identifier, address=actor.address, now=_now(request), links=_links(request))
+    except svc.Throttled as exc:
+        raise TooManyAttempts(exc.retry_after) from None
+    return render(request, "access/sent.html", {"purpose": "sign_in"})
+
+
+@router.get("/password/forgot")
+def forgot_page(request: Request, actor: PublicActor) -> Response:
+    return render(request, "access/forgot.html", {})
+
+
+@router.post("/password/forgot")
+def forgot(
+    request: Request, actor: PublicForm, session: SessionDep, email: Annotated[str, Form(max_length=254)] = ""
+) -> Response:
+    try:
+        svc.request_password_reset(session, email, address=actor.address, now=_now(request), links=_links(request))
+    except svc.Throttled as exc:
+        raise TooManyAttempts(exc.retry_after) from None
+    return render(request, "access/sent.html", {"purpose": "password_reset"})
+
+
+def _refused(request: Request, reason: str) -> Response:
+    """A link that does not work says why, plainly, and offers a new one (410 Gone for used and expired)."""
+    status = 404 if reason == "unknown" else 410
+    return render(request, "access/request.html", {"identifier": "", "reason": reason}, status_code=status)
+
+
+@router.get("/access/{token}")
+def open_link(request: Request, token: str, actor: PublicActor, session: SessionDep) -> Response:
+    try:
+        link = svc.view_link(session, token, now=_now(request))
+    except svc.LinkRefused as exc:
+        return _refused(request, exc.reason)
+    response = render(request, "access/open.html", {"link": link, "error": None})
+    response.headers["Referrer-Policy"] = "no-referrer"  # the token is in the address
+    return response
+
+
+@router.post("/access/{token}")
+def use_link(
+    request: Request, token: str, actor: PublicForm, session: SessionDep,
+    password: Annotated[str, Form(max_length=1024)] = "",
+) -> Response:
+    now = _now(request)
+    try:
+        user, target = svc.use_link(session, token, now=now, password=password, address=actor.address)
+    except svc.LinkRefused as exc:
+        return _refused(request, exc.reason)
+    except InvalidInput as exc:
+        link = svc.view_link(session, token, now=now)
+        return render(request, "access/open.html", {"link": link, "error": exc.message}, status_code=422)
+    if target == "/login":  # a password reset: the account signs in again, with the new password
+        return redirect("/login")
+    return signed_in(request, session, user, target, now)
