@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from mildpath.services.access import Actor
-from mildpath.services.clock import today
+from mildpath.services.clock import now, today
 from mildpath.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +41,7 @@ class Persona:
     clinic_id: int | None
     patient_id: int | None
     token: str
+    totp_secret: str = ""  # the account's second factor (admins must have one: services/mfa.py)
 
     @property
     def actor(self) -> Actor:
@@ -110,6 +111,7 @@ def _build_world(settings: Settings) -> World:
             )
 
         persona("admin_ada", ADMIN[0], ADMIN[1])
+        personas["admin_ada"] = _with_second_factor(s, personas["admin_ada"])
         persona("dr_alice", CLINICIANS[0][0], CLINICIANS[0][1])
         persona("dr_bob_other_clinic", bob.email, "bob-other-clinic-pw")
         persona("patient_pat", PATIENT_LOGINS[0][0], PATIENT_LOGINS[0][1])
@@ -117,6 +119,20 @@ def _build_world(settings: Settings) -> World:
         ids = [p.patient_id for p in demo.patients]
         other_id = other_patient.id
     return World(settings, engine, personas, ids, other_id)
+
+
+def _with_second_factor(s, persona: Persona) -> Persona:  # type: ignore[no-untyped-def]
+    """Admins must use a second factor: the admin persona has one set up, and tests.helpers.login types its code."""
+    import dataclasses
+
+    import pyotp
+
+    from mildpath.store import mfa as mfa_store
+
+    secret = pyotp.random_base32()
+    row = mfa_store.start(s, user_id=persona.user_id, secret=secret, now=now())
+    row.confirmed_at = now()
+    return dataclasses.replace(persona, totp_secret=secret)
 
 
 def _postgres_reset(url: str) -> None:

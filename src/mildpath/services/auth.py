@@ -34,7 +34,8 @@ from sqlalchemy.orm import Session
 from mildpath.domain.errors import Conflict, InvalidInput, NotFound
 from mildpath.services.access import Actor, record, require_role
 from mildpath.store.base import utcnow
-from mildpath.store.models import ROLES, ApiToken, Clinic, LoginAttempt, LoginBlock, Patient, User, WebSession
+from mildpath.store.models import ROLES, ApiToken, Clinic, LoginAttempt, LoginBlock, Patient, WebSession
+from mildpath.store.models import User as User  # re-exported: the account type callers of this module handle
 
 MIN_PASSWORD_LENGTH = 12
 PAIR_LIMIT = 10
@@ -380,17 +381,33 @@ def authenticate(
 # ------------------------------------------------------------------------------------------ web sessions
 
 
-def start_session(session: Session, user: User, now: datetime) -> str:
-    """A fresh session value for ``user`` (rotation: a new value at every login)."""
+def start_session(session: Session, user: User, now: datetime, *, mfa_pending: bool = False) -> str:
+    """A fresh session value for ``user`` (rotation: a new value at every login). ``mfa_pending``: the password
+    was right and the second factor is still to come (services/mfa.py): the session opens only the code page."""
     value = secrets.token_urlsafe(32)
-    session.add(WebSession(digest=digest(value), user_id=user.id, created_at=now, last_seen_at=now))
+    session.add(WebSession(digest=digest(value), user_id=user.id, created_at=now, last_seen_at=now,
+                           mfa_pending=mfa_pending))
     return value
+
+
+MFA_PENDING_FOR = timedelta(minutes=10)
+
+
+def pending_mfa_user(session: Session, value: str, now: datetime) -> User | None:
+    """The account of a session waiting for its second factor (at most 10 minutes old), else None."""
+    ws = session.scalar(select(WebSession).where(WebSession.digest == digest(value), WebSession.revoked_at.is_(None),
+                                                 WebSession.mfa_pending.is_(True)))
+    if ws is None or now - ws.created_at > MFA_PENDING_FOR:
+        return None
+    user = session.get(User, ws.user_id)
+    return user if user is not None and user.active else None
 
 
 def user_for_session(
     session: Session, value: str, now: datetime, *, idle: timedelta, absolute: timedelta
 ) -> tuple[User, WebSession] | None:
-    ws = session.scalar(select(WebSession).where(WebSession.digest == digest(value), WebSession.revoked_at.is_(None)))
+    ws = session.scalar(select(WebSession).where(WebSession.digest == digest(value), WebSession.revoked_at.is_(None),
+                                                 WebSession.mfa_pending.is_(False)))
     if ws is None:
         return None
     if now - ws.last_seen_at > idle or now - ws.created_at > absolute:

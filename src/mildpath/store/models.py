@@ -41,6 +41,8 @@ class Clinic(Base):
     oncall_phone: Mapped[str] = mapped_column(String(40), default="")
     escalate_emergency_minutes: Mapped[int] = mapped_column(Integer, default=30)
     escalate_same_day_minutes: Mapped[int] = mapped_column(Integer, default=240)
+    # Issue 20 (migration r20_mfa): clinicians of this clinic must use a second factor (admins always do).
+    staff_mfa_required: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Patient(Base):
@@ -98,6 +100,9 @@ class WebSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Issue 20 (migration r20_mfa): the password was right, the second factor is still to come. Such a
+    # session opens nothing but the code page (/login/mfa).
+    mfa_pending: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class LoginAttempt(Base):

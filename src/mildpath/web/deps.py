@@ -20,12 +20,12 @@ from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from mildpath.domain.errors import PermissionDenied
-from mildpath.services import auth
+from mildpath.services import auth, mfa
 from mildpath.services.access import Actor
 from mildpath.settings import Settings
 from mildpath.store.base import utcnow
 from mildpath.store.db import READ_FIRST
-from mildpath.web.problems import CsrfFailed, LoginRequired
+from mildpath.web.problems import CsrfFailed, LoginRequired, MfaEnrolmentRequired
 from mildpath.web.security import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, csrf_valid
 
 
@@ -97,6 +97,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 ANONYMOUS = "anonymous"
+MFA_SETUP_PATHS = frozenset({"/account/mfa", "/logout", "/language"})  # what a staff member without the second
+# factor they must use can still open
 
 
 def _resolve(request: Request, session: Session, settings: Settings) -> Actor:
@@ -126,6 +128,8 @@ def _resolve(request: Request, session: Session, settings: Settings) -> Actor:
             )
             if found is not None:
                 actor = Actor.for_user(found[0], address)
+                if found[0].role != "patient" and mfa.enrolment_needed(session, found[0]):
+                    request.state.mfa_enrolment_needed = True
                 request.state.csrf_binding = "sess:" + cookie
                 request.state.user_name = found[0].display_name
                 request.state.preferred_language = auth.interface_language(session, found[0])
@@ -156,6 +160,8 @@ class Policy:
         else:
             session.connection()
         actor = _resolve(request, session, settings)
+        if getattr(request.state, "mfa_enrolment_needed", False) and request.url.path not in MFA_SETUP_PATHS:
+            raise MfaEnrolmentRequired()
         if not self.roles:
             return actor
         if actor.role == ANONYMOUS:

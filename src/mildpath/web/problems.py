@@ -40,6 +40,10 @@ class LoginRequired(Exception):
     """No valid credentials: 401 for the API, a redirect to the login page for pages."""
 
 
+class MfaEnrolmentRequired(Exception):
+    """A staff account that must use a second factor and has not set one up: only the set-up page opens."""
+
+
 class CsrfFailed(Exception):
     """A state-changing form arrived without the right CSRF token."""
 
@@ -220,6 +224,13 @@ def install(app: FastAPI) -> None:
             return resp
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(MfaEnrolmentRequired)
+    async def _mfa(request: Request, exc: MfaEnrolmentRequired) -> Response:
+        if wants_problem(request):
+            return _respond(request, 403, "Second factor required",
+                            "Set up a second factor at /account/mfa before you go on.")
+        return RedirectResponse("/account/mfa", status_code=303)
 
     @app.exception_handler(CsrfFailed)
     async def _csrf(request: Request, exc: CsrfFailed) -> Response:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from mildpath.services import auth
+from mildpath.services import auth, mfa
 from mildpath.store.base import utcnow
 from mildpath.web.deps import PublicActor, PublicForm, SessionDep, SignedInForm
 from mildpath.web.pages._common import redirect, render
@@ -56,16 +56,21 @@ def login(
             {"next": _safe_next(next), "email": email, "error": "Email or password is not right."},
             status_code=401,
         )
+    if mfa.enrolled(session, user.id):  # the second factor comes next (services/mfa.py)
+        return signed_in(request, session, user, "/login/mfa?next=" + quote(_safe_next(next)), now, pending=True)
     return signed_in(request, session, user, _safe_next(next), now)
 
 
-def signed_in(request: Request, session: SessionDep, user: auth.User, target: str, now: datetime) -> Response:
+def signed_in(
+    request: Request, session: SessionDep, user: auth.User, target: str, now: datetime, *, pending: bool = False
+) -> Response:
     """Start a session for ``user`` and go to ``target`` (``/``: the account's home). Rotation: a new session
-    value at every sign-in; any value the browser had before is dropped."""
+    value at every sign-in; any value the browser had before is dropped. ``pending``: a session that waits
+    for the second factor."""
     old = request.cookies.get(SESSION_COOKIE)
     if old:
         auth.end_session(session, old, now)
-    value = auth.start_session(session, user, now)
+    value = auth.start_session(session, user, now, mfa_pending=pending)
     if target == "/":
         target = "/me" if user.role == "patient" else "/patients"
     response = redirect(target)
