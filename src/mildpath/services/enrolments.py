@@ -1,0 +1,130 @@
+"""Enrolment from the EHR (issue 20, contracts §10): a FHIR ``ServiceRequest`` for the mild procedure (CPT
+0275T) or an ``Appointment`` enrols the patient: matched by MRN in the caller's clinic or created from the
+contained Patient; the pathway is a scheduled procedure when the request has a date (the Appointment's start,
+the ServiceRequest's occurrence), else a referral; and an invitation goes out on the patient's channel (email,
+else a text when consent to texts is on record or the caller records it). Idempotent on the resource's
+identifier: the same request again answers the stored resource and changes nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from mildpath.domain.errors import Conflict, InvalidInput, PermissionDenied
+from mildpath.fhir.enrolment import EnrolmentRequest, PatientFacts, read_enrolment
+from mildpath.services import access_links, consent, patients, procedures
+from mildpath.services.access import Actor, record
+from mildpath.store import access_links as links_store
+from mildpath.store import enrolments as store
+from mildpath.store import messaging as messaging_store
+from mildpath.store.models import Patient
+
+
+class EnrolmentOut(BaseModel):
+    """The answer of ``POST /api/v1/enrolments`` (contracts §10: ``patient_id`` and ``pathway``)."""
+
+    model_config = ConfigDict(frozen=True)
+    patient_id: int
+    pathway: Literal["scheduled", "referral"]
+    created: bool = Field(description="false: this request enrolled the patient before; nothing changed")
+    procedure_id: int | None = None
+    invitation_message_id: int | None = Field(default=None, description="The outbox message of the invitation")
+    enrolment_id: int
+    resource: dict[str, Any] = Field(description="The resource as stored: its subject is the mildpath Patient")
+
+
+def _out(row: store.Enrolment, created: bool, invitation: int | None = None) -> EnrolmentOut:
+    return EnrolmentOut(patient_id=row.patient_id, pathway=row.pathway, created=created,
+                        procedure_id=row.procedure_id, invitation_message_id=invitation, enrolment_id=row.id,
+                        resource=row.resource)
+
+
+def _patient(session: Session, actor: Actor, clinic_id: int, facts: PatientFacts, today: date) -> Patient:
+    found = store.patient_by_mrn(session, clinic_id=clinic_id, mrn=facts.mrn)
+    if found is not None:
+        return found
+    if not facts.complete:
+        raise InvalidInput(f"no patient with MRN {facts.mrn} in this clinic: contain the Patient (name, birth "
+                           "date) so that mildpath can register them", field="subject")
+    data = patients.PatientIn(mrn=facts.mrn, given_name=facts.given_name, family_name=facts.family_name,
+                              birth_date=facts.birth_date, sex=facts.sex, phone=facts.phone,
+                              email=facts.email or None, preferred_language=facts.language)
+    return patients.create_patient(session, actor, data, today=today, clinic_id=clinic_id)
+
+
+def _stored(resource: dict[str, Any], req: EnrolmentRequest, patient_id: int, enrolment_id: int) -> dict[str, Any]:
+    stored = copy.deepcopy(resource)
+    stored["id"] = str(enrolment_id)
+    ref = {"reference": f"Patient/{patient_id}", "type": "Patient"}
+    if req.resource_type == "ServiceRequest":
+        stored["subject"] = ref
+    else:
+        for participant in stored.get("participant") or []:
+            actor = participant.get("actor") if isinstance(participant, dict) else None
+            if isinstance(actor, dict) and (str(actor.get("reference", "")).startswith("#") or actor.get("identifier")):
+                participant["actor"] = ref
+    stored.pop("contained", None)  # the patient now lives in mildpath
+    return stored
+
+
+def enrol(
+    session: Session, actor: Actor, resource: Any, *, today: date, now: datetime, secret_key: str, public_url: str,
+    record_sms_consent: bool = False,
+) -> EnrolmentOut:
+    if actor.role not in ("clinician", "coordinator") or actor.clinic_id is None:
+        raise PermissionDenied("enrolment is done by a clinician of the clinic (or its EHR with their token)")
+    req = read_enrolment(resource)
+    existing = store.find(session, clinic_id=actor.clinic_id, resource_type=req.resource_type,
+                          system=req.identifier_system, value=req.identifier_value)
+    if existing is not None:
+        return _out(existing, created=False)
+    patient = _patient(session, actor, actor.clinic_id, req.patient, today)
+    procedure_id = None
+    pathway: Literal["scheduled", "referral"] = "referral"
+    if req.procedure_date is not None:
+        try:
+            view = procedures.schedule_procedure(
+                session, actor, patient.id, procedures.ProcedureSchedule(scheduled_date=req.procedure_date),
+                today=today, now=now)
+        except Conflict:
+            raise Conflict("the patient has a scheduled procedure already: move it in mildpath") from None
+        procedure_id, pathway = view.id, "scheduled"
+    row = store.add(session, store.Enrolment(
+        clinic_id=actor.clinic_id, resource_type=req.resource_type, identifier_system=req.identifier_system,
+        identifier_value=req.identifier_value, patient_id=patient.id, pathway=pathway, procedure_id=procedure_id,
+        resource={}, created_by_user_id=actor.user_id, created_at=now))
+    row.resource = _stored(resource, req, patient.id, row.id)
+    if record_sms_consent and patient.phone:
+        consent.record_consent(session, actor, patient.id,
+                               consent.ConsentIn(channel="sms", granted=True, how="clinician"), now=now)
+    invitation = _invite(session, actor, patient, now=now, secret_key=secret_key, public_url=public_url)
+    record(session, actor, "enrolment.create", req.resource_type, row.id, patient.id,
+           {"pathway": pathway, "invited": invitation is not None})
+    return _out(row, created=True, invitation=invitation)
+
+
+def _invite(
+    session: Session, actor: Actor, patient: Patient, *, now: datetime, secret_key: str, public_url: str
+) -> int | None:
+    """The invitation on the patient's channel: a text when they agreed to texts, else email, else a text (held
+    until consent is recorded). None when the patient has an account already, or no way to be reached."""
+    account = links_store.patient_account(session, patient_id=patient.id)
+    if account is not None and (account.password_hash or not account.active):
+        return None
+    texts = messaging_store.consent_in_force(session, patient_id=patient.id, channel="sms")
+    channel: Literal["email", "sms"] | None
+    if patient.phone and texts is not None and texts.granted:
+        channel = "sms"
+    else:
+        channel = "email" if patient.email else ("sms" if patient.phone else None)
+    if channel is None:
+        return None
+    sent = access_links.invite_patient(session, actor, access_links.InvitationIn(patient_id=patient.id,
+                                                                                 channel=channel),
+                                       now=now, secret_key=secret_key, public_url=public_url)
+    return sent.message_id
