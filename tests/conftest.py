@@ -116,9 +116,27 @@ def _build_world(settings: Settings) -> World:
         persona("dr_bob_other_clinic", bob.email, "bob-other-clinic-pw")
         persona("patient_pat", PATIENT_LOGINS[0][0], PATIENT_LOGINS[0][1])
         persona("patient_rosa", PATIENT_LOGINS[1][0], PATIENT_LOGINS[1][1])
+        _caregiver(s, settings, personas["patient_pat"])
+        persona("caregiver_ana", CAREGIVER[0], CAREGIVER[1])
         ids = [p.patient_id for p in demo.patients]
         other_id = other_patient.id
     return World(settings, engine, personas, ids, other_id)
+
+
+CAREGIVER = ("ana.caregiver@example.org", "ana-caregiver-password")
+
+
+def _caregiver(s, settings: Settings, patient: Persona) -> None:  # type: ignore[no-untyped-def]
+    """Ana, Pat's daughter, may read his plan and fill his diary (invited by Pat; she set a password)."""
+    from mildpath.services import caregivers
+    from mildpath.services.auth import get_user_by_email, hash_password
+
+    data = caregivers.CaregiverIn(name="Ana", relation="daughter", email=CAREGIVER[0],
+                                  shared=caregivers.Shared(read=True, diary=True))
+    caregivers.invite(s, patient.actor, patient.patient_id, data, now=now(), secret_key=settings.secret_key,
+                      public_url="http://testserver")
+    user = get_user_by_email(s, CAREGIVER[0])
+    user.password_hash = hash_password(CAREGIVER[1])
 
 
 def _with_second_factor(s, persona: Persona) -> Persona:  # type: ignore[no-untyped-def]

@@ -62,7 +62,7 @@ def _call(client, method: str, url: str, persona, app):  # type: ignore[no-untyp
     return client.request(method, url, data={"csrf_token": token}, headers={"X-CSRF-Token": token})
 
 
-PERSONAS = ["anonymous", "patient_pat", "patient_rosa", "dr_alice", "dr_bob_other_clinic", "admin_ada"]
+PERSONAS = ["anonymous", "patient_pat", "patient_rosa", "dr_alice", "dr_bob_other_clinic", "admin_ada", "caregiver_ana"]
 
 
 @pytest.mark.parametrize("who", PERSONAS)
@@ -82,6 +82,7 @@ def test_every_route_answers_each_persona_as_its_policy_promises(who, app, clien
         "dr_alice": (pat_id, other_clinic),
         "dr_bob_other_clinic": (other_clinic, pat_id),
         "admin_ada": (pat_id, None),
+        "caregiver_ana": (pat_id, rosa_id),  # Pat's daughter: only what Pat shared, nothing of Rosa
     }[who]
     failures = []
     for method, path, policy in _routes(app):

@@ -13,7 +13,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from mildpath.domain.errors import NotFound, PermissionDenied
-from mildpath.store import audit
+from mildpath.store import audit, caregivers
 from mildpath.store.models import Patient, User
 
 
@@ -22,11 +22,14 @@ class Actor:
     """The person (or the system) behind a request or a command."""
 
     user_id: int | None
-    role: str  # patient | clinician | admin | system
+    role: str  # patient | clinician | admin | caregiver | system
     clinic_id: int | None = None
     patient_id: int | None = None
     email: str = ""
     address: str = ""
+    # For a caregiver: what the route they called lets them do for a patient (read, diary, questionnaires);
+    # set by the route's policy (web/deps.py), checked against what the patient shared (get_patient_for).
+    scope: str = ""
 
     @classmethod
     def for_user(cls, user: User, address: str = "") -> Actor:
@@ -54,8 +57,18 @@ def visible_patients(actor: Actor) -> Select[tuple[Patient]]:
     return stmt.where(Patient.id.is_(None))  # nobody
 
 
-def get_patient_for(session: Session, actor: Actor, patient_id: int) -> Patient:
-    """The patient if the actor may see them; :class:`NotFound` otherwise (the same answer as no such id)."""
+def get_patient_for(session: Session, actor: Actor, patient_id: int, *, permission: str | None = None) -> Patient:
+    """The patient if the actor may see them; :class:`NotFound` otherwise (the same answer as no such id).
+
+    A caregiver sees a patient only for what the patient shared with them (``permission``: ``read``, ``diary``,
+    ``questionnaires``; store/caregivers.py), and only where the service names it: nowhere else."""
+    if actor.role == "caregiver":
+        grant = caregivers.active(session, user_id=actor.user_id or 0, patient_id=patient_id)
+        wanted = permission or actor.scope
+        patient = session.get(Patient, patient_id) if grant and wanted and grant.allows(wanted) else None
+        if patient is None:
+            raise NotFound(f"no patient {patient_id}", record_type="Patient", record_id=patient_id)
+        return patient
     patient = session.scalar(visible_patients(actor).where(Patient.id == patient_id))
     if patient is None:
         raise NotFound(f"no patient {patient_id}", record_type="Patient", record_id=patient_id)

@@ -112,8 +112,9 @@ def _language(session: Session, user: User) -> str:
 
 def _queue(
     session: Session, *, link: store.AccessLink, user: User, channel: str, address: str, public_url: str,
+    language: str | None = None,
 ) -> OutboxMessage:
-    subject, text = TEXTS[link.purpose][_language(session, user)]
+    subject, text = TEXTS[link.purpose][language if language in ("en", "es") else _language(session, user)]
     url = link_url(public_url)
     message = notify.queue(session, kind=f"access_{link.purpose}", subject=subject, body=text.format(link=url),
                            recipient_user_id=user.id, recipient_address=address, channel=channel,
@@ -241,6 +242,18 @@ def invite_patient(
     record(session, actor, "access_link.invite", "AccessLink", link.id, patient.id, {"channel": data.channel})
     return LinkSent(patient_id=patient.id, purpose="invitation", channel=data.channel, expires_at=link.expires_at,
                     message_id=message.id)
+
+
+def invite_account(
+    session: Session, user: User, *, channel: str, address: str, language: str, created_by: int | None,
+    now: datetime, secret_key: str, public_url: str,
+) -> int:
+    """An invitation link (7 days) for an account made on someone's behalf (a caregiver); the message's id."""
+    link, _ = _make(session, secret_key=secret_key, user=user, purpose="invitation", ttl="invitation",
+                    target="/", channel=channel, created_by=created_by, now=now)
+    message = _queue(session, link=link, user=user, channel=channel, address=address, public_url=public_url,
+                     language=language)
+    return message.id
 
 
 # -------------------------------------------------------------------------------------- what anyone may ask

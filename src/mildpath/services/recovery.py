@@ -47,7 +47,7 @@ from mildpath.domain.schedule import SchedulePlan, Timepoint, place
 from mildpath.domain.triage import TriageLevel, TriageResult, classify, clinician_reason
 from mildpath.fhir.careplan import to_careplan
 from mildpath.reports.ics import to_ics
-from mildpath.services import clock, notify
+from mildpath.services import caregivers, clock, notify
 from mildpath.services.access import Actor, get_patient_for, record, require_staff, visible_patients
 from mildpath.store import recovery as store
 from mildpath.store.models import Clinic, Patient, User
@@ -195,6 +195,7 @@ class DiaryEntryView:
     flag_id: int | None
     flag_status: str | None
     clinic_phone: str = ""
+    entered_by_caregiver: str = ""  # "Ana (daughter)" when a caregiver entered it for the patient (issue 20)
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -458,7 +459,9 @@ def record_diary_entry(
         record(session, actor, "recovery.flag_raise", "TriageFlag", flag.id, patient_id)
         if result.level in NOTIFY_LEVELS:
             _notify_clinicians(session, patient.clinic_id)
-    return _entry_view(row, flag, _clinic_phone(session, patient), staff_entered=actor.role != "patient")
+    caregiver = caregivers.entered_by_names(session, patient_id, {actor.user_id}) if actor.role == "caregiver" else {}
+    return _entry_view(row, flag, _clinic_phone(session, patient), staff_entered=actor.role not in NOT_STAFF,
+                       caregiver=caregiver.get(actor.user_id or 0, ""))
 
 
 def get_diary_entry(session: Session, actor: Actor, patient_id: int, entry_id: int) -> DiaryEntryView:
@@ -470,7 +473,9 @@ def get_diary_entry(session: Session, actor: Actor, patient_id: int, entry_id: i
     record(session, actor, "recovery.diary_read", "DiaryEntry", row.id, patient_id)
     flag = store.flags_for_entries(session, entry_ids=[row.id]).get(row.id)
     staff = _staff_ids(session, {row.entered_by})
-    return _entry_view(row, flag, _clinic_phone(session, patient), staff_entered=row.entered_by in staff)
+    names = caregivers.entered_by_names(session, patient_id, {row.entered_by})
+    return _entry_view(row, flag, _clinic_phone(session, patient), staff_entered=row.entered_by in staff,
+                       caregiver=names.get(row.entered_by or 0, ""))
 
 
 def list_entries(session: Session, actor: Actor, patient_id: int, *, limit: int = 50) -> list[DiaryEntryView]:
@@ -479,8 +484,13 @@ def list_entries(session: Session, actor: Actor, patient_id: int, *, limit: int 
     rows = store.list_entries(session, patient_id=patient_id, limit=max(1, min(limit, 500)))
     flags = store.flags_for_entries(session, entry_ids=[r.id for r in rows])
     staff = _staff_ids(session, {r.entered_by for r in rows})
+    names = caregivers.entered_by_names(session, patient_id, {r.entered_by for r in rows})
     record(session, actor, "recovery.diary_list", "DiaryEntry", None, patient_id, {"results": len(rows)})
-    return [_entry_view(row, flags.get(row.id), staff_entered=row.entered_by in staff) for row in rows]
+    return [_entry_view(row, flags.get(row.id), staff_entered=row.entered_by in staff,
+                        caregiver=names.get(row.entered_by or 0, "")) for row in rows]
+
+
+NOT_STAFF = ("patient", "caregiver")
 
 
 def _staff_ids(session: Session, ids: set[int | None]) -> set[int | None]:
@@ -488,7 +498,7 @@ def _staff_ids(session: Session, ids: set[int | None]) -> set[int | None]:
     wanted = [i for i in ids if i is not None]
     if not wanted:
         return set()
-    return set(session.scalars(select(User.id).where(User.id.in_(wanted), User.role != "patient")))
+    return set(session.scalars(select(User.id).where(User.id.in_(wanted), User.role.not_in(NOT_STAFF))))
 
 
 def _answers_json(entry: DiaryEntry) -> dict[str, Any]:
@@ -535,7 +545,8 @@ def _matched(data: Any) -> Matched | None:
 
 
 def _entry_view(
-    row: store.DiaryEntryRecord, flag: store.TriageFlag | None, clinic_phone: str = "", *, staff_entered: bool
+    row: store.DiaryEntryRecord, flag: store.TriageFlag | None, clinic_phone: str = "", *, staff_entered: bool,
+    caregiver: str = "",
 ) -> DiaryEntryView:
     reasons = tuple(
         Reason(
@@ -562,6 +573,7 @@ def _entry_view(
         flag_id=flag.id if flag else None,
         flag_status=flag.status if flag else None,
         clinic_phone=clinic_phone,
+        entered_by_caregiver=caregiver,
     )
 
 

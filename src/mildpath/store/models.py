@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from mildpath.store.base import Base, JSONType, UTCDateTime, utcnow
 
-ROLES = ("patient", "clinician", "admin")
+ROLES = ("patient", "clinician", "admin", "caregiver")
 
 
 class Clinic(Base):

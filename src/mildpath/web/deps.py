@@ -8,6 +8,7 @@ pages), checks the role and returns the :class:`~mildpath.services.access.Actor`
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hmac
 import inspect
 import sqlite3
@@ -148,6 +149,7 @@ class Policy:
     name: str
     roles: frozenset[str]
     own: str = "none"
+    caregiver_scope: str = ""  # routes a caregiver may call: what they do there (services/caregivers.py)
 
     def __call__(self, request: Request, session: SessionDep, settings: SettingsDep) -> Actor:
         # Begin the request's transaction here, in the worker thread FastAPI runs this sync dependency in: on
@@ -168,6 +170,8 @@ class Policy:
             raise LoginRequired()
         if actor.role not in self.roles:
             raise PermissionDenied(f"this page is for {' or '.join(sorted(self.roles))} accounts")
+        if actor.role == "caregiver":
+            return dataclasses.replace(actor, scope=self.caregiver_scope)
         return actor
 
 
@@ -191,12 +195,20 @@ class SharedSecretPolicy(Policy):
 
 
 PUBLIC = Policy("public", frozenset())
-SIGNED_IN = Policy("signed_in", frozenset({"patient", "clinician", "admin"}))
+SIGNED_IN = Policy("signed_in", frozenset({"patient", "clinician", "admin", "caregiver"}))
 STAFF = Policy("staff", frozenset({"clinician", "admin"}))
 ADMIN = Policy("admin", frozenset({"admin"}))
 PATIENT_RECORD = Policy("patient_record", frozenset({"patient", "clinician", "admin"}), own="patient")
 STAFF_PATIENT_RECORD = Policy("staff_patient_record", frozenset({"clinician", "admin"}), own="patient")
 PATIENT_SELF = Policy("patient_self", frozenset({"patient"}), own="self")
+CAREGIVER = Policy("caregiver", frozenset({"caregiver"}))
+CLINIC_STAFF = Policy("clinic_staff", frozenset({"clinician"}))  # staff who belong to one clinic
+DIARY_RECORD = Policy(
+    "diary_record", frozenset({"patient", "clinician", "admin", "caregiver"}), own="patient", caregiver_scope="diary"
+)
+PLAN_RECORD = Policy(
+    "plan_record", frozenset({"patient", "clinician", "admin", "caregiver"}), own="patient", caregiver_scope="read"
+)
 SMS_GATEWAY = SharedSecretPolicy("sms-gateway", frozenset({"sms-gateway"}), secret_setting="sms_inbound_secret")
 
 PublicActor = Annotated[Actor, Depends(PUBLIC)]
@@ -207,6 +219,10 @@ PatientRecordActor = Annotated[Actor, Depends(PATIENT_RECORD)]
 StaffPatientRecordActor = Annotated[Actor, Depends(STAFF_PATIENT_RECORD)]
 PatientSelf = Annotated[Actor, Depends(PATIENT_SELF)]
 SmsGateway = Annotated[Actor, Depends(SMS_GATEWAY)]
+CaregiverActor = Annotated[Actor, Depends(CAREGIVER)]
+ClinicStaff = Annotated[Actor, Depends(CLINIC_STAFF)]
+DiaryRecordActor = Annotated[Actor, Depends(DIARY_RECORD)]
+PlanRecordActor = Annotated[Actor, Depends(PLAN_RECORD)]
 
 
 async def _verify_csrf(request: Request) -> None:
@@ -251,6 +267,7 @@ AdminForm = Annotated[Actor, Depends(with_csrf(ADMIN))]
 PatientRecordForm = Annotated[Actor, Depends(with_csrf(PATIENT_RECORD))]
 StaffPatientRecordForm = Annotated[Actor, Depends(with_csrf(STAFF_PATIENT_RECORD))]
 PatientSelfForm = Annotated[Actor, Depends(with_csrf(PATIENT_SELF))]
+DiaryRecordForm = Annotated[Actor, Depends(with_csrf(DIARY_RECORD))]
 
 
 # Ids in paths are bounded so a huge number is a clean 422, never a database overflow.

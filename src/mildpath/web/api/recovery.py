@@ -22,7 +22,16 @@ from mildpath.domain.inputs import EdgeInput, check_free
 from mildpath.services import clock
 from mildpath.services import recovery as svc
 from mildpath.web import idempotency
-from mildpath.web.deps import PatientId, PatientRecordActor, RecordId, SessionDep, Staff, StaffPatientRecordActor
+from mildpath.web.deps import (
+    DiaryRecordActor,
+    PatientId,
+    PatientRecordActor,
+    PlanRecordActor,
+    RecordId,
+    SessionDep,
+    Staff,
+    StaffPatientRecordActor,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["recovery"])
 
@@ -61,6 +70,8 @@ class DiaryEntryPublic(BaseModel):
     patient_id: int
     entered_at: datetime
     entered_by: int | None
+    entered_by_caregiver: str = Field(default="", description="Who entered it for the patient, when a caregiver "
+                                      "did: their name and relation, e.g. 'Ana (daughter)'")
     days_since_procedure: int | None
     answers: dict[str, Any]
     level: str = Field(description="emergency, same_day, review or expected")
@@ -79,6 +90,7 @@ class DiaryEntryPublic(BaseModel):
             patient_id=view.patient_id,
             entered_at=view.entered_at,
             entered_by=view.entered_by,
+            entered_by_caregiver=view.entered_by_caregiver,
             days_since_procedure=view.days_since_procedure,
             answers=view.answers,
             level=view.level,
@@ -197,7 +209,7 @@ class FlagResolve(EdgeInput):
 def create_diary_entry(
     request: Request,
     patient_id: PatientId,
-    actor: PatientRecordActor,
+    actor: DiaryRecordActor,
     session: SessionDep,
     body: Annotated[
         dict[str, Any],
@@ -222,7 +234,7 @@ def create_diary_entry(
 @router.get("/patients/{patient_id}/diary", response_model=DiaryPage)
 def list_diary(
     patient_id: PatientId,
-    actor: PatientRecordActor,
+    actor: DiaryRecordActor,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> DiaryPage:
@@ -234,7 +246,7 @@ def list_diary(
 
 
 @router.get("/patients/{patient_id}/recovery-plan", response_model=RecoveryPlanPublic)
-def get_recovery_plan(patient_id: PatientId, actor: PatientRecordActor, session: SessionDep) -> RecoveryPlanPublic:
+def get_recovery_plan(patient_id: PatientId, actor: PlanRecordActor, session: SessionDep) -> RecoveryPlanPublic:
     """The dated plan on the server's today ("Today is day 5 after your procedure"); 404 when none is set."""
     view = svc.get_plan_view(session, actor, patient_id, today=clock.today())
     if view is None:
@@ -255,7 +267,7 @@ def put_recovery_plan(
     response_class=Response,
     responses={200: {"content": {"text/calendar": {}}, "description": "The plan as iCalendar (RFC 5545)"}},
 )
-def get_recovery_plan_ics(patient_id: PatientId, actor: PatientRecordActor, session: SessionDep) -> Response:
+def get_recovery_plan_ics(patient_id: PatientId, actor: PlanRecordActor, session: SessionDep) -> Response:
     body = svc.export_plan_ics(session, actor, patient_id, now=clock.now())
     return Response(
         body,

@@ -72,7 +72,7 @@ def signed_in(
         auth.end_session(session, old, now)
     value = auth.start_session(session, user, now, mfa_pending=pending)
     if target == "/":
-        target = "/me" if user.role == "patient" else "/patients"
+        target = {"patient": "/me", "caregiver": "/caregiving"}.get(user.role, "/patients")
     response = redirect(target)
     settings = request.app.state.settings
     response.set_cookie(

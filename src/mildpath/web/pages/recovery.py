@@ -29,10 +29,11 @@ from mildpath.services import patients as patients_svc
 from mildpath.services import recovery as svc
 from mildpath.services.access import Actor
 from mildpath.web.deps import (
+    DiaryRecordActor,
+    DiaryRecordForm,
     PatientId,
-    PatientRecordActor,
-    PatientRecordForm,
     PatientSelf,
+    PlanRecordActor,
     RecordId,
     SessionDep,
     Staff,
@@ -220,7 +221,7 @@ def my_diary(actor: PatientSelf) -> Response:
 
 
 @router.get("/patients/{patient_id}/recovery")
-def recovery_page(request: Request, patient_id: PatientId, actor: PatientRecordActor, session: SessionDep) -> Response:
+def recovery_page(request: Request, patient_id: PatientId, actor: PlanRecordActor, session: SessionDep) -> Response:
     return _plan_page(request, session, actor, patient_id)
 
 
@@ -287,7 +288,7 @@ async def save_plan(
 
 
 @router.get("/patients/{patient_id}/recovery.ics")
-def recovery_ics(patient_id: PatientId, actor: PatientRecordActor, session: SessionDep) -> Response:
+def recovery_ics(patient_id: PatientId, actor: PlanRecordActor, session: SessionDep) -> Response:
     body = svc.export_plan_ics(session, actor, patient_id, now=clock.now())
     return Response(
         body,
@@ -300,7 +301,7 @@ def recovery_ics(patient_id: PatientId, actor: PatientRecordActor, session: Sess
 
 
 @router.get("/patients/{patient_id}/diary")
-def diary_page(request: Request, patient_id: PatientId, actor: PatientRecordActor, session: SessionDep) -> Response:
+def diary_page(request: Request, patient_id: PatientId, actor: DiaryRecordActor, session: SessionDep) -> Response:
     return _diary_page(request, session, actor, patient_id)
 
 
@@ -340,7 +341,7 @@ def _diary_page(
 
 @router.post("/patients/{patient_id}/diary")
 async def submit_diary(
-    request: Request, patient_id: PatientId, actor: PatientRecordForm, session: SessionDep
+    request: Request, patient_id: PatientId, actor: DiaryRecordForm, session: SessionDep
 ) -> Response:
     form = await request.form()
     values = _form_values(form)
@@ -359,7 +360,7 @@ async def submit_diary(
 
 @router.get("/patients/{patient_id}/diary/{entry_id}")
 def diary_entry_page(
-    request: Request, patient_id: PatientId, entry_id: RecordId, actor: PatientRecordActor, session: SessionDep
+    request: Request, patient_id: PatientId, entry_id: RecordId, actor: DiaryRecordActor, session: SessionDep
 ) -> Response:
     entry = svc.get_diary_entry(session, actor, patient_id, entry_id)
     patient = patients_svc.view_patient(session, actor, patient_id)
