@@ -335,6 +335,7 @@ class LinkView:
     display_name: str
     has_password: bool
     expires_at: datetime
+    language: str = "en"  # the patient's: the page a link opens speaks it before anyone signs in
 
 
 def _valid(session: Session, token: str, now: datetime, *, lock: bool = False) -> tuple[store.AccessLink, User]:
@@ -355,7 +356,8 @@ def view_link(session: Session, token: str, *, now: datetime) -> LinkView:
     """What the link is for (the page that asks to continue); using it is :func:`use_link` (a POST, so that a
     mail client that fetches links to preview them does not use one up)."""
     link, user = _valid(session, token, now)
-    return LinkView(link.purpose, user.display_name, bool(user.password_hash), link.expires_at)
+    return LinkView(link.purpose, user.display_name, bool(user.password_hash), link.expires_at,
+                    _language(session, user))
 
 
 def use_link(

@@ -17,6 +17,7 @@ from mildpath.services import access_links as svc
 from mildpath.services import auth
 from mildpath.services.clock import now as clock_now
 from mildpath.web.deps import PublicActor, PublicForm, SessionDep
+from mildpath.web.i18n import LANG_COOKIE
 from mildpath.web.pages._common import redirect, render
 from mildpath.web.pages.auth import signed_in
 from mildpath.web.problems import TooManyAttempts
@@ -82,6 +83,8 @@ def open_link(request: Request, token: str, actor: PublicActor, session: Session
         link = svc.view_link(session, token, now=_now(request))
     except svc.LinkRefused as exc:
         return _refused(request, exc.reason)
+    if "lang" not in request.query_params and not request.cookies.get(LANG_COOKIE):
+        request.state.lang = link.language  # the patient's language, not the browser's
     response = render(request, "access/open.html", {"link": link, "error": None})
     response.headers["Referrer-Policy"] = "no-referrer"  # the token is in the address
     return response
