@@ -27,6 +27,7 @@ from mildpath.services import notify
 from mildpath.services import procedures as procedures_service
 from mildpath.services import recovery as recovery_service
 from mildpath.services.access import Actor, get_patient_for, record, require_staff, visible_patients
+from mildpath.services.read_models import ReadModel
 from mildpath.store import proms as store
 from mildpath.store.models import Patient, User
 from mildpath.store.procedures import ProcedureRow
@@ -86,8 +87,9 @@ class ScheduleView:
         return next((tp for tp in self.timepoints if tp.status == Status.UPCOMING), None)
 
 
-@dataclass(frozen=True)
-class FollowUpRow:
+class FollowUpRow(ReadModel):
+    """One open timepoint on the clinic's follow-up list; also the API's answer (``GET /api/v1/follow-up``)."""
+
     patient_id: int
     mrn: str
     name: str
@@ -230,19 +232,19 @@ def clinic_follow_up(
             if tp.status in statuses:
                 rows.append(
                     FollowUpRow(
-                        pid,
-                        patient.mrn,
-                        f"{patient.given_name} {patient.family_name}",
-                        proc,
-                        tp.id,
-                        tp.label,
-                        tp.target,
-                        tp.closes,
-                        tp.status,
-                        tp.optional,
-                        tp.done,
-                        len(tp.instruments),
-                        reminders.get((pid, tp.id, proc)),
+                        patient_id=pid,
+                        mrn=patient.mrn,
+                        name=f"{patient.given_name} {patient.family_name}",
+                        procedure_date=proc,
+                        timepoint=tp.id,
+                        label=tp.label,
+                        target=tp.target,
+                        closes=tp.closes,
+                        status=tp.status,
+                        optional=tp.optional,
+                        done=tp.done,
+                        total=len(tp.instruments),
+                        reminded_at=reminders.get((pid, tp.id, proc)),
                     )
                 )
     order = {status: i for i, status in enumerate(("overdue", "due", "upcoming", "missed", "completed"))}
