@@ -451,6 +451,4 @@ def set_interface_language(session: Session, actor: Actor, language: str) -> Non
         return
     old = patient.preferred_language
     patient.preferred_language = language
-    record(
-        session, actor, "patient.language_update", "Patient", patient.id, patient.id, {"old": old, "new": language}
-    )
+    record(session, actor, "patient.language_update", "Patient", patient.id, patient.id, {"old": old, "new": language})

@@ -55,12 +55,18 @@ def sender_for(settings: Settings) -> Sender:
 
 
 def queue(
-    session: Session, *, kind: str, subject: str, body: str, recipient_user_id: int | None = None,
+    session: Session,
+    *,
+    kind: str,
+    subject: str,
+    body: str,
+    recipient_user_id: int | None = None,
     recipient_address: str = "",
 ) -> OutboxMessage:
     """Stage a message in the caller's transaction."""
-    message = OutboxMessage(kind=kind, subject=subject, body=body, recipient_user_id=recipient_user_id,
-                            recipient_address=recipient_address)
+    message = OutboxMessage(
+        kind=kind, subject=subject, body=body, recipient_user_id=recipient_user_id, recipient_address=recipient_address
+    )
     session.add(message)
     return message
 

@@ -90,8 +90,11 @@ class PatientUpdate(EdgeInput):
         return v
 
 
-class PatientView(ReadModel):
-    """A patient's record as the services hand it out: to the API (``PatientPublic``), pages and the demo."""
+class PatientPublic(ReadModel):
+    """The patient's record as the API answers it (``GET /api/v1/patients/{id}``)."""
+
+    # Validating a PatientView as a PatientPublic builds a PatientPublic: the answer never carries the view's extras.
+    model_config = ConfigDict(frozen=True, from_attributes=True, revalidate_instances="subclass-instances")
 
     id: int
     clinic_id: int
@@ -104,6 +107,11 @@ class PatientView(ReadModel):
     email: str
     address: str
     preferred_language: str
+
+
+class PatientView(PatientPublic):
+    """A patient's record as the services hand it out (pages, the demo); the API answers its ``PatientPublic`` part."""
+
     anonymised_at: datetime | None
     created_at: datetime
     updated_at: datetime

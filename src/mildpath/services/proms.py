@@ -79,7 +79,8 @@ from mildpath.services.proms_schedule import (
     queue_due_reminders,
 )
 from mildpath.store import proms as store
-from mildpath.store.models import Patient, User
+from mildpath.store import users as users_store
+from mildpath.store.models import Patient
 
 #: ZCQ and other multi-item parts are shown at most this many items per step on a phone.
 MAX_ITEMS_PER_STEP = 4
@@ -379,11 +380,7 @@ def _label(plan: SchedulePlan, timepoint_id: str) -> str:
 
 
 def _names(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
-    wanted = sorted({i for i in ids if i is not None})
-    if not wanted:
-        return {}
-    rows = session.execute(select(User.id, User.display_name, User.email).where(User.id.in_(wanted))).all()
-    return {uid: name or email for uid, name, email in rows}
+    return users_store.display_names(session, user_ids=ids)
 
 
 def _view(row: store.PromResponse, plan: SchedulePlan, names: Mapping[int, str]) -> ResponseView:

@@ -27,6 +27,16 @@ def visible(*, role: str, clinic_id: int | None, patient_id: int | None) -> Sele
     return stmt.where(Patient.id.is_(None))  # nobody
 
 
+def ids_of(scope: Select[Patient], *, anonymised: bool | None = None) -> Select[int]:
+    """The ids of ``scope``'s patients, as a subquery to filter by; ``anonymised`` False: only those not erased."""
+    stmt = scope.with_only_columns(Patient.id)
+    if anonymised is False:
+        stmt = stmt.where(Patient.anonymised_at.is_(None))
+    elif anonymised:
+        stmt = stmt.where(Patient.anonymised_at.is_not(None))
+    return stmt
+
+
 def get_in(session: Session, scope: Select[Patient], *, patient_id: int) -> Patient | None:
     """The patient with this id among ``scope`` (a :func:`visible` query), or None."""
     return session.scalar(scope.where(Patient.id == patient_id))
