@@ -12,11 +12,11 @@ import smtplib
 from email.message import EmailMessage
 from typing import Protocol
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mildpath.services.clock import now
 from mildpath.settings import Settings
+from mildpath.store import outbox
 from mildpath.store.models import OutboxMessage
 
 log = logging.getLogger("mildpath.notify")
@@ -74,9 +74,7 @@ def queue(
 def deliver_pending(session: Session, sender: Sender, *, limit: int = 100) -> tuple[int, int]:
     """Send what is waiting; returns (sent, failed). A message that fails MAX_ATTEMPTS times is marked failed."""
     sent = failed = 0
-    rows = session.scalars(
-        select(OutboxMessage).where(OutboxMessage.status == "pending").order_by(OutboxMessage.id).limit(limit)
-    ).all()
+    rows = outbox.pending(session, limit=limit)
     for message in rows:
         try:
             sender.send(message)

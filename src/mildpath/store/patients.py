@@ -27,9 +27,14 @@ def visible(*, role: str, clinic_id: int | None, patient_id: int | None) -> Sele
     return stmt.where(Patient.id.is_(None))  # nobody
 
 
-def ids_of(scope: Select[Patient], *, anonymised: bool | None = None) -> Select[int]:
-    """The ids of ``scope``'s patients, as a subquery to filter by; ``anonymised`` False: only those not erased."""
+def ids_of(
+    scope: Select[Patient], *, anonymised: bool | None = None, among: Iterable[int] | None = None
+) -> Select[int]:
+    """The ids of ``scope``'s patients (only those ``among`` these ids when given), as a subquery to filter by;
+    ``anonymised`` False: only those not erased, True: only those erased."""
     stmt = scope.with_only_columns(Patient.id)
+    if among is not None:
+        stmt = stmt.where(Patient.id.in_(list(among)))
     if anonymised is False:
         stmt = stmt.where(Patient.anonymised_at.is_(None))
     elif anonymised:

@@ -219,6 +219,16 @@ def reminded(session: Session, *, patient_ids: Sequence[int] | Any) -> dict[tupl
     return {(p, t, d): at for p, t, d, at in session.execute(stmt).all()}
 
 
+def completed_of(session: Session, *, patient_ids: Sequence[int] | Any) -> list[PromResponse]:
+    """The completed responses of these patients (a list or a subquery of ids), in the order they were filed."""
+    stmt = (
+        select(PromResponse)
+        .where(PromResponse.patient_id.in_(patient_ids), PromResponse.status == "completed")
+        .order_by(PromResponse.id)
+    )
+    return list(session.scalars(stmt))
+
+
 def procedure_dates(session: Session, *, patient_ids: Sequence[int] | Any) -> dict[int, date]:
     """Each patient's procedure date for the questionnaire schedule: the latest procedure not cancelled, else the
     recovery plan's date. ``patient_ids``: a list of ids or a subquery of ids. Two queries."""

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mildpath.store.models import Patient, User
+from mildpath.store.models import ApiToken, Patient, User, WebSession
 
 
 def email_taken(session: Session, *, email: str) -> bool:
@@ -65,3 +65,27 @@ def patient_accounts(session: Session) -> dict[int, tuple[int, str]]:
 def for_patient(session: Session, *, patient_id: int) -> list[User]:
     """The accounts linked to this patient record."""
     return list(session.scalars(select(User).where(User.patient_id == patient_id)))
+
+
+def token_owner(session: Session, *, digest: str) -> tuple[User, ApiToken] | None:
+    """The active account and unrevoked token with this digest, or None."""
+    found = session.execute(
+        select(User, ApiToken)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.digest == digest, ApiToken.revoked_at.is_(None), User.active.is_(True))
+    ).one_or_none()
+    return None if found is None else (found[0], found[1])
+
+
+def active_tokens(session: Session, *, user_id: int) -> list[ApiToken]:
+    """The account's unrevoked API tokens, oldest first."""
+    stmt = select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None)).order_by(ApiToken.id)
+    return list(session.scalars(stmt))
+
+
+def web_session(session: Session, *, digest: str, open_only: bool) -> WebSession | None:
+    """The browser session with this digest (``open_only``: only if not revoked)."""
+    stmt = select(WebSession).where(WebSession.digest == digest)
+    if open_only:
+        stmt = stmt.where(WebSession.revoked_at.is_(None))
+    return session.scalar(stmt)
