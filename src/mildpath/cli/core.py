@@ -145,11 +145,9 @@ def user_add(
     ] = None,
 ) -> None:
     """Create an account."""
-    from sqlalchemy import select
-
     from mildpath.services.access import Actor
     from mildpath.services.auth import add_user
-    from mildpath.store.models import Clinic
+    from mildpath.services.patients import first_clinic_id
 
     if password is None:
         if not sys.stdin.isatty():
@@ -158,7 +156,7 @@ def user_add(
     settings = _settings()
     with _unit_of_work(settings) as session:
         if role == "clinician" and clinic is None:
-            clinic = session.scalar(select(Clinic.id).order_by(Clinic.id))
+            clinic = first_clinic_id(session)
         user = add_user(
             session,
             Actor.system(),

@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from mildpath.domain.errors import NotFound, PermissionDenied
 from mildpath.store import audit, caregivers
+from mildpath.store import patients as patients_store
 from mildpath.store.models import Patient, User
 
 
@@ -45,16 +46,9 @@ class Actor:
         return self.role in ("clinician", "admin", "system")
 
 
-def visible_patients(actor: Actor) -> Select[tuple[Patient]]:
-    """The patients this actor may see, as a query to refine."""
-    stmt = select(Patient)
-    if actor.role in ("admin", "system"):
-        return stmt
-    if actor.role == "clinician":
-        return stmt.where(Patient.clinic_id == actor.clinic_id)
-    if actor.role == "patient" and actor.patient_id is not None:
-        return stmt.where(Patient.id == actor.patient_id)
-    return stmt.where(Patient.id.is_(None))  # nobody
+def visible_patients(actor: Actor) -> Select[Patient]:
+    """The patients this actor may see, as a query to refine (store/patients.py builds it)."""
+    return patients_store.visible(role=actor.role, clinic_id=actor.clinic_id, patient_id=actor.patient_id)
 
 
 def get_patient_for(session: Session, actor: Actor, patient_id: int, *, permission: str | None = None) -> Patient:
@@ -65,11 +59,12 @@ def get_patient_for(session: Session, actor: Actor, patient_id: int, *, permissi
     if actor.role == "caregiver":
         grant = caregivers.active(session, user_id=actor.user_id or 0, patient_id=patient_id)
         wanted = permission or actor.scope
-        patient = session.get(Patient, patient_id) if grant and wanted and grant.allows(wanted) else None
-        if patient is None:
+        found = patients_store.by_ids(session, patient_ids=[patient_id]).get(patient_id) if (
+            grant and wanted and grant.allows(wanted)) else None
+        if found is None:
             raise NotFound(f"no patient {patient_id}", record_type="Patient", record_id=patient_id)
-        return patient
-    patient = session.scalar(visible_patients(actor).where(Patient.id == patient_id))
+        return found
+    patient = patients_store.get_in(session, visible_patients(actor), patient_id=patient_id)
     if patient is None:
         raise NotFound(f"no patient {patient_id}", record_type="Patient", record_id=patient_id)
     return patient

@@ -26,13 +26,15 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from mildpath.domain.errors import Conflict, InvalidInput, NotFound
 from mildpath.services.access import Actor, record, require_role
+from mildpath.store import logins as logins_store
+from mildpath.store import users as users_store
 from mildpath.store.base import utcnow
 from mildpath.store.models import ROLES, ApiToken, Clinic, LoginAttempt, LoginBlock, Patient, WebSession
 from mildpath.store.models import User as User  # re-exported: the account type callers of this module handle
@@ -96,7 +98,7 @@ def add_user(
         raise InvalidInput("not an email address", field="email", value=email)
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role", value=role)
-    if session.scalar(select(User.id).where(User.email == email)):
+    if users_store.email_taken(session, email=email):
         raise Conflict(f"an account for {email} exists already")
     if role == "patient":
         if patient_id is None or session.get(Patient, patient_id) is None:
@@ -119,7 +121,7 @@ def add_user(
 
 
 def get_user_by_email(session: Session, email: str) -> User | None:
-    return session.scalar(select(User).where(User.email == email.strip().lower()))
+    return users_store.by_email(session, email=email.strip().lower())
 
 
 def set_password(session: Session, actor: Actor, user: User, password: str) -> None:
@@ -144,11 +146,7 @@ def create_token(session: Session, actor: Actor, user: User, *, name: str = "cli
 
 def user_for_token(session: Session, value: str, now: datetime | None = None) -> User | None:
     """The active account an unrevoked token acts for (None otherwise); notes the token's last use."""
-    found = session.execute(
-        select(User, ApiToken)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.digest == digest(value), ApiToken.revoked_at.is_(None), User.active.is_(True))
-    ).one_or_none()
+    found = users_store.token_owner(session, digest=digest(value))
     if found is None:
         return None
     user, token = found
@@ -156,7 +154,7 @@ def user_for_token(session: Session, value: str, now: datetime | None = None) ->
     # Touched at most once a minute: a write per API call would serialise readers on SQLite.
     if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH:
         token.last_used_at = now
-    return user  # type: ignore[no-any-return]
+    return user
 
 
 def _account(session: Session, email: str) -> User:
@@ -170,9 +168,7 @@ def list_tokens(session: Session, actor: Actor, email: str) -> list[dict[str, An
     """The account's unrevoked tokens: id, name, created and last used (never the value: only its digest is kept)."""
     require_role(actor, "admin")
     user = _account(session, email)
-    rows = session.scalars(
-        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).order_by(ApiToken.id)
-    )
+    rows = users_store.active_tokens(session, user_id=user.id)
     record(session, actor, "token.list", "User", user.id, user.patient_id)
     return [
         {
@@ -264,24 +260,14 @@ def _scopes(email: str, address: str) -> list[tuple[str, str]]:
 def check_throttle(session: Session, email: str, address: str, now: datetime) -> Throttle:
     """Whether a login attempt may be tried now; if not, the true seconds until it may."""
     scopes = _scopes(email.strip().lower(), address)
-    until = session.scalar(
-        select(func.max(LoginBlock.blocked_until)).where(
-            or_(*((LoginBlock.scope == scope) & (LoginBlock.key == key) for scope, key in scopes)),
-            LoginBlock.blocked_until > now,
-        )
-    )
+    until = logins_store.blocked_until(session, scopes=scopes, now=now)
     if until is None:
         return Throttle(True)
     return Throttle(False, max(1, math.ceil((until - now).total_seconds())))
 
 
 def _failures(session: Session, since: datetime, *conditions: Any) -> int:
-    return int(
-        session.scalar(
-            select(func.count()).where(LoginAttempt.at >= since, LoginAttempt.success.is_(False), *conditions)
-        )
-        or 0
-    )
+    return logins_store.failures_since(session, since=since, conditions=conditions)
 
 
 def _block(session: Session, scope: str, key: str, email: str, address: str, level: int, until: datetime) -> None:
@@ -309,7 +295,7 @@ def _note_failure(session: Session, email: str, address: str, now: datetime, pol
     }
     limits = {"pair": policy.pair_limit, "address": policy.address_limit}
     for scope, key in _scopes(email, address):
-        current = session.scalar(select(LoginBlock).where(LoginBlock.scope == scope, LoginBlock.key == key))
+        current = logins_store.block_for(session, scope=scope, key=key)
         if current is not None and current.blocked_until + policy.window > now:
             level = current.level + 1
         elif counts[scope] >= limits[scope]:
@@ -395,9 +381,8 @@ MFA_PENDING_FOR = timedelta(minutes=10)
 
 def pending_mfa_user(session: Session, value: str, now: datetime) -> User | None:
     """The account of a session waiting for its second factor (at most 10 minutes old), else None."""
-    ws = session.scalar(select(WebSession).where(WebSession.digest == digest(value), WebSession.revoked_at.is_(None),
-                                                 WebSession.mfa_pending.is_(True)))
-    if ws is None or now - ws.created_at > MFA_PENDING_FOR:
+    ws = users_store.web_session(session, digest=digest(value), open_only=True)
+    if ws is None or not ws.mfa_pending or now - ws.created_at > MFA_PENDING_FOR:
         return None
     user = session.get(User, ws.user_id)
     return user if user is not None and user.active else None
@@ -406,8 +391,9 @@ def pending_mfa_user(session: Session, value: str, now: datetime) -> User | None
 def user_for_session(
     session: Session, value: str, now: datetime, *, idle: timedelta, absolute: timedelta
 ) -> tuple[User, WebSession] | None:
-    ws = session.scalar(select(WebSession).where(WebSession.digest == digest(value), WebSession.revoked_at.is_(None),
-                                                 WebSession.mfa_pending.is_(False)))
+    ws = users_store.web_session(session, digest=digest(value), open_only=True)
+    if ws is not None and ws.mfa_pending:
+        return None  # waiting for its second factor: opens only the code page
     if ws is None:
         return None
     if now - ws.last_seen_at > idle or now - ws.created_at > absolute:
@@ -423,7 +409,7 @@ def user_for_session(
 
 
 def end_session(session: Session, value: str, now: datetime) -> None:
-    ws = session.scalar(select(WebSession).where(WebSession.digest == digest(value)))
+    ws = users_store.web_session(session, digest=digest(value), open_only=False)
     if ws is not None and ws.revoked_at is None:
         ws.revoked_at = now
         user = session.get(User, ws.user_id)
@@ -439,7 +425,7 @@ def get_user(session: Session, user_id: int) -> User:
 
 def list_users(session: Session, actor: Actor) -> list[User]:
     require_role(actor, "admin")
-    return list(session.scalars(select(User).order_by(User.role, User.email)))
+    return users_store.all_accounts(session)
 
 
 def _now() -> datetime:
@@ -468,6 +454,4 @@ def set_interface_language(session: Session, actor: Actor, language: str) -> Non
         return
     old = patient.preferred_language
     patient.preferred_language = language
-    record(
-        session, actor, "patient.language_update", "Patient", patient.id, patient.id, {"old": old, "new": language}
-    )
+    record(session, actor, "patient.language_update", "Patient", patient.id, patient.id, {"old": old, "new": language})

@@ -40,7 +40,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import ConfigDict, Field
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from mildpath.domain.errors import Conflict, InvalidInput, NotFound
@@ -48,6 +48,7 @@ from mildpath.domain.inputs import EdgeInput
 from mildpath.fhir.patient import collection_bundle, patient_resource
 from mildpath.services.access import Actor, get_patient_for, record, require_role
 from mildpath.store import erasure
+from mildpath.store import users as users_store
 from mildpath.store.models import ApiToken, Clinic, IdempotencyKey, Patient, User, WebSession
 
 log = logging.getLogger("mildpath.patient_rights")
@@ -303,7 +304,7 @@ def anonymise_patient(
 
 
 def _scrub_accounts(session: Session, patient_id: int, now: datetime) -> dict[str, int]:
-    users: Sequence[User] = list(session.scalars(select(User).where(User.patient_id == patient_id)))
+    users: Sequence[User] = users_store.for_patient(session, patient_id=patient_id)
     ids = [u.id for u in users]
     for user in users:
         user.email = f"anonymised-{user.id}@invalid"

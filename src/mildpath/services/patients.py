@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import ConfigDict, EmailStr, Field, field_validator
-from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from mildpath.domain.errors import Conflict, InvalidInput
 from mildpath.domain.inputs import EdgeInput
 from mildpath.services.access import Actor, get_patient_for, record, require_staff, visible_patients
-from mildpath.store.models import Clinic, Patient
+from mildpath.services.read_models import ReadModel
+from mildpath.store import clinics as clinics_store
+from mildpath.store import patients as store
 
 SEXES = ("female", "male", "other", "unknown")  # FHIR AdministrativeGender
 # Control characters (C0, DEL, C1) and unpaired surrogates: never part of a name, MRN, phone or address, and
@@ -89,6 +90,33 @@ class PatientUpdate(EdgeInput):
         return v
 
 
+class PatientPublic(ReadModel):
+    """The patient's record as the API answers it (``GET /api/v1/patients/{id}``)."""
+
+    # Validating a PatientView as a PatientPublic builds a PatientPublic: the answer never carries the view's extras.
+    model_config = ConfigDict(frozen=True, from_attributes=True, revalidate_instances="subclass-instances")
+
+    id: int
+    clinic_id: int
+    mrn: str
+    given_name: str
+    family_name: str
+    birth_date: date
+    sex: str
+    phone: str
+    email: str
+    address: str
+    preferred_language: str
+
+
+class PatientView(PatientPublic):
+    """A patient's record as the services hand it out (pages, the demo); the API answers its ``PatientPublic`` part."""
+
+    anonymised_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
 def _check_birth(birth_date: date, today: date) -> None:
     if birth_date > today:
         raise InvalidInput("birth date is in the future", field="birth_date", value=str(birth_date))
@@ -96,29 +124,38 @@ def _check_birth(birth_date: date, today: date) -> None:
 
 def create_patient(
     session: Session, actor: Actor, data: PatientIn, *, today: date, clinic_id: int | None = None
-) -> Patient:
+) -> PatientView:
     """Register a patient in the actor's clinic (an admin or the system names the clinic)."""
     require_staff(actor)
     _check_birth(data.birth_date, today)
     clinic = clinic_id if actor.role in ("admin", "system") and clinic_id else actor.clinic_id
-    if clinic is None or session.get(Clinic, clinic) is None:
+    if clinic is None or clinics_store.get_or_none(session, clinic_id=clinic) is None:
         raise InvalidInput("no clinic for this patient", field="clinic_id", value=clinic)
-    if session.scalar(select(Patient.id).where(Patient.clinic_id == clinic, Patient.mrn == data.mrn)):
+    if store.mrn_taken(session, clinic_id=clinic, mrn=data.mrn):
         raise Conflict(f"MRN {data.mrn} is already registered in this clinic")
-    patient = Patient(clinic_id=clinic, **data.model_dump(exclude={"email"}), email=str(data.email or ""))
-    session.add(patient)
-    session.flush()
+    patient = store.add(session, clinic_id=clinic, **data.model_dump(exclude={"email"}), email=str(data.email or ""))
     record(session, actor, "patient.create", "Patient", patient.id, patient.id)
-    return patient
+    return PatientView.model_validate(patient)
 
 
-def view_patient(session: Session, actor: Actor, patient_id: int) -> Patient:
+def view_patient(session: Session, actor: Actor, patient_id: int) -> PatientView:
     patient = get_patient_for(session, actor, patient_id)
     record(session, actor, "patient.read", "Patient", patient.id, patient.id)
-    return patient
+    return PatientView.model_validate(patient)
 
 
-def update_patient(session: Session, actor: Actor, patient_id: int, data: PatientUpdate, *, today: date) -> Patient:
+def clinic_name(session: Session, clinic_id: int) -> str:
+    """The clinic's name ("" when it is gone): what a patient's chart shows beside the record."""
+    clinic = clinics_store.get_or_none(session, clinic_id=clinic_id)
+    return clinic.name if clinic is not None else ""
+
+
+def first_clinic_id(session: Session) -> int | None:
+    """The first clinic created: where a new clinician goes when no clinic is named (a one-clinic site)."""
+    return clinics_store.first_id(session)
+
+
+def update_patient(session: Session, actor: Actor, patient_id: int, data: PatientUpdate, *, today: date) -> PatientView:
     require_staff(actor)
     patient = get_patient_for(session, actor, patient_id)
     changes: dict[str, Any] = data.model_dump(exclude_unset=True)
@@ -135,34 +172,19 @@ def update_patient(session: Session, actor: Actor, patient_id: int, data: Patien
     session.flush()
     # The audit row names the fields that changed, not their values: no health data in the trail's detail.
     record(session, actor, "patient.update", "Patient", patient.id, patient.id, {"fields": sorted(changed)})
-    return patient
+    return PatientView.model_validate(patient)
 
 
 def search_patients(
     session: Session, actor: Actor, query: str = "", *, limit: int = 50, offset: int = 0
-) -> tuple[list[Patient], int]:
+) -> tuple[list[PatientView], int]:
     """Patients the actor may see whose name or MRN matches ``query``; with the total count."""
-    stmt = visible_patients(actor)
     q = query.strip()
     if _UNPRINTABLE.search(q):
         raise InvalidInput("the search must not contain control characters", field="q")
-    if q:
-        # ``contains(autoescape=True)``: the search is literal text; ``%`` and ``_`` match only themselves.
-        needle = q.lower()
-        stmt = stmt.where(
-            or_(
-                func.lower(Patient.given_name).contains(needle, autoescape=True),
-                func.lower(Patient.family_name).contains(needle, autoescape=True),
-                func.lower(Patient.given_name + " " + Patient.family_name).contains(needle, autoescape=True),
-                func.lower(Patient.mrn).contains(needle, autoescape=True),
-            )
-        )
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = list(
-        session.scalars(stmt.order_by(Patient.family_name, Patient.given_name, Patient.id).limit(limit).offset(offset))
-    )
+    rows, total = store.search(session, visible_patients(actor), needle=q, limit=limit, offset=offset)
     record(session, actor, "patient.search", "Patient", None, None, {"results": len(rows)})
-    return rows, total
+    return [PatientView.model_validate(p) for p in rows], total
 
 
 def age_on(birth_date: date, today: date) -> int:

@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ConfigDict, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mildpath.content.instruments import (
@@ -78,8 +77,10 @@ from mildpath.services.proms_schedule import (
     procedure_dates,
     queue_due_reminders,
 )
+from mildpath.store import patients as patients_store
 from mildpath.store import proms as store
-from mildpath.store.models import Patient, User
+from mildpath.store import users as users_store
+from mildpath.store.models import Patient
 
 #: ZCQ and other multi-item parts are shown at most this many items per step on a phone.
 MAX_ITEMS_PER_STEP = 4
@@ -379,11 +380,7 @@ def _label(plan: SchedulePlan, timepoint_id: str) -> str:
 
 
 def _names(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
-    wanted = sorted({i for i in ids if i is not None})
-    if not wanted:
-        return {}
-    rows = session.execute(select(User.id, User.display_name, User.email).where(User.id.in_(wanted))).all()
-    return {uid: name or email for uid, name, email in rows}
+    return users_store.display_names(session, user_ids=ids)
 
 
 def _view(row: store.PromResponse, plan: SchedulePlan, names: Mapping[int, str]) -> ResponseView:
@@ -871,16 +868,8 @@ def bulk_fhir(
     """Staff: every completed response of the actor's patients (or of ``patient_ids`` among them) as
     ``{"QuestionnaireResponse": [...], "Observation": [...]}`` (for a Bulk Data style export)."""
     require_staff(actor)
-    ids = visible_patients(actor).with_only_columns(Patient.id)
-    if patient_ids is not None:
-        ids = ids.where(Patient.id.in_(list(patient_ids)))
-    rows = list(
-        session.scalars(
-            select(store.PromResponse)
-            .where(store.PromResponse.patient_id.in_(ids), store.PromResponse.status == "completed")
-            .order_by(store.PromResponse.id)
-        )
-    )
+    ids = patients_store.ids_of(visible_patients(actor), among=patient_ids)
+    rows = store.completed_of(session, patient_ids=ids)
     record(session, actor, "proms.export", "PromResponse", None, None, {"format": "bulk", "results": len(rows)})
     return {
         "QuestionnaireResponse": [_qr(r) for r in rows],

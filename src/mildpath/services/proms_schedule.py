@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mildpath.content.instruments import instrument_form
@@ -27,11 +26,12 @@ from mildpath.services import access_links, notify
 from mildpath.services import procedures as procedures_service
 from mildpath.services import recovery as recovery_service
 from mildpath.services.access import Actor, get_patient_for, record, require_staff, visible_patients
+from mildpath.services.read_models import ReadModel
 from mildpath.store import messaging as messaging_store
+from mildpath.store import patients as patients_store
 from mildpath.store import proms as store
-from mildpath.store.models import OutboxMessage, Patient, User
-from mildpath.store.procedures import ProcedureRow
-from mildpath.store.recovery import RecoveryPlanRecord
+from mildpath.store import users as users_store
+from mildpath.store.models import OutboxMessage
 
 REMINDER_KIND = "prom_reminder"
 # No clinical details in a reminder (issue 4): no instrument, no procedure, no symptom, no score.
@@ -87,8 +87,9 @@ class ScheduleView:
         return next((tp for tp in self.timepoints if tp.status == Status.UPCOMING), None)
 
 
-@dataclass(frozen=True)
-class FollowUpRow:
+class FollowUpRow(ReadModel):
+    """One open timepoint on the clinic's follow-up list; also the API's answer (``GET /api/v1/follow-up``)."""
+
     patient_id: int
     mrn: str
     name: str
@@ -115,19 +116,7 @@ def procedure_dates(session: Session, patient_ids: Iterable[int] | Any) -> dict[
     ``patient_ids``: a list of ids or a subquery of ids. Two queries, whatever the number of patients.
     """
     ids = list(patient_ids) if isinstance(patient_ids, list | tuple | set) else patient_ids
-    latest = (
-        select(ProcedureRow.patient_id, func.max(ProcedureRow.scheduled_date))
-        .where(ProcedureRow.patient_id.in_(ids), ProcedureRow.status != "cancelled")
-        .group_by(ProcedureRow.patient_id)
-    )
-    found: dict[int, date] = dict(session.execute(latest).all())
-    for pid, day in session.execute(
-        select(RecoveryPlanRecord.patient_id, RecoveryPlanRecord.procedure_date).where(
-            RecoveryPlanRecord.patient_id.in_(ids)
-        )
-    ).all():
-        found.setdefault(pid, day)
-    return found
+    return store.procedure_dates(session, patient_ids=ids)
 
 
 def procedure_date_for(session: Session, patient_id: int) -> date | None:
@@ -214,11 +203,9 @@ def clinic_follow_up(
     """Staff: the timepoints of the actor's patients in the given statuses (overdue first, then by target date),
     with how many of their questionnaires are done and when the patient was last reminded."""
     require_staff(actor)
-    ids = visible_patients(actor).with_only_columns(Patient.id).where(Patient.anonymised_at.is_(None))
+    ids = patients_store.ids_of(visible_patients(actor), anonymised=False)
     dates = procedure_dates(session, ids)
-    patients = (
-        {p.id: p for p in session.scalars(select(Patient).where(Patient.id.in_(list(dates)))).all()} if dates else {}
-    )
+    patients = patients_store.by_ids(session, patient_ids=dates)
     slots = _slots_by_patient(session, list(dates), dates)
     reminders = store.reminded(session, patient_ids=list(dates)) if dates else {}
     plan = follow_up_plan()
@@ -231,19 +218,19 @@ def clinic_follow_up(
             if tp.status in statuses:
                 rows.append(
                     FollowUpRow(
-                        pid,
-                        patient.mrn,
-                        f"{patient.given_name} {patient.family_name}",
-                        proc,
-                        tp.id,
-                        tp.label,
-                        tp.target,
-                        tp.closes,
-                        tp.status,
-                        tp.optional,
-                        tp.done,
-                        len(tp.instruments),
-                        reminders.get((pid, tp.id, proc)),
+                        patient_id=pid,
+                        mrn=patient.mrn,
+                        name=f"{patient.given_name} {patient.family_name}",
+                        procedure_date=proc,
+                        timepoint=tp.id,
+                        label=tp.label,
+                        target=tp.target,
+                        closes=tp.closes,
+                        status=tp.status,
+                        optional=tp.optional,
+                        done=tp.done,
+                        total=len(tp.instruments),
+                        reminded_at=reminders.get((pid, tp.id, proc)),
                     )
                 )
     order = {status: i for i, status in enumerate(("overdue", "due", "upcoming", "missed", "completed"))}
@@ -309,14 +296,7 @@ def queue_due_reminders(
     """
     when = now or datetime.now(UTC)
     system = Actor.system("reminders")
-    accounts = {
-        pid: (uid, email)
-        for uid, pid, email in session.execute(
-            select(User.id, User.patient_id, User.email)
-            .join(Patient, Patient.id == User.patient_id)
-            .where(User.role == "patient", User.active.is_(True), Patient.anonymised_at.is_(None))
-        ).all()
-    }
+    accounts = users_store.patient_accounts(session)
     if not accounts:
         return 0
     dates = procedure_dates(session, list(accounts))

@@ -22,7 +22,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import ConfigDict, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mildpath.content.milestones import load_milestones
@@ -50,7 +49,8 @@ from mildpath.reports.ics import to_ics
 from mildpath.services import caregivers, clock, notify
 from mildpath.services.access import Actor, get_patient_for, record, require_staff, visible_patients
 from mildpath.store import recovery as store
-from mildpath.store.models import Clinic, Patient, User
+from mildpath.store import users as users_store
+from mildpath.store.models import Clinic, Patient
 
 NOTE_MAX = 2000
 NOTIFY_LEVELS = (TriageLevel.EMERGENCY, TriageLevel.SAME_DAY)
@@ -490,15 +490,12 @@ def list_entries(session: Session, actor: Actor, patient_id: int, *, limit: int 
                         caregiver=names.get(row.entered_by or 0, "")) for row in rows]
 
 
-NOT_STAFF = ("patient", "caregiver")
+NOT_STAFF = ("patient", "caregiver")  # the store's staff_ids leaves the same roles out
 
 
 def _staff_ids(session: Session, ids: set[int | None]) -> set[int | None]:
     """Which of these users are staff (an entry a clinician typed in for the patient, e.g. on a phone call)."""
-    wanted = [i for i in ids if i is not None]
-    if not wanted:
-        return set()
-    return set(session.scalars(select(User.id).where(User.id.in_(wanted), User.role.not_in(NOT_STAFF))))
+    return set(users_store.staff_ids(session, user_ids=ids))
 
 
 def _answers_json(entry: DiaryEntry) -> dict[str, Any]:
@@ -584,9 +581,7 @@ def _clinic_phone(session: Session, patient: Patient) -> str:
 
 def _notify_clinicians(session: Session, clinic_id: int) -> int:
     """Queue the content-free notification for every active clinician of the clinic; returns how many."""
-    clinicians = session.scalars(
-        select(User).where(User.role == "clinician", User.clinic_id == clinic_id, User.active.is_(True))
-    ).all()
+    clinicians = users_store.active_clinicians(session, clinic_id=clinic_id)
     for user in clinicians:
         notify.queue(
             session,
@@ -673,11 +668,7 @@ def _flag_for(session: Session, actor: Actor, flag_id: int) -> tuple[store.Triag
 
 
 def _user_names(session: Session, ids: set[int | None]) -> dict[int, str]:
-    wanted = [i for i in ids if i is not None]
-    if not wanted:
-        return {}
-    rows = session.execute(select(User.id, User.display_name, User.email).where(User.id.in_(wanted))).all()
-    return {uid: name or email for uid, name, email in rows}
+    return users_store.display_names(session, user_ids=ids)
 
 
 def _flag_view(

@@ -30,7 +30,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mildpath.content.criteria import load_criteria_set
@@ -47,7 +46,8 @@ from mildpath.services import clock
 from mildpath.services import proms as proms_svc
 from mildpath.services.access import Actor, get_patient_for, record, require_role, require_staff
 from mildpath.store import screenings as store
-from mildpath.store.models import Patient, User
+from mildpath.store import users as users_store
+from mildpath.store.models import Patient
 
 KINDS = store.KINDS
 FORM_KINDS = ("self_check", "clinician_assessment")
@@ -481,13 +481,7 @@ def prefill_scores(session: Session, actor: Actor, patient_id: int) -> dict[str,
 
 def _views(session: Session, rows: Iterable[store.Screening]) -> list[ScreeningView]:
     rows = list(rows)
-    wanted = {r.created_by for r in rows if r.created_by is not None}
-    names: dict[int, str] = {}
-    if wanted:
-        for uid, name, email in session.execute(
-            select(User.id, User.display_name, User.email).where(User.id.in_(wanted))
-        ):
-            names[uid] = name or email
+    names = users_store.display_names(session, user_ids=(r.created_by for r in rows))
     return [
         ScreeningView(
             id=r.id,

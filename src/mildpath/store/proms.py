@@ -24,11 +24,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint, select
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from mildpath.store.base import Base, JSONType, UTCDateTime, utcnow
 from mildpath.store.models import Patient
+from mildpath.store.procedures import ProcedureRow
+from mildpath.store.recovery import RecoveryPlanRecord
 
 STATUSES = ("in_progress", "completed")
 #: ``wording``: the words the patient answered: ``licensed`` (a site's licensed text) or ``neutral`` (mildpath's
@@ -215,6 +217,33 @@ def reminded(session: Session, *, patient_ids: Sequence[int] | Any) -> dict[tupl
         PromReminder.patient_id, PromReminder.timepoint, PromReminder.procedure_date, PromReminder.queued_at
     ).where(PromReminder.patient_id.in_(patient_ids))
     return {(p, t, d): at for p, t, d, at in session.execute(stmt).all()}
+
+
+def completed_of(session: Session, *, patient_ids: Sequence[int] | Any) -> list[PromResponse]:
+    """The completed responses of these patients (a list or a subquery of ids), in the order they were filed."""
+    stmt = (
+        select(PromResponse)
+        .where(PromResponse.patient_id.in_(patient_ids), PromResponse.status == "completed")
+        .order_by(PromResponse.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def procedure_dates(session: Session, *, patient_ids: Sequence[int] | Any) -> dict[int, date]:
+    """Each patient's procedure date for the questionnaire schedule: the latest procedure not cancelled, else the
+    recovery plan's date. ``patient_ids``: a list of ids or a subquery of ids. Two queries."""
+    latest = (
+        select(ProcedureRow.patient_id, func.max(ProcedureRow.scheduled_date))
+        .where(ProcedureRow.patient_id.in_(patient_ids), ProcedureRow.status != "cancelled")
+        .group_by(ProcedureRow.patient_id)
+    )
+    found: dict[int, date] = dict(session.execute(latest).all())
+    plans = select(RecoveryPlanRecord.patient_id, RecoveryPlanRecord.procedure_date).where(
+        RecoveryPlanRecord.patient_id.in_(patient_ids)
+    )
+    for pid, day in session.execute(plans).all():
+        found.setdefault(pid, day)
+    return found
 
 
 def add_reminder(

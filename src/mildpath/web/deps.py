@@ -21,10 +21,9 @@ from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from mildpath.domain.errors import PermissionDenied
-from mildpath.services import auth, mfa
+from mildpath.services import auth, clock, mfa
 from mildpath.services.access import Actor
 from mildpath.settings import Settings
-from mildpath.store.base import utcnow
 from mildpath.store.db import READ_FIRST
 from mildpath.web.problems import CsrfFailed, LoginRequired, MfaEnrolmentRequired
 from mildpath.web.security import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, csrf_valid
@@ -123,7 +122,7 @@ def _resolve(request: Request, session: Session, settings: Settings) -> Actor:
             found = auth.user_for_session(
                 session,
                 cookie,
-                utcnow(),
+                clock.now(),
                 idle=timedelta(minutes=settings.session_idle_minutes),
                 absolute=timedelta(hours=settings.session_absolute_hours),
             )

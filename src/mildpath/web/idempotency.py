@@ -23,29 +23,26 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy import select, text
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from mildpath.domain.errors import Conflict, InvalidInput
+from mildpath.domain.errors import InvalidInput
+from mildpath.services import idempotency as svc
 from mildpath.services.access import Actor
-from mildpath.store.models import IdempotencyKey
+from mildpath.services.idempotency import RETRY_AFTER_SECONDS, InFlight
+
+__all__ = ["HEADER", "MAX_KEY", "RETRY_AFTER_SECONDS", "InFlight", "created", "fingerprint", "remember", "replay"]
+
+M = TypeVar("M", bound=BaseModel)
 
 HEADER = "idempotency-key"
 MAX_KEY = 200
-RETRY_AFTER_SECONDS = 1
-
-
-class InFlight(Conflict):
-    """Another request with the same key is being processed: 409, try again after ``retry_after`` seconds."""
-
-    def __init__(self) -> None:
-        super().__init__("a request with this Idempotency-Key is still being processed; retry later")
-        self.retry_after = RETRY_AFTER_SECONDS
 
 
 def _key(request: Request) -> str | None:
@@ -68,15 +65,6 @@ def fingerprint(request: Request) -> str:
     return h.hexdigest()
 
 
-def _lock(session: Session, user_id: int, key: str) -> None:
-    """Hold (user, key) for this transaction on PostgreSQL; raise :class:`InFlight` if another holds it."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    number = int.from_bytes(hashlib.sha256(f"{user_id}\n{key}".encode()).digest()[:8], "big", signed=True)
-    if not session.scalar(text("SELECT pg_try_advisory_xact_lock(:n)"), {"n": number}):
-        raise InFlight()
-
-
 def replay(request: Request, session: Session, actor: Actor) -> JSONResponse | None:
     """The stored answer when this (user, key) was seen before; None when the request is new.
 
@@ -85,15 +73,15 @@ def replay(request: Request, session: Session, actor: Actor) -> JSONResponse | N
     key = _key(request)
     if key is None or actor.user_id is None:
         return None
-    _lock(session, actor.user_id, key)
-    row = session.scalar(select(IdempotencyKey).where(IdempotencyKey.user_id == actor.user_id,
-                                                      IdempotencyKey.key == key))
-    if row is None:
+    stored = svc.stored_answer(session, actor.user_id, key)
+    if stored is None:
         return None
-    same = row.path == request.url.path and row.method == request.method
-    if not same or (row.fingerprint and row.fingerprint != fingerprint(request)):
+    same = stored.path == request.url.path and stored.method == request.method
+    if not same or (stored.fingerprint and stored.fingerprint != fingerprint(request)):
         raise InvalidInput("this Idempotency-Key was used for another request", field="Idempotency-Key")
-    return JSONResponse(json.loads(row.body), status_code=row.status_code, headers={"Idempotent-Replayed": "true"})
+    return JSONResponse(
+        json.loads(stored.body), status_code=stored.status_code, headers={"Idempotent-Replayed": "true"}
+    )
 
 
 def remember(request: Request, session: Session, actor: Actor, status_code: int, payload: Any) -> None:
@@ -101,11 +89,34 @@ def remember(request: Request, session: Session, actor: Actor, status_code: int,
     key = _key(request)
     if key is None or actor.user_id is None:
         return
-    _lock(session, actor.user_id, key)  # re-entrant: already held when replay() ran first
     try:  # the usual payload is already plain JSON (model_dump(mode="json")): skip the slow generic encoder
         body = json.dumps(payload)
     except TypeError:
         body = json.dumps(jsonable_encoder(payload))
-    session.add(IdempotencyKey(user_id=actor.user_id, key=key, method=request.method, path=request.url.path,
-                               fingerprint=fingerprint(request), status_code=status_code, body=body))
-    session.flush()
+    answer = svc.StoredAnswer(
+        method=request.method,
+        path=request.url.path,
+        fingerprint=fingerprint(request),
+        status_code=status_code,
+        body=body,
+    )
+    svc.keep_answer(session, actor.user_id, key, answer)
+
+
+def created(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    create: Callable[[], M],
+    location: Callable[[M], str] | None = None,
+) -> JSONResponse:
+    """The idempotent create, for every ``POST`` that files a record: the stored answer when the key was seen,
+    else ``create()``'s model as JSON, kept with the change, answered 201 (with ``Location`` when given)."""
+    replayed = replay(request, session, actor)
+    if replayed is not None:
+        return replayed
+    model = create()
+    payload = model.model_dump(mode="json")
+    remember(request, session, actor, 201, payload)
+    headers = {"Location": location(model)} if location is not None else None
+    return JSONResponse(payload, status_code=201, headers=headers)

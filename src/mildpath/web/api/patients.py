@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from mildpath.services import patients as svc
 from mildpath.services.clock import today
@@ -40,14 +40,12 @@ def list_patients(
 def create_patient(request: Request, body: PatientCreate, actor: Staff, session: SessionDep) -> Response:
     """Register a patient in the caller's clinic. Honours ``Idempotency-Key``: a retry with the same key gets
     the first answer again and creates nothing."""
-    replayed = idempotency.replay(request, session, actor)
-    if replayed is not None:
-        return replayed
-    payload = PatientPublic.model_validate(svc.create_patient(session, actor, body, today=today())).model_dump(
-        mode="json"
+    return idempotency.created(
+        request,
+        session,
+        actor,
+        lambda: PatientPublic.model_validate(svc.create_patient(session, actor, body, today=today())),
     )
-    idempotency.remember(request, session, actor, 201, payload)
-    return JSONResponse(payload, status_code=201)
 
 
 @router.get("/patients/{patient_id}", response_model=PatientPublic)

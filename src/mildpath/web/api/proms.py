@@ -127,33 +127,12 @@ class SchedulePublic(BaseModel):
     timepoints: list[TimepointPublic]
 
 
-class FollowUpPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    patient_id: int
-    mrn: str
-    name: str
-    procedure_date: date
-    timepoint: str
-    label: str
-    target: date
-    closes: date
-    status: str
-    optional: bool
-    done: int
-    total: int
-    reminded_at: datetime | None
-
-
 def _public(view: svc.ResponseView) -> ResponsePublic:
     return ResponsePublic.model_validate(view)
 
 
-def _created(request: Request, session: Any, actor: Any, view: svc.ResponseView) -> JSONResponse:
-    payload = _public(view).model_dump(mode="json")
-    idempotency.remember(request, session, actor, 201, payload)
-    location = f"/api/v1/patients/{view.patient_id}/responses/{view.id}"
-    return JSONResponse(payload, status_code=201, headers={"Location": location})
+def _location(response: ResponsePublic) -> str:
+    return f"/api/v1/patients/{response.patient_id}/responses/{response.id}"
 
 
 # ------------------------------------------------------------------------------------------ instruments
@@ -221,13 +200,15 @@ def create_response(
     """Record complete answers to one questionnaire, scored from the answers. A patient posts for themselves
     (within the timepoint's window, with enough answers for a score); staff for a patient of their clinic
     (recorded as a paper entry by them). 409 when that timepoint is already answered."""
-    replayed = idempotency.replay(request, session, actor)
-    if replayed is not None:
-        return replayed
-    view = svc.record_response(
-        session, actor, patient_id, body, today=clock.today(), now=clock.now(), content_dir=settings.content_dir
-    )
-    return _created(request, session, actor, view)
+
+    def create() -> ResponsePublic:
+        return _public(
+            svc.record_response(
+                session, actor, patient_id, body, today=clock.today(), now=clock.now(), content_dir=settings.content_dir
+            )
+        )
+
+    return idempotency.created(request, session, actor, create, _location)
 
 
 @router.get("/patients/{patient_id}/responses", response_model=ResponsePage)
@@ -297,10 +278,7 @@ async def import_questionnaire_response(
     validated and re-scored; a linkId that is unknown or out of range is a 422 naming it."""
     raw = await request.body()  # the body is read on the event loop; the database work runs in a worker thread
 
-    def save() -> Response:
-        replayed = idempotency.replay(request, session, actor)
-        if replayed is not None:
-            return replayed
+    def create() -> ResponsePublic:
         try:
             resource = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
@@ -318,9 +296,9 @@ async def import_questionnaire_response(
             timepoint=timepoint,
             content_dir=settings.content_dir,
         )
-        return _created(request, session, actor, view)
+        return _public(view)
 
-    return await run_in_threadpool(save)
+    return await run_in_threadpool(idempotency.created, request, session, actor, create, _location)
 
 
 # ------------------------------------------------------------------------------------------ schedules
@@ -356,15 +334,14 @@ def get_schedule(patient_id: PatientId, actor: PatientRecordActor, session: Sess
 FollowUpStatus = Literal["overdue", "due", "missed", "upcoming"]
 
 
-@router.get("/follow-up", response_model=list[FollowUpPublic])
+@router.get("/follow-up", response_model=list[svc.FollowUpRow])
 def follow_up(
     actor: Staff,
     session: SessionDep,
     status: Annotated[
         list[FollowUpStatus] | None, Query(max_length=4, description="Statuses to list (default: overdue and due)")
     ] = None,
-) -> list[FollowUpPublic]:
+) -> list[svc.FollowUpRow]:
     """Staff: the open questionnaire timepoints of the clinic's patients, overdue first."""
     wanted = tuple(status or ("overdue", "due"))
-    rows = svc.clinic_follow_up(session, actor, today=clock.today(), statuses=wanted)
-    return [FollowUpPublic.model_validate(r) for r in rows]
+    return svc.clinic_follow_up(session, actor, today=clock.today(), statuses=wanted)

@@ -222,13 +222,12 @@ def create_diary_entry(
     """Record a diary entry and answer at once with its triage level, reasons and advice. A patient posts for
     themselves, staff for a patient of their clinic."""
     check_free(body, "body")  # the edge rules of every input model (domain/inputs.py), for this free-form body
-    replayed = idempotency.replay(request, session, actor)
-    if replayed is not None:
-        return replayed
-    view = svc.record_diary_entry(session, actor, patient_id, body, now=clock.now())
-    payload = DiaryEntryPublic.of(view).model_dump(mode="json")
-    idempotency.remember(request, session, actor, 201, payload)
-    return JSONResponse(payload, status_code=201)
+    return idempotency.created(
+        request,
+        session,
+        actor,
+        lambda: DiaryEntryPublic.of(svc.record_diary_entry(session, actor, patient_id, body, now=clock.now())),
+    )
 
 
 @router.get("/patients/{patient_id}/diary", response_model=DiaryPage)

@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
 from mildpath.services.patients import PatientIn as PatientCreate
-from mildpath.services.patients import PatientUpdate
+from mildpath.services.patients import PatientPublic, PatientUpdate
 
 __all__ = ["PatientCreate", "PatientPublic", "PatientUpdate", "PatientPage", "MePublic", "AuditEventPublic"]
-
-
-class PatientPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    clinic_id: int
-    mrn: str
-    given_name: str
-    family_name: str
-    birth_date: date
-    sex: str
-    phone: str
-    email: str
-    address: str
-    preferred_language: str
 
 
 class PatientPage(BaseModel):

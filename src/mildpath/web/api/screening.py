@@ -257,35 +257,35 @@ def create_screening(
 ) -> Response:
     """Screen the patient and store the result with its criteria-set version. The answer says "likely
     candidate, refer for specialist evaluation" at best: it supports the specialist's decision, never makes it."""
-    replayed = idempotency.replay(request, session, actor)
-    if replayed is not None:
-        return replayed
-    if body.bundle is not None:
-        view = svc.screen_from_fhir(
-            session,
-            actor,
-            patient_id,
-            body.bundle,
-            today=clock.today(),
-            as_of=body.as_of,
-            content_dir=settings.content_dir,
-        )
-    else:
-        assert body.kind is not None and body.answers is not None
-        view = svc.screen_patient_from_form(
-            session,
-            actor,
-            patient_id,
-            body.kind,
-            body.answers,
-            today=clock.today(),
-            as_of=body.as_of,
-            content_dir=settings.content_dir,
-        )
-    payload = _public(view).model_dump(mode="json")
-    idempotency.remember(request, session, actor, 201, payload)
-    location = f"{API}/patients/{patient_id}/screenings/{view.id}"
-    return JSONResponse(payload, status_code=201, headers={"Location": location})
+
+    def create() -> ScreeningPublic:
+        if body.bundle is not None:
+            view = svc.screen_from_fhir(
+                session,
+                actor,
+                patient_id,
+                body.bundle,
+                today=clock.today(),
+                as_of=body.as_of,
+                content_dir=settings.content_dir,
+            )
+        else:
+            assert body.kind is not None and body.answers is not None
+            view = svc.screen_patient_from_form(
+                session,
+                actor,
+                patient_id,
+                body.kind,
+                body.answers,
+                today=clock.today(),
+                as_of=body.as_of,
+                content_dir=settings.content_dir,
+            )
+        return _public(view)
+
+    return idempotency.created(
+        request, session, actor, create, lambda s: f"{API}/patients/{patient_id}/screenings/{s.id}"
+    )
 
 
 @router.get(f"{API}/patients/{{patient_id}}/screenings", response_model=ScreeningPage)

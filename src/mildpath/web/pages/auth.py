@@ -9,8 +9,7 @@ from urllib.parse import quote, urlparse
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from mildpath.services import auth, mfa
-from mildpath.store.base import utcnow
+from mildpath.services import auth, clock, mfa
 from mildpath.web.deps import PublicActor, PublicForm, SessionDep, SignedInForm
 from mildpath.web.pages._common import redirect, render
 from mildpath.web.problems import TooManyAttempts
@@ -41,7 +40,7 @@ def login(
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     # The clock is the app's (tests inject one to walk through the blocks without sleeping).
-    now = getattr(request.app.state, "clock", utcnow)()
+    now = getattr(request.app.state, "clock", clock.now)()
     address = actor.address
     throttle = auth.check_throttle(session, email, address, now)
     if not throttle.allowed:
@@ -91,7 +90,7 @@ def signed_in(
 def logout(request: Request, actor: SignedInForm, session: SessionDep) -> Response:
     value = request.cookies.get(SESSION_COOKIE)
     if value:
-        auth.end_session(session, value, utcnow())
+        auth.end_session(session, value, clock.now())
     response = redirect("/login")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

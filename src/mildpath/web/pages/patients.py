@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from mildpath.domain.errors import Conflict, InvalidInput
 from mildpath.services import patients as svc
 from mildpath.services.clock import today
-from mildpath.store.models import Clinic
 from mildpath.web.deps import PatientId, PatientRecordActor, SessionDep, Staff, StaffForm
 from mildpath.web.pages._common import blank_to_none, form_errors, redirect, render
 
@@ -82,7 +81,6 @@ async def create_patient(request: Request, actor: StaffForm, session: SessionDep
 @router.get("/patients/{patient_id}")
 def patient_chart(request: Request, patient_id: PatientId, actor: PatientRecordActor, session: SessionDep) -> Response:
     patient = svc.view_patient(session, actor, patient_id)
-    clinic = session.get(Clinic, patient.clinic_id)
     tabs = [
         {**tab, "href": tab["href"].format(id=patient.id)}
         for tab in request.app.state.patient_tabs
@@ -94,7 +92,7 @@ def patient_chart(request: Request, patient_id: PatientId, actor: PatientRecordA
         {
             "patient": patient,
             "age": svc.age_on(patient.birth_date, today()),
-            "clinic_name": clinic.name if clinic else "",
+            "clinic_name": svc.clinic_name(session, patient.clinic_id),
             "tabs": tabs,
         },
     )
