@@ -6,9 +6,9 @@ split the way the DuckDB engine splits it, each step distributed:
 1. Spark reads the export's files as text (``spark.read.text``) and keeps, with the same text tests, the lines
    the screen can use (every Patient line; other lines holding one of the compiled screen's needles, or not
    looking like one JSON object).
-2. The same step checks each line in Spark SQL (valid JSON, a resource, UTF-8: Spark reads bad bytes as U+FFFD,
-   which marks the line bad), and each view runs as Spark SQL over the checked lines: the view compiler's Spark
-   dialect (``compile_view(view, dialect="spark")``). Nothing runs in Python workers.
+2. The same step checks each line in Spark SQL (valid JSON, a resource, UTF-8: ``is_valid_utf8``), and each
+   view runs as Spark SQL over the checked lines: the view compiler's Spark dialect
+   (``compile_view(view, dialect="spark")``). Nothing runs in Python workers.
 3. The facts and the criteria run as Spark SQL (:class:`~mildpath.population.compile.SparkSql`), the result is
    written as Parquet in patient order and streamed back in batches.
 
@@ -44,15 +44,17 @@ if TYPE_CHECKING:
 
 _SPARK_TYPES = {"VARCHAR": "string", "BIGINT": "bigint", "DOUBLE": "double", "BOOLEAN": "boolean"}
 # Each kept line, checked in Spark SQL as the DuckDB engine checks it: a byte-order mark and surrounding blanks
-# dropped; bad bytes (which Spark reads as U+FFFD) or text that is not JSON are bad; JSON that is not an object
+# dropped; bytes that are not UTF-8 (kept as read by Spark's text reader; shown with U+FFFD in their place, as a
+# reader decoding with replacement would) or text that is not JSON make a bad line; JSON that is not an object
 # naming its resourceType is another kind of line.
 _CLASSIFY = (
     "SELECT rtype, file, text, CASE WHEN text = '' THEN 'blank' "
-    "WHEN instr(text, '\\uFFFD') > 0 THEN 'bad' WHEN try_parse_json(text) IS NULL THEN 'bad' "
+    "WHEN NOT utf8 OR instr(text, '\\uFFFD') > 0 THEN 'bad' WHEN try_parse_json(text) IS NULL THEN 'bad' "
     "WHEN NOT startswith(text, '{{') "
     "OR try_variant_get(try_parse_json(text), '$.resourceType', 'string') IS NULL THEN 'other' "
-    "ELSE 'ok' END AS state FROM (SELECT rtype, file, trim(BOTH ' \\t\\r' FROM CASE WHEN "
-    "startswith(value, '\\uFEFF') THEN substr(value, 2) ELSE value END) AS text FROM {lines})"
+    "ELSE 'ok' END AS state FROM (SELECT rtype, file, is_valid_utf8(value) AS utf8, trim(BOTH ' \\t\\r' FROM "
+    "CASE WHEN startswith(value, '\\uFEFF') THEN substr(make_valid_utf8(value), 2) ELSE make_valid_utf8(value) END"
+    ") AS text FROM {lines})"
 )
 
 
