@@ -61,7 +61,8 @@ def screen_command(
     ],
     engine: Annotated[Engine, typer.Option("--engine", help="duckdb (embedded, default) or spark")] = Engine.duckdb,
     master: Annotated[
-        str | None, typer.Option("--master", metavar="URL", help="Spark master URL (default local[*])")
+        str | None,
+        typer.Option("--master", metavar="URL", help="Spark master URL (default $MILDPATH_SPARK_MASTER or local[*])"),
     ] = None,
     as_of: Annotated[
         str | None, typer.Option("--as-of", metavar="DATE", help="Screen as of this date (YYYY-MM-DD); default today")

@@ -234,7 +234,8 @@ class ScreeningEngine(Protocol):
 
 
 def make_engine(name: str, *, master: str | None = None, threads: int | None = None) -> ScreeningEngine:
-    """``duckdb`` (default, embedded) or ``spark`` (PySpark, ``master`` defaults to ``local[*]``)."""
+    """``duckdb`` (default, embedded) or ``spark`` (PySpark; ``master`` defaults to the setting
+    ``MILDPATH_SPARK_MASTER``, then ``local[*]``: ``spark://host:7077``, ``yarn`` or ``k8s://https://host:443``)."""
     if name == "duckdb":
         from mildpath.population.duckdb import DuckDBEngine
 
@@ -242,7 +243,7 @@ def make_engine(name: str, *, master: str | None = None, threads: int | None = N
     if name == "spark":
         from mildpath.population.spark import SparkEngine
 
-        return SparkEngine(master=master or "local[*]")
+        return SparkEngine(master=master or os.environ.get("MILDPATH_SPARK_MASTER") or "local[*]")
     raise InvalidInput(f"unknown engine {name!r}: use duckdb or spark", field="engine", value=name)
 
 

@@ -6,17 +6,16 @@ split the way the DuckDB engine splits it, each step distributed:
 1. Spark reads the export's files as text (``spark.read.text``) and keeps, with the same text tests, the lines
    the screen can use (every Patient line; other lines holding one of the compiled screen's needles, or not
    looking like one JSON object).
-2. Each batch of kept lines goes through the views in the executors' Python workers (``mapInArrow``): the very
-   SQL the view runner compiles for DuckDB, run by an in-memory DuckDB on that batch. A view's rows depend on
-   one resource each, so batches give the same rows as the whole. The same step checks each line (valid JSON,
-   a resource, UTF-8: Spark reads bad bytes as U+FFFD, which marks the line bad).
+2. The same step checks each line in Spark SQL (valid JSON, a resource, UTF-8: ``is_valid_utf8``), and each
+   view runs as Spark SQL over the checked lines: the view compiler's Spark dialect
+   (``compile_view(view, dialect="spark")``). Nothing runs in Python workers.
 3. The facts and the criteria run as Spark SQL (:class:`~mildpath.population.compile.SparkSql`), the result is
    written as Parquet in patient order and streamed back in batches.
 
 A gzip file that ends early fails Spark's reader; the engine then repairs the export's gzip files that do not
 read to their end (:func:`~mildpath.population.engine.repair_gzip`) and reads again. On a cluster
-(``--master spark://...``) the executors need mildpath, DuckDB and PyArrow installed, and the export on a path
-they can all read.
+(``--master spark://...``, or ``MILDPATH_SPARK_MASTER``) the executors need only Java and the export on a path
+they can all read: no Python code runs on them.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,49 +43,19 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 _SPARK_TYPES = {"VARCHAR": "string", "BIGINT": "bigint", "DOUBLE": "double", "BOOLEAN": "boolean"}
+# Each kept line, checked in Spark SQL as the DuckDB engine checks it: a byte-order mark and surrounding blanks
+# dropped; bytes that are not UTF-8 (kept as read by Spark's text reader; shown with U+FFFD in their place, as a
+# reader decoding with replacement would) or text that is not JSON make a bad line; JSON that is not an object
+# naming its resourceType is another kind of line.
 _CLASSIFY = (
     "SELECT rtype, file, text, CASE WHEN text = '' THEN 'blank' "
-    "WHEN contains(text, chr(65533)) THEN 'bad' WHEN NOT json_valid(text) THEN 'bad' "
-    "WHEN json_type(text) <> 'OBJECT' OR json_extract_string(text, '$.resourceType') IS NULL THEN 'other' "
-    "ELSE 'ok' END AS state FROM (SELECT rtype, file, trim(CASE WHEN starts_with(value, chr(65279)) "
-    "THEN substr(value, 2) ELSE value END, ' \t\r') AS text FROM batch)"
+    "WHEN NOT utf8 OR instr(text, '\\uFFFD') > 0 THEN 'bad' WHEN try_parse_json(text) IS NULL THEN 'bad' "
+    "WHEN NOT startswith(text, '{{') "
+    "OR try_variant_get(try_parse_json(text), '$.resourceType', 'string') IS NULL THEN 'other' "
+    "ELSE 'ok' END AS state FROM (SELECT rtype, file, is_valid_utf8(value) AS utf8, trim(BOTH ' \\t\\r' FROM "
+    "CASE WHEN startswith(value, '\\uFEFF') THEN substr(make_valid_utf8(value), 2) ELSE make_valid_utf8(value) END"
+    ") AS text FROM {lines})"
 )
-
-
-def _duckdb_batches(sql: str, batches: Iterator[pa.RecordBatch], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-    """Run ``sql`` (over a table ``batch``) on each Arrow batch in a Spark worker; rows cast to ``schema``."""
-    import duckdb
-    import pyarrow as pa
-
-    con = duckdb.connect(":memory:")
-    con.execute("SET threads = 1")
-    try:
-        for incoming in batches:
-            if incoming.num_rows == 0:
-                continue
-            con.register("batch", pa.Table.from_batches([_valid_utf8(incoming)]))
-            table = con.sql(sql).to_arrow_table()
-            con.unregister("batch")
-            yield from table.cast(schema).to_batches()
-    finally:
-        con.close()
-
-
-def _valid_utf8(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """Spark hands lines over as the bytes it read: a line that is not UTF-8 gets U+FFFD in place of its bad
-    bytes (and is then counted as bad), as a reader decoding with replacement would."""
-    import pyarrow as pa
-
-    columns = []
-    for column in batch.columns:
-        if pa.types.is_string(column.type):
-            try:
-                column.validate(full=True)
-            except pa.ArrowInvalid:
-                raw = column.cast(pa.binary()).to_pylist()
-                column = pa.array([None if v is None else v.decode("utf-8", "replace") for v in raw], pa.string())
-        columns.append(column)
-    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
 
 
 class SparkEngine:
@@ -173,11 +141,8 @@ class SparkEngine:
 
         gz = [f.path for f in files.read if f.path.name.endswith(".gz")]
         while True:
-            frame = self.kept_lines(spark, compiled, files, replaced)
-            classified = frame.mapInArrow(
-                partial(_duckdb_batches, _CLASSIFY, schema=_classified_schema()),
-                "rtype string, file string, text string, state string",
-            ).persist(StorageLevel.MEMORY_AND_DISK)
+            self.kept_lines(spark, compiled, files, replaced).createOrReplaceTempView("mp_lines")
+            classified = spark.sql(_CLASSIFY.format(lines="mp_lines")).persist(StorageLevel.MEMORY_AND_DISK)
             try:
                 classified.count()
                 return classified
@@ -274,36 +239,26 @@ class SparkEngine:
         stats.non_resource_lines += int(other)
 
     def views(self, spark: SparkSession, compiled: CompiledScreen, classified: DataFrame) -> None:
-        """Every view table, computed from the checked lines batch by batch by the view runner's SQL."""
+        """Every view table, computed from the checked lines by the view's Spark SQL (the view compiler's Spark
+        dialect), its columns cast to the types the fact tables read."""
         from pyspark.sql import functions as F  # noqa: N812
 
         for view in compiled.views:
-            cv = compile_view(view.view)
-            schema = ", ".join(f"`{c.name}` {_SPARK_TYPES.get(c.sql_type, 'string')}" for c in cv.columns)
-            sql = f"SELECT * FROM ({cv.sql('(SELECT text AS resource FROM batch)')}) AS _view"
-            arrow = _arrow_schema([(c.name, _SPARK_TYPES.get(c.sql_type, "string")) for c in cv.columns])
+            cv = compile_view(view.view, resource_column="text", dialect="spark")
             lines = classified.where(
                 (F.col("state") == "ok") & (F.col("rtype").isNull() | (F.col("rtype") == view.resource_type))
             ).select("text")
-            table = lines.mapInArrow(partial(_duckdb_batches, sql, schema=arrow), schema)
-            _materialize(table, view.table)
+            lines.createOrReplaceTempView("mp_view_lines")
+            columns = ", ".join(
+                f"CAST(`{c.name}` AS {_SPARK_TYPES.get(c.sql_type, 'string')}) AS `{c.name}`" for c in cv.columns
+            )
+            _materialize(spark.sql(f"SELECT {columns} FROM ({cv.sql('mp_view_lines')}) AS _view"), view.table)
 
 
 def _materialize(frame: DataFrame, name: str) -> None:
     """Compute ``frame`` now and register it as the temporary view ``name`` with a plan of one step, so that
     later queries neither recompute it nor carry (and optimize) its whole history."""
     frame.localCheckpoint(eager=True).createOrReplaceTempView(name)
-
-
-def _classified_schema() -> pa.Schema:
-    return _arrow_schema([("rtype", "string"), ("file", "string"), ("text", "string"), ("state", "string")])
-
-
-def _arrow_schema(columns: list[tuple[str, str]]) -> pa.Schema:
-    import pyarrow as pa
-
-    types = {"string": pa.string(), "bigint": pa.int64(), "double": pa.float64(), "boolean": pa.bool_()}
-    return pa.schema([(name, types[t]) for name, t in columns])
 
 
 def _local_path(uri: str) -> Path:
