@@ -84,10 +84,15 @@ import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Literal
 
 from mildpath.domain.facts import Code, Evidence, Fact, Kind, PatientFacts, Value
+
+# Re-exported (explicit aliases): screening callers import the three-valued logic from here.
+from mildpath.domain.logic import Tri as Tri
+from mildpath.domain.logic import tri_and as tri_and
+from mildpath.domain.logic import tri_not as tri_not
+from mildpath.domain.logic import tri_or as tri_or
 
 Op = Literal[">=", ">", "<=", "<", "==", "!="]
 OPS: tuple[Op, ...] = (">=", ">", "<=", "<", "==", "!=")
@@ -102,43 +107,6 @@ _KIND_WORDS: dict[Kind, str] = {
     "observation": "an observation",
     "answer": "an answer",
 }
-
-
-class Tri(StrEnum):
-    """A three-valued result: met, not met, unknown (SQL TRUE, FALSE, NULL)."""
-
-    MET = "met"
-    NOT_MET = "not_met"
-    UNKNOWN = "unknown"
-
-
-def tri_and(values: Iterable[Tri]) -> Tri:
-    """Kleene AND: NOT_MET if any is NOT_MET, else UNKNOWN if any is UNKNOWN, else MET (MET when empty)."""
-    seen_unknown = False
-    for v in values:
-        if v is Tri.NOT_MET:
-            return Tri.NOT_MET
-        seen_unknown = seen_unknown or v is Tri.UNKNOWN
-    return Tri.UNKNOWN if seen_unknown else Tri.MET
-
-
-def tri_or(values: Iterable[Tri]) -> Tri:
-    """Kleene OR: MET if any is MET, else UNKNOWN if any is UNKNOWN, else NOT_MET (NOT_MET when empty)."""
-    seen_unknown = False
-    for v in values:
-        if v is Tri.MET:
-            return Tri.MET
-        seen_unknown = seen_unknown or v is Tri.UNKNOWN
-    return Tri.UNKNOWN if seen_unknown else Tri.NOT_MET
-
-
-def tri_not(value: Tri) -> Tri:
-    """Kleene NOT: swaps MET and NOT_MET; UNKNOWN stays UNKNOWN."""
-    if value is Tri.MET:
-        return Tri.NOT_MET
-    if value is Tri.NOT_MET:
-        return Tri.MET
-    return Tri.UNKNOWN
 
 
 @dataclass(frozen=True)

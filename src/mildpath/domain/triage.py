@@ -54,9 +54,10 @@ from mildpath.domain.diary import (
     diary_field_names,
 )
 from mildpath.domain.errors import InvalidInput
+from mildpath.domain.logic import Tri, tri_and, tri_and_known, tri_not, tri_or
 from mildpath.domain.symptoms import SymptomMatch, SymptomVocabulary, read_symptoms
 
-Tri = bool | None
+Truth = bool | None  # a rule's three-valued result at the triage edge; see mildpath.domain.logic
 Scalar = int | float | str
 
 
@@ -98,7 +99,7 @@ _COMPARISONS: Final[dict[str, Callable[[Any, Any], bool]]] = {
 class Condition(Protocol):
     """A node of the condition tree."""
 
-    def evaluate(self, entry: DiaryEntry, thresholds: Mapping[str, float]) -> Tri:
+    def evaluate(self, entry: DiaryEntry, thresholds: Mapping[str, float]) -> Truth:
         """``True`` met, ``False`` not met, ``None`` unknown (a needed field was not reported)."""
         ...
 
@@ -135,7 +136,7 @@ class Operand:
 class IsTrue:
     field: str
 
-    def evaluate(self, entry: DiaryEntry, thresholds: Mapping[str, float]) -> Tri:
+    def evaluate(self, entry: DiaryEntry, thresholds: Mapping[str, float]) -> Truth:
         value = getattr(entry, self.field)
         return None if value is None else bool(value)
 
@@ -152,7 +153,7 @@ class Compare:
     op: str
     value: Operand
 
-    def evaluate(self, entry: DiaryEntry, thresholds: Mapping[str, float]) -> Tri:
+    def evaluate(self, entry: DiaryEntry, thresholds: Mapping[str, float]) -> Truth:
         actual = getattr(entry, self.field)
         if actual is None:
             return None
@@ -170,7 +171,7 @@ class Includes:
     field: str
     values: tuple[str, ...]
 
-    def evaluate(self, entry: DiaryEntry, thresholds: Mapping[str, float]) -> Tri:
+    def evaluate(self, entry: DiaryEntry, thresholds: Mapping[str, float]) -> Truth:
         actual = getattr(entry, self.field)
         if actual is None:
             return None
@@ -188,7 +189,7 @@ class OneOf:
     field: str
     values: tuple[str, ...]
 
-    def evaluate(self, entry: DiaryEntry, thresholds: Mapping[str, float]) -> Tri:
+    def evaluate(self, entry: DiaryEntry, thresholds: Mapping[str, float]) -> Truth:
         actual = getattr(entry, self.field)
         return None if actual is None else actual in self.values
 
@@ -208,7 +209,7 @@ class Change:
     baseline: str
     by: Operand
 
-    def evaluate(self, entry: DiaryEntry, thresholds: Mapping[str, float]) -> Tri:
+    def evaluate(self, entry: DiaryEntry, thresholds: Mapping[str, float]) -> Truth:
         value, base = getattr(entry, self.field), getattr(entry, self.baseline)
         if value is None or base is None:
             return None
@@ -227,11 +228,8 @@ class Change:
 class AllOf:
     parts: tuple[Condition, ...]
 
-    def evaluate(self, entry: DiaryEntry, thresholds: Mapping[str, float]) -> Tri:
-        results = [part.evaluate(entry, thresholds) for part in self.parts]
-        if any(result is False for result in results):
-            return False
-        return None if any(result is None for result in results) else True
+    def evaluate(self, entry: DiaryEntry, thresholds: Mapping[str, float]) -> Truth:
+        return tri_and([Tri.of(part.evaluate(entry, thresholds)) for part in self.parts]).as_bool()
 
     def describe(self) -> str:
         return "(" + " and ".join(part.describe() for part in self.parts) + ")"
@@ -244,11 +242,8 @@ class AllOf:
 class AnyOf:
     parts: tuple[Condition, ...]
 
-    def evaluate(self, entry: DiaryEntry, thresholds: Mapping[str, float]) -> Tri:
-        results = [part.evaluate(entry, thresholds) for part in self.parts]
-        if any(result is True for result in results):
-            return True
-        return None if any(result is None for result in results) else False
+    def evaluate(self, entry: DiaryEntry, thresholds: Mapping[str, float]) -> Truth:
+        return tri_or([Tri.of(part.evaluate(entry, thresholds)) for part in self.parts]).as_bool()
 
     def describe(self) -> str:
         return "(" + " or ".join(part.describe() for part in self.parts) + ")"
@@ -263,9 +258,8 @@ class AllReported:
 
     parts: tuple[Condition, ...]
 
-    def evaluate(self, entry: DiaryEntry, thresholds: Mapping[str, float]) -> Tri:
-        known = [r for r in (part.evaluate(entry, thresholds) for part in self.parts) if r is not None]
-        return all(known) if known else None
+    def evaluate(self, entry: DiaryEntry, thresholds: Mapping[str, float]) -> Truth:
+        return tri_and_known(Tri.of(part.evaluate(entry, thresholds)) for part in self.parts).as_bool()
 
     def describe(self) -> str:
         return "(of those reported: " + " and ".join(part.describe() for part in self.parts) + ")"
@@ -278,9 +272,8 @@ class AllReported:
 class Not:
     part: Condition
 
-    def evaluate(self, entry: DiaryEntry, thresholds: Mapping[str, float]) -> Tri:
-        result = self.part.evaluate(entry, thresholds)
-        return None if result is None else not result
+    def evaluate(self, entry: DiaryEntry, thresholds: Mapping[str, float]) -> Truth:
+        return tri_not(Tri.of(self.part.evaluate(entry, thresholds))).as_bool()
 
     def describe(self) -> str:
         return f"not {self.part.describe()}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -180,108 +181,121 @@ def allowed_methods(request: Request) -> list[str]:
     return allowed
 
 
-def install(app: FastAPI) -> None:
-    @app.exception_handler(MildpathError)
-    async def _domain(request: Request, exc: MildpathError) -> Response:
-        for cls, status, title in STATUS:
-            if isinstance(exc, cls):
-                extra: dict[str, Any] = {}
-                listed = exc.data.get("errors") if isinstance(exc, InvalidInput) else None
-                if isinstance(listed, list) and listed:
-                    extra["errors"] = [
-                        {"field": str(e.get("field", "")), "message": str(e.get("message", ""))}
-                        if isinstance(e, dict) else {"field": "", "message": str(e)}
-                        for e in listed
-                    ]
-                elif isinstance(exc, InvalidInput) and exc.field:
-                    extra["errors"] = [{"field": exc.field, "message": exc.message}]
-                if isinstance(exc, NotFound):
-                    return _respond(request, 404, title, "No such record, or it is not yours to see.")
-                resp = _respond(request, status, title, exc.message, **extra)
-                retry_after = getattr(exc, "retry_after", None)
-                if retry_after is not None:  # a temporary clash (an Idempotency-Key still in flight)
-                    resp.headers["Retry-After"] = str(retry_after)
-                return resp
-        return _respond(request, 400, "Bad request", exc.message)
+@dataclass(frozen=True)
+class Problem:
+    """What an error answers, before it is rendered (problem+json or an HTML page) for a request."""
 
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        errors = []
-        for err in exc.errors():
-            loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
-            errors.append({"field": ".".join(loc) or "body", "message": err.get("msg", "invalid")})
-        json_broken = any(e.get("type") == "json_invalid" for e in exc.errors())
-        status = 400 if json_broken else 422
-        title = "Malformed JSON" if json_broken else "Invalid input"
-        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-        return _respond(request, status, title, detail, errors=errors)
+    status: int
+    title: str
+    detail: str
+    errors: list[dict[str, str]] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
 
-    @app.exception_handler(LoginRequired)
-    async def _login(request: Request, exc: LoginRequired) -> Response:
-        if wants_problem(request):
-            resp = problem(401, "Unauthorized", "Log in or send a bearer token.", request)
-            resp.headers["WWW-Authenticate"] = "Bearer"
-            return resp
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
 
-    @app.exception_handler(MfaEnrolmentRequired)
-    async def _mfa(request: Request, exc: MfaEnrolmentRequired) -> Response:
-        if wants_problem(request):
-            return _respond(request, 403, "Second factor required",
-                            "Set up a second factor at /account/mfa before you go on.")
-        return RedirectResponse("/account/mfa", status_code=303)
+_HTTP_TITLES = {400: "Bad request", 404: "Not found", 405: "Method not allowed", 413: "Request body too large"}
+BUSY = (sqlite3.OperationalError, sa_exc.OperationalError, sa_exc.TimeoutError)
 
-    @app.exception_handler(CsrfFailed)
-    async def _csrf(request: Request, exc: CsrfFailed) -> Response:
-        return _respond(request, 403, "Form expired", "The form was stale or forged. Reload the page and try again.")
 
-    @app.exception_handler(TooManyAttempts)
-    async def _throttled(request: Request, exc: TooManyAttempts) -> Response:
-        resp = _respond(request, 429, "Too many attempts", "Too many attempts; try again later.")
-        resp.headers["Retry-After"] = str(exc.retry_after)
-        return resp
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        title = {400: "Bad request", 404: "Not found", 405: "Method not allowed", 413: "Request body too large"}.get(
-            exc.status_code, "Error"
-        )
+def problem_for(exc: BaseException) -> Problem:
+    """The answer to an error: a pure function of the exception (no request, no I/O)."""
+    if isinstance(exc, MildpathError):
+        return _domain_problem(exc)
+    if isinstance(exc, RequestValidationError):
+        return _validation_problem(exc)
+    if isinstance(exc, LoginRequired):
+        return Problem(401, "Unauthorized", "Log in or send a bearer token.", headers={"WWW-Authenticate": "Bearer"})
+    if isinstance(exc, MfaEnrolmentRequired):
+        return Problem(403, "Second factor required", "Set up a second factor at /account/mfa before you go on.")
+    if isinstance(exc, CsrfFailed):
+        return Problem(403, "Form expired", "The form was stale or forged. Reload the page and try again.")
+    if isinstance(exc, TooManyAttempts):
+        retry = {"Retry-After": str(exc.retry_after)}
+        return Problem(429, "Too many attempts", "Too many attempts; try again later.", headers=retry)
+    if isinstance(exc, StarletteHTTPException):
+        title = _HTTP_TITLES.get(exc.status_code, "Error")
         detail = exc.detail if isinstance(exc.detail, str) else title
-        resp = _respond(request, exc.status_code, title, detail)
-        for k, v in (exc.headers or {}).items():
-            resp.headers[k] = v
-        if exc.status_code == 405:
-            # Every method the path answers, not only the first route's (RFC 9110 §15.5.6); OPTIONS is 405 too.
-            allowed = allowed_methods(request)
-            if allowed:  # a mounted app (static files) says its own
-                resp.headers["Allow"] = ", ".join(allowed)
-        return resp
-
-    @app.exception_handler(sqlite3.OperationalError)
-    @app.exception_handler(sa_exc.OperationalError)
-    @app.exception_handler(sa_exc.TimeoutError)
-    async def _busy(request: Request, exc: Exception) -> Response:
+        return Problem(exc.status_code, title, detail, headers=dict(exc.headers or {}))
+    if isinstance(exc, BUSY):
         # The database is busy (SQLite's write lock or the pool's connections were not free within their
         # timeouts) or unreachable: a temporary condition, so 503 with Retry-After; a client retrying with
-        # its Idempotency-Key is safe. Only the type is logged (a message could quote parameters).
-        log.warning(
-            "database busy or unavailable (%s) on %s %s",
-            type(exc).__name__,
-            request.method,
-            getattr(request.scope.get("route"), "path", "?"),
-        )
-        resp = _respond(request, 503, "Service unavailable", "The database is busy; nothing was saved. Try again.")
-        resp.headers["Retry-After"] = "1"
-        return resp
+        # its Idempotency-Key is safe.
+        detail = "The database is busy; nothing was saved. Try again."
+        return Problem(503, "Service unavailable", detail, headers={"Retry-After": "1"})
+    return Problem(500, "Internal error", "Something went wrong; nothing was saved.")
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        # Only the error's type and the route: a message could quote patient data.
-        log.error(
-            "unexpected %s on %s %s",
-            type(exc).__name__,
-            request.method,
-            getattr(request.scope.get("route"), "path", "?"),
-        )
-        return _respond(request, 500, "Internal error", "Something went wrong; nothing was saved.")
+
+def _domain_problem(exc: MildpathError) -> Problem:
+    status, title = next(((s, t) for cls, s, t in STATUS if isinstance(exc, cls)), (400, "Bad request"))
+    if isinstance(exc, NotFound):
+        return Problem(404, title, "No such record, or it is not yours to see.")
+    errors: list[dict[str, str]] | None = None
+    listed = exc.data.get("errors") if isinstance(exc, InvalidInput) else None
+    if isinstance(listed, list) and listed:
+        errors = [
+            {"field": str(e.get("field", "")), "message": str(e.get("message", ""))}
+            if isinstance(e, dict)
+            else {"field": "", "message": str(e)}
+            for e in listed
+        ]
+    elif isinstance(exc, InvalidInput) and exc.field:
+        errors = [{"field": exc.field, "message": exc.message}]
+    retry_after = getattr(exc, "retry_after", None)  # a temporary clash (an Idempotency-Key still in flight)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+    return Problem(status, title, exc.message, errors, headers)
+
+
+def _validation_problem(exc: RequestValidationError) -> Problem:
+    errors = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+        errors.append({"field": ".".join(loc) or "body", "message": err.get("msg", "invalid")})
+    json_broken = any(e.get("type") == "json_invalid" for e in exc.errors())
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    if json_broken:
+        return Problem(400, "Malformed JSON", detail, errors)
+    return Problem(422, "Invalid input", detail, errors)
+
+
+async def handle(request: Request, exc: Exception) -> Response:
+    """The one exception handler: logs what must be logged, then renders :func:`problem_for`."""
+    # Only the error's type and the route are logged: a message could quote patient data or parameters.
+    route = getattr(request.scope.get("route"), "path", "?")
+    if isinstance(exc, BUSY):
+        log.warning("database busy or unavailable (%s) on %s %s", type(exc).__name__, request.method, route)
+    elif not isinstance(exc, HANDLED[:-1]):
+        log.error("unexpected %s on %s %s", type(exc).__name__, request.method, route)
+    if isinstance(exc, LoginRequired) and not wants_problem(request):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+    if isinstance(exc, MfaEnrolmentRequired) and not wants_problem(request):
+        return RedirectResponse("/account/mfa", status_code=303)
+    spec = problem_for(exc)
+    extra: dict[str, Any] = {"errors": spec.errors} if spec.errors is not None else {}
+    resp = _respond(request, spec.status, spec.title, spec.detail, **extra)
+    for name, value in spec.headers.items():
+        resp.headers[name] = value
+    if spec.status == 405 and isinstance(exc, StarletteHTTPException):
+        # Every method the path answers, not only the first route's (RFC 9110 §15.5.6); OPTIONS is 405 too.
+        allowed = allowed_methods(request)
+        if allowed:  # a mounted app (static files) says its own
+            resp.headers["Allow"] = ", ".join(allowed)
+    return resp
+
+
+# What :func:`handle` is registered for; ``Exception`` last (Starlette gives it to its server-error layer).
+HANDLED: tuple[type[Exception], ...] = (
+    MildpathError,
+    RequestValidationError,
+    LoginRequired,
+    MfaEnrolmentRequired,
+    CsrfFailed,
+    TooManyAttempts,
+    StarletteHTTPException,
+    *BUSY,
+    Exception,
+)
+
+
+def install(app: FastAPI) -> None:
+    for exc_class in HANDLED:
+        app.add_exception_handler(exc_class, handle)

@@ -1,6 +1,7 @@
 """HTTP-level protection: security headers, the request size limit, client addresses and CSRF tokens.
 
-The middleware is plain ASGI (no BaseHTTPMiddleware) so that it adds almost nothing per request.
+The middlewares are plain ASGI (no BaseHTTPMiddleware), one concern each, so that they add almost nothing
+per request; :class:`SecurityMiddleware` composes them.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import hmac
 import ipaddress
 import json
 import secrets
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -45,7 +47,8 @@ def client_address(scope: Scope, trusted_proxies: list[str]) -> str:
         return peer
     for name, value in scope.get("headers") or []:
         if name == b"x-forwarded-for":
-            hops = [h.strip() for h in value.decode("latin-1").split(",") if h.strip()]
+            text: str = value.decode("latin-1")
+            hops = [h.strip() for h in text.split(",") if h.strip()]
             for hop in reversed(hops):
                 if hop not in trusted_proxies and _is_ip(hop):
                     return hop
@@ -72,53 +75,137 @@ def csrf_valid(secret: str, binding: str, token: str | None) -> bool:
 def cookie_value(scope: Scope, name: str) -> str | None:
     for key, value in scope.get("headers") or []:
         if key == b"cookie":
-            for part in value.decode("latin-1").split(";"):
+            text: str = value.decode("latin-1")
+            for part in text.split(";"):
                 k, _, v = part.strip().partition("=")
                 if k == name and v:
                     return v
     return None
 
 
-class SecurityMiddleware:
-    """Adds the security headers, refuses oversized bodies with 413 before reading them whole, and gives
-    every browser an anonymous-visitor cookie that anonymous forms bind their CSRF token to."""
+_HEADERS = [
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
 
-    def __init__(self, app: ASGIApp, *, max_body: int, trusted_proxies: list[str]) -> None:
+
+def security_headers(path: str, https: bool) -> list[tuple[bytes, bytes]]:
+    """The headers every response gets (a response's own header of the same name wins)."""
+    csp = DOCS_CSP if path in ("/docs", "/redoc") else CSP
+    headers = [(b"content-security-policy", csp.encode()), *_HEADERS]
+    if https:
+        headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+    if not path.startswith("/static/"):
+        headers.append((b"cache-control", b"no-store"))
+    return headers
+
+
+def _on_start(send: Send, edit: Callable[[list[tuple[bytes, bytes]]], None]) -> Send:
+    """A ``send`` that lets ``edit`` change the response headers of ``http.response.start``."""
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            raw = list(message.get("headers") or [])
+            edit(raw)
+            message["headers"] = raw
+        await send(message)
+
+    return wrapped
+
+
+class _HttpOnly(ABC):
+    """A pure-ASGI middleware that acts on HTTP requests only (lifespan and others pass straight through)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self.http(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    @abstractmethod
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one HTTP request."""
+
+
+class ConnectionMiddleware:
+    """Records on ``scope["state"]`` who is asking (``client_address``) and whether over HTTPS (``https``)."""
+
+    def __init__(self, app: ASGIApp, *, trusted_proxies: list[str]) -> None:
+        self.app = app
+        self.trusted = trusted_proxies
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = dict(scope.get("headers") or [])
+            https = scope.get("scheme") == "https" or (
+                headers.get(b"x-forwarded-proto") == b"https" and (scope.get("client") or ("",))[0] in self.trusted
+            )
+            state = scope.setdefault("state", {})
+            state["client_address"] = client_address(scope, self.trusted)
+            state["https"] = https
+        await self.app(scope, receive, send)
+
+
+class SecurityHeadersMiddleware(_HttpOnly):
+    """Adds :func:`security_headers` to every HTTP response; needs :class:`ConnectionMiddleware` outside it."""
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        extra = security_headers(scope.get("path", ""), bool(scope.get("state", {}).get("https")))
+
+        def add(raw: list[tuple[bytes, bytes]]) -> None:
+            names = {k.lower() for k, _ in raw}
+            raw.extend((k, v) for k, v in extra if k not in names)
+
+        await self.app(scope, receive, _on_start(send, add))
+
+
+class AnonymousCookieMiddleware(_HttpOnly):
+    """Gives every browser an anonymous-visitor id (``scope["state"]["anon_id"]``, cookie ``mp_anon``) that
+    anonymous forms bind their CSRF token to; the cookie is set on pages only (not the API, static files or
+    the health check). Needs :class:`ConnectionMiddleware` outside it."""
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        anon = cookie_value(scope, ANON_COOKIE)
+        state = scope.setdefault("state", {})
+        if anon is not None:
+            state["anon_id"] = anon
+            await self.app(scope, receive, send)
+            return
+        new_anon = state["anon_id"] = secrets.token_urlsafe(18)
+        if scope.get("path", "").startswith(("/api/", "/static/", "/healthz")):
+            await self.app(scope, receive, send)
+            return
+        secure = "; Secure" if state.get("https") else ""
+        cookie = f"{ANON_COOKIE}={new_anon}; Path=/; HttpOnly; SameSite=Lax{secure}".encode()
+        await self.app(scope, receive, _on_start(send, lambda raw: raw.append((b"set-cookie", cookie))))
+
+
+class BodyLimitMiddleware:
+    """Refuses a request body over ``max_body`` bytes with 413 problem+json, before reading it whole: at once
+    when Content-Length says so, else as soon as the body read so far passes the limit."""
+
+    def __init__(self, app: ASGIApp, *, max_body: int) -> None:
         self.app = app
         self.max_body = max_body
-        self.trusted = trusted_proxies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        https = scope.get("scheme") == "https" or (
-            headers.get(b"x-forwarded-proto") == b"https" and (scope.get("client") or ("",))[0] in self.trusted
-        )
-        scope.setdefault("state", {})
-        scope["state"]["client_address"] = client_address(scope, self.trusted)
-        scope["state"]["https"] = https
-        anon = cookie_value(scope, ANON_COOKIE)
-        new_anon = None
-        if anon is None:
-            new_anon = anon = secrets.token_urlsafe(18)
-        scope["state"]["anon_id"] = anon
         path: str = scope.get("path", "")
-
-        length = headers.get(b"content-length")
-        if length is not None:
-            try:
-                too_big = int(length) > self.max_body
-            except ValueError:
-                too_big = False
-            if too_big:
-                await _too_large(send, path, self.max_body)
-                return
-
-        received = 0
         limit = self.max_body
-        exceeded = False
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and _over(length, limit):
+            await _too_large(send, path, limit)
+            return
+        received = 0
+        exceeded = started = False
 
         async def limited_receive() -> Message:
             nonlocal received, exceeded
@@ -130,48 +217,44 @@ class SecurityMiddleware:
                     raise BodyTooLarge()
             return message
 
-        started = False
-
-        async def send_with_headers(message: Message) -> None:
+        async def guarded_send(message: Message) -> None:
             nonlocal started
-            if exceeded:
+            if not exceeded:
+                started = started or message["type"] == "http.response.start"
+                await send(message)
+            elif message["type"] == "http.response.start" and not started:
                 # The app may have caught BodyTooLarge while parsing (FastAPI answers 400 "error parsing the
                 # body"): whatever it sends instead, the client gets the 413, once.
-                if message["type"] == "http.response.start" and not started:
-                    started = True
-                    await _too_large(send, path, limit)
-                return
-            if message["type"] == "http.response.start":
                 started = True
-                raw = list(message.get("headers") or [])
-                names = {k.lower() for k, _ in raw}
-                csp = DOCS_CSP if path in ("/docs", "/redoc") else CSP
-                extra = [
-                    (b"content-security-policy", csp.encode()),
-                    (b"x-frame-options", b"DENY"),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"same-origin"),
-                    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
-                    (b"cross-origin-opener-policy", b"same-origin"),
-                ]
-                if https:
-                    extra.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
-                if not path.startswith("/static/"):
-                    extra.append((b"cache-control", b"no-store"))
-                raw.extend((k, v) for k, v in extra if k not in names)
-                if new_anon is not None and not path.startswith(("/api/", "/static/", "/healthz")):
-                    secure = "; Secure" if https else ""
-                    raw.append(
-                        (b"set-cookie", f"{ANON_COOKIE}={new_anon}; Path=/; HttpOnly; SameSite=Lax{secure}".encode())
-                    )
-                message["headers"] = raw
-            await send(message)
+                await _too_large(send, path, limit)
 
         try:
-            await self.app(scope, limited_receive, send_with_headers)
+            await self.app(scope, limited_receive, guarded_send)
         except BodyTooLarge:
             if not started:
-                await _too_large(send, path, self.max_body)
+                await _too_large(send, path, limit)
+
+
+def _over(length: bytes, limit: int) -> bool:
+    try:
+        return int(length) > limit
+    except ValueError:
+        return False
+
+
+class SecurityMiddleware:
+    """The HTTP protection stack, outermost first: :class:`BodyLimitMiddleware` (its 413 carries its own
+    headers), :class:`ConnectionMiddleware`, :class:`AnonymousCookieMiddleware`, :class:`SecurityHeadersMiddleware`.
+    Each is one concern; this class only composes them, in the order the response headers come out."""
+
+    def __init__(self, app: ASGIApp, *, max_body: int, trusted_proxies: list[str]) -> None:
+        inner = AnonymousCookieMiddleware(SecurityHeadersMiddleware(app))
+        self.app: ASGIApp = BodyLimitMiddleware(
+            ConnectionMiddleware(inner, trusted_proxies=trusted_proxies), max_body=max_body
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
 
 
 class BodyTooLarge(Exception):
