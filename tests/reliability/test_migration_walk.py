@@ -25,10 +25,11 @@ from .server import POSTGRES_URL, SECRET, database, environment, mildpath
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
-def _engine(backend: str, url: str) -> Engine:
-    if backend == "postgres" and not POSTGRES_URL:
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgres" and not POSTGRES_URL:
         pytest.skip("set MILDPATH_TEST_POSTGRES_URL to walk the migrations on PostgreSQL")
-    return create_engine(url)
+    return str(request.param)
 
 
 def _run(settings: Settings, engine: Engine, verb: str, revision: str) -> None:
@@ -59,10 +60,9 @@ def _in_order(settings: Settings) -> list[str]:
     return [s.revision for s in ScriptDirectory.from_config(alembic_config(settings)).walk_revisions()][::-1]
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_each_migration_upgrades_then_all_downgrade_to_base_and_upgrade_again(backend, tmp_path):
     with database(backend, tmp_path, "i21_migration_walk") as url:
-        engine = _engine(backend, url)
+        engine = create_engine(url)
         settings = Settings(database_url=url, secret_key=SECRET, data_dir=str(tmp_path))
         revisions = _in_order(settings)
         assert len(revisions) >= 8
@@ -78,10 +78,9 @@ def test_each_migration_upgrades_then_all_downgrade_to_base_and_upgrade_again(ba
         engine.dispose()
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_database_with_the_demo_data_at_head_downgrades_and_upgrades(backend, tmp_path):
     with database(backend, tmp_path, "i21_migration_demo") as url:
-        engine = _engine(backend, url)
+        engine = create_engine(url)
         settings = Settings(database_url=url, secret_key=SECRET, data_dir=str(tmp_path))
         demo = mildpath(environment(url, tmp_path), "demo", timeout=300)
         assert demo.returncode == 0, demo.stderr
