@@ -45,9 +45,16 @@ class SmtpSender:
         email["From"] = self.sender
         email["To"] = message.recipient_address
         email["Subject"] = message.subject
+        # Stable per outbox row: a message resent after a crash between sending and recording it (see
+        # deliver_pending) carries the same Message-ID, so the receiving side can drop the copy.
+        email["Message-ID"] = message_id(message, self.sender)
         email.set_content(message.body)
         with smtplib.SMTP(self.host, self.port, timeout=20) as smtp:
             smtp.send_message(email)
+
+
+def message_id(message: OutboxMessage, sender: str) -> str:
+    return f"<outbox-{message.id}@{sender.rpartition('@')[2] or 'localhost'}>"
 
 
 def sender_for(settings: Settings) -> Sender:
@@ -66,7 +73,12 @@ def queue(
 
 
 def deliver_pending(session: Session, sender: Sender, *, limit: int = 100) -> tuple[int, int]:
-    """Send what is waiting; returns (sent, failed). A message that fails MAX_ATTEMPTS times is marked failed."""
+    """Send what is waiting; returns (sent, failed). A message that fails MAX_ATTEMPTS times is marked failed.
+
+    Each message's outcome is committed as soon as it is known (issue 21): a process killed mid-batch has
+    recorded every message it sent but the one in flight, which the next run sends again with the same
+    ``Message-ID``; nothing is lost and at most that one message is sent twice.
+    """
     sent = failed = 0
     rows = session.scalars(
         select(OutboxMessage).where(OutboxMessage.status == "pending").order_by(OutboxMessage.id).limit(limit)
@@ -80,8 +92,9 @@ def deliver_pending(session: Session, sender: Sender, *, limit: int = 100) -> tu
                 message.status = "failed"
             log.warning("notification #%s not sent (%s)", message.id, type(exc).__name__)
             failed += 1
-            continue
-        message.status = "sent"
-        message.sent_at = now()
-        sent += 1
+        else:
+            message.status = "sent"
+            message.sent_at = now()
+            sent += 1
+        session.commit()
     return sent, failed
