@@ -88,6 +88,9 @@ class SmtpSender:
         email["From"] = self.sender
         email["To"] = message.recipient_address
         email["Subject"] = message.subject
+        # Stable per outbox row: a message resent after a crash between sending and recording it (see
+        # deliver_pending) carries the same Message-ID, so the receiving side can drop the copy.
+        email["Message-ID"] = message_id(message, self.sender)
         email.set_content(message.body)
         try:
             with smtplib.SMTP(self.host, self.port, timeout=20) as smtp:
@@ -158,6 +161,10 @@ class InAppSender:
 
     def send(self, message: Outgoing) -> None:
         return None
+
+
+def message_id(message: Outgoing, sender: str) -> str:
+    return f"<outbox-{message.id}@{sender.rpartition('@')[2] or 'localhost'}>"
 
 
 def sender_for(settings: Settings) -> Sender:
