@@ -42,6 +42,11 @@ class Settings(BaseSettings):
         description="Key that signs CSRF tokens; at least 32 random characters. Generated with a warning in "
         "development when unset.",
     )
+    public_url: str = Field(
+        default="",
+        description="The server's public base URL (FHIR base = this + /fhir; JWT audiences are checked against it). "
+        "Empty: the URL each request came to.",
+    )
     debug: bool = Field(default=False, description="Show debugging detail in error pages. Never in production.")
     max_body_mb: float = Field(
         default=10, gt=0, description="Largest accepted request body in megabytes; larger bodies answer 413."

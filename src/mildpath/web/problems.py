@@ -135,9 +135,43 @@ def problem(status: int, title: str, detail: str, request: Request, **extra: Any
             {**e, "message": i18n.gettext(str(e.get("message", "")))} if isinstance(e, dict) else e
             for e in extra["errors"]
         ]
+    if request.url.path.startswith("/fhir/"):  # FHIR answers errors as OperationOutcome (contracts §11)
+        return fhir_outcome(status, title, detail, extra.get("errors"))
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, "instance": request.url.path}
     body.update(extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+_ISSUE_CODE = {
+    400: "invalid",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    409: "conflict",
+    412: "processing",
+    413: "too-costly",
+    422: "invalid",
+    429: "throttled",
+    503: "transient",
+}
+
+
+def fhir_outcome(status: int, title: str, detail: str, errors: Any = None) -> JSONResponse:
+    """An R4 OperationOutcome for an error under ``/fhir/``: one issue, plus one per field error."""
+    code = _ISSUE_CODE.get(status, "exception")
+    issues: list[dict[str, Any]] = [{"severity": "error", "code": code, "diagnostics": f"{title}: {detail}"}]
+    for e in errors if isinstance(errors, list) else []:
+        if isinstance(e, dict) and e.get("field"):
+            issues.append(
+                {
+                    "severity": "error",
+                    "code": code,
+                    "diagnostics": str(e.get("message", "")),
+                    "expression": [str(e["field"])],
+                }
+            )
+    return JSONResponse({"resourceType": "OperationOutcome", "issue": issues}, status_code=status, media_type=FHIR_JSON)
 
 
 def _html(request: Request, status: int, title: str, detail: str) -> Response:
@@ -187,7 +221,8 @@ def install(app: FastAPI) -> None:
                 if isinstance(listed, list) and listed:
                     extra["errors"] = [
                         {"field": str(e.get("field", "")), "message": str(e.get("message", ""))}
-                        if isinstance(e, dict) else {"field": "", "message": str(e)}
+                        if isinstance(e, dict)
+                        else {"field": "", "message": str(e)}
                         for e in listed
                     ]
                 elif isinstance(exc, InvalidInput) and exc.field:
