@@ -81,10 +81,15 @@ def _support(
         clinics = session.scalars(select(Clinic).where(Clinic.id.in_(clinic_ids)).order_by(Clinic.id))
         return [fhir.organization_resource(c.id, c.name, c.phone) for c in clinics]
     if rtype == "Practitioner":
-        user_ids = sorted(int(i) for i in fhir.referenced(resources, rtype) if i.isdigit())
-        users = session.scalars(select(User).where(User.id.in_(user_ids)).order_by(User.id))
-        return [fhir.practitioner_resource(u.id, u.display_name) for u in users if u.role != "patient"]
+        return practitioners(session, fhir.referenced(resources, rtype))
     return []
+
+
+def practitioners(session: Session, ids: set[str]) -> list[dict[str, Any]]:
+    """``Practitioner`` resources for the staff accounts with these ids (what ``Practitioner/<id>`` points at)."""
+    user_ids = sorted(int(i) for i in ids if i.isdigit())
+    users = session.scalars(select(User).where(User.id.in_(user_ids)).order_by(User.id))
+    return [fhir.practitioner_resource(u.id, u.display_name) for u in users if u.role != "patient"]
 
 
 def _resources(session: Session, actor: Actor, rtype: str, only: set[str] | None) -> list[dict[str, Any]]:
