@@ -103,7 +103,10 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
     """
     schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
     ref = {"$ref": "#/components/schemas/Problem"}
-    for operations in schema.get("paths", {}).values():
+    outcome = {"type": "object", "required": ["resourceType", "issue"], "properties": {"resourceType": {
+        "type": "string", "const": "OperationOutcome"}, "issue": {"type": "array"}}}
+    for path, operations in schema.get("paths", {}).items():
+        fhir = path.startswith("/fhir/")  # FHIR errors are OperationOutcome (contracts §11)
         for method, operation in operations.items():
             if method not in ("get", "post", "put", "patch", "delete"):
                 continue
@@ -111,7 +114,8 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
             for code, description in PROBLEM_RESPONSES.items():
                 current = responses.get(code)
                 if current is None or _FASTAPI_422 in str(current):
-                    responses[code] = {"description": description, "content": {PROBLEM: {"schema": ref}}}
+                    content = {FHIR_JSON: {"schema": outcome}} if fhir else {PROBLEM: {"schema": ref}}
+                    responses[code] = {"description": description, "content": content}
     components = schema["components"]["schemas"]
     if _FASTAPI_422.rsplit("/", 1)[1] in components and _FASTAPI_422 not in str(schema.get("paths")):
         components.pop("HTTPValidationError", None)
