@@ -43,6 +43,12 @@ class Settings(BaseSettings):
         description="Key that signs CSRF tokens; at least 32 random characters. Generated with a warning in "
         "development when unset.",
     )
+    public_url: str = Field(
+        default="",
+        description="The server's public base URL (FHIR base = this + /fhir; JWT audiences are checked against it; "
+        "links in texts and emails start with it). Empty: the URL each request came to, and http://127.0.0.1:8000 "
+        "in messages (set it in production).",
+    )
     debug: bool = Field(default=False, description="Show debugging detail in error pages. Never in production.")
     max_body_mb: float = Field(
         default=10, gt=0, description="Largest accepted request body in megabytes; larger bodies answer 413."
@@ -71,10 +77,6 @@ class Settings(BaseSettings):
     )
     smtp_port: int = Field(default=25, description="SMTP server port.")
     smtp_from: str = Field(default="mildpath@localhost", description="Sender address of notification emails.")
-    public_url: str = Field(
-        default="http://127.0.0.1:8000",
-        description="The address patients reach mildpath at; the links in texts and emails start with it.",
-    )
     sms_url: str = Field(
         default="",
         description="SMS gateway: the HTTP endpoint each text message is POSTed to (contracts §10); empty: texts "
@@ -133,6 +135,11 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"MILDPATH_LICENSED_WORDING: {unknown[0]!r} is not one of odi, zcq")
         return ",".join(dict.fromkeys(names))
+
+    @property
+    def links_base(self) -> str:
+        """Where the links in texts and emails point: ``MILDPATH_PUBLIC_URL``, else the development address."""
+        return self.public_url.rstrip("/") or "http://127.0.0.1:8000"
 
     @property
     def licensed_wording_declared(self) -> tuple[str, ...]:

@@ -193,7 +193,7 @@ def test_an_adverse_event_exports_severity_seriousness_and_the_suspect_procedure
     assert model.actuality == "actual"
     assert model.event.text == "Dural tear or CSF leak: positional headache"
     assert model.severity.coding[0].code == "moderate"
-    assert model.seriousness.coding[0].code == ("serious" if serious else "non-serious")
+    assert model.seriousness.coding[0].code == ("Serious" if serious else "Non-serious")
     assert model.outcome.coding[0].code == "resolved"
     assert model.suspectEntity[0].instance.reference == "Procedure/proc-1"
     assert resource["date"] == "2025-03-12"

@@ -42,7 +42,7 @@ def send(
     factory = make_session_factory(make_engine(settings))
     with transaction(factory) as session:
         queued = queue_due_reminders(
-            session, today(), now=now(), link_base=settings.public_url, secret_key=settings.secret_key
+            session, today(), now=now(), link_base=settings.links_base, secret_key=settings.secret_key
         )
     # Delivery after the queue is committed, each message in a transaction of its own (services/notify.py).
     counts = deliver_due(settings, factory, limit=limit)

@@ -154,13 +154,14 @@ def adverse_event_resource(
     resource: dict[str, Any] = {"resourceType": "AdverseEvent"}
     if resource_id:
         resource["id"] = resource_id
-    serious = "serious" if event.serious else "non-serious"
+    # R4's adverse-event-seriousness codes are case-sensitive: ``Serious`` / ``Non-serious`` (R5 lower-cased them).
+    serious, serious_display = ("Serious", "Serious") if event.serious else ("Non-serious", "Non-serious")
     resource |= {
         "actuality": "actual",
         "event": _text(label + (f": {event.description}" if event.description else "")),
         "subject": {"reference": subject},
         "date": event.onset.isoformat(),
-        "seriousness": {"coding": [{"system": SERIOUSNESS_SYSTEM, "code": serious, "display": serious.capitalize()}]},
+        "seriousness": {"coding": [{"system": SERIOUSNESS_SYSTEM, "code": serious, "display": serious_display}]},
         "severity": {
             "coding": [{"system": SEVERITY_SYSTEM, "code": str(event.severity), "display": event.severity.capitalize()}]
         },

@@ -43,7 +43,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mildpath.fhir.patient import patient_resource
-from mildpath.services import procedure_exports, proms
+from mildpath.fhir.server import referenced
+from mildpath.services import fhir_server, procedure_exports, proms
 from mildpath.services.access import Actor, record, require_staff, visible_patients
 from mildpath.services.outcomes import OutcomeFilters, read_registry
 from mildpath.store import outcomes as store
@@ -127,6 +128,7 @@ def bulk_fhir_resources(session: Session, actor: Actor) -> Iterator[dict[str, An
     require_staff(actor)
     seen: set[tuple[str, str]] = set()
     counts: dict[str, int] = {}
+    cited: set[str] = set()  # Practitioner ids referenced (issue 19: every reference in the export resolves)
 
     def fresh(resources: Iterator[dict[str, Any]] | list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         for resource in resources:
@@ -135,6 +137,7 @@ def bulk_fhir_resources(session: Session, actor: Actor) -> Iterator[dict[str, An
                 continue
             seen.add(key)
             counts[key[0]] = counts.get(key[0], 0) + 1
+            cited.update(referenced([resource], "Practitioner"))
             yield resource
 
     patients = _patients(session, actor)
@@ -144,6 +147,7 @@ def bulk_fhir_resources(session: Session, actor: Actor) -> Iterator[dict[str, An
     yield from fresh(bundle["Observation"])
     yield from fresh(procedure_exports.iter_fhir_resources(session, actor))
     yield from fresh(_other_subjects(session, [int(p["id"]) for p in patients]))
+    yield from fresh(fhir_server.practitioners(session, set(cited)))
     record(session, actor, "outcomes.export_fhir", "Bulk", None, None, {"resources": counts})
 
 

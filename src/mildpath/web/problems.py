@@ -108,7 +108,10 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
     """
     schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
     ref = {"$ref": "#/components/schemas/Problem"}
-    for operations in schema.get("paths", {}).values():
+    outcome = {"type": "object", "required": ["resourceType", "issue"], "properties": {"resourceType": {
+        "type": "string", "const": "OperationOutcome"}, "issue": {"type": "array"}}}
+    for path, operations in schema.get("paths", {}).items():
+        fhir = path.startswith("/fhir/")  # FHIR errors are OperationOutcome (contracts §11)
         for method, operation in operations.items():
             if method not in ("get", "post", "put", "patch", "delete"):
                 continue
@@ -116,7 +119,8 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
             for code, description in PROBLEM_RESPONSES.items():
                 current = responses.get(code)
                 if current is None or _FASTAPI_422 in str(current):
-                    responses[code] = {"description": description, "content": {PROBLEM: {"schema": ref}}}
+                    content = {FHIR_JSON: {"schema": outcome}} if fhir else {PROBLEM: {"schema": ref}}
+                    responses[code] = {"description": description, "content": content}
     components = schema["components"]["schemas"]
     if _FASTAPI_422.rsplit("/", 1)[1] in components and _FASTAPI_422 not in str(schema.get("paths")):
         components.pop("HTTPValidationError", None)
@@ -139,9 +143,43 @@ def problem(status: int, title: str, detail: str, request: Request, **extra: Any
             {**e, "message": i18n.gettext(str(e.get("message", "")))} if isinstance(e, dict) else e
             for e in extra["errors"]
         ]
+    if request.url.path.startswith("/fhir/"):  # FHIR answers errors as OperationOutcome (contracts §11)
+        return fhir_outcome(status, title, detail, extra.get("errors"))
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, "instance": request.url.path}
     body.update(extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+_ISSUE_CODE = {
+    400: "invalid",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    409: "conflict",
+    412: "processing",
+    413: "too-costly",
+    422: "invalid",
+    429: "throttled",
+    503: "transient",
+}
+
+
+def fhir_outcome(status: int, title: str, detail: str, errors: Any = None) -> JSONResponse:
+    """An R4 OperationOutcome for an error under ``/fhir/``: one issue, plus one per field error."""
+    code = _ISSUE_CODE.get(status, "exception")
+    issues: list[dict[str, Any]] = [{"severity": "error", "code": code, "diagnostics": f"{title}: {detail}"}]
+    for e in errors if isinstance(errors, list) else []:
+        if isinstance(e, dict) and e.get("field"):
+            issues.append(
+                {
+                    "severity": "error",
+                    "code": code,
+                    "diagnostics": str(e.get("message", "")),
+                    "expression": [str(e["field"])],
+                }
+            )
+    return JSONResponse({"resourceType": "OperationOutcome", "issue": issues}, status_code=status, media_type=FHIR_JSON)
 
 
 def _html(request: Request, status: int, title: str, detail: str) -> Response:

@@ -15,7 +15,7 @@ router = APIRouter(prefix="/api/v1", tags=["access"])
 
 def _link_settings(request: Request) -> dict[str, str]:
     settings = request.app.state.settings
-    return {"secret_key": settings.secret_key, "public_url": settings.public_url}
+    return {"secret_key": settings.secret_key, "public_url": settings.links_base}
 
 
 @router.post("/access-links", response_model=svc.LinkSent, status_code=201)

@@ -25,7 +25,7 @@ def invite_caregiver(
     """Invite a caregiver: their account is made and an invitation link goes to them (7 days)."""
     settings = request.app.state.settings
     return svc.invite(session, actor, patient_id, body, now=clock.now(), secret_key=settings.secret_key,
-                      public_url=settings.public_url)
+                      public_url=settings.links_base)
 
 
 @router.post("/patients/{patient_id}/caregivers/{caregiver_id}/revoke", response_model=svc.CaregiverView)

@@ -41,5 +41,5 @@ def enrol(
 ) -> JSONResponse:
     settings = request.app.state.settings
     out = svc.enrol(session, actor, resource, today=clock.today(), now=clock.now(), secret_key=settings.secret_key,
-                    public_url=settings.public_url, record_sms_consent=sms_consent)
+                    public_url=settings.links_base, record_sms_consent=sms_consent)
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if out.created else 200)

@@ -32,7 +32,7 @@ def _now(request: Request):  # type: ignore[no-untyped-def]
 
 def _links(request: Request) -> svc.LinkSettings:
     settings = request.app.state.settings
-    return svc.LinkSettings(settings.secret_key, settings.public_url, auth.BlockPolicy.of(settings))
+    return svc.LinkSettings(settings.secret_key, settings.links_base, auth.BlockPolicy.of(settings))
 
 
 @router.get("/access/request")

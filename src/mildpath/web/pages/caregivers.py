@@ -58,7 +58,7 @@ async def invite(request: Request, patient_id: PatientId, actor: PatientRecordFo
             "phone": values["phone"], "channel": values["channel"] or "email", "shared": shared,
             "how": "clinician" if actor.is_staff else "link"})
         svc.invite(session, actor, patient_id, data, now=clock.now(), secret_key=settings.secret_key,
-                   public_url=settings.public_url)
+                   public_url=settings.links_base)
     except (ValidationError, InvalidInput, Conflict) as exc:
         errors = form_errors(exc) if not isinstance(exc, Conflict) else [{"field": "form", "message": exc.message}]
         return _page(request, session, actor, patient_id, values=values, errors=errors, status_code=422)
