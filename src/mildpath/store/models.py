@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from mildpath.store.base import Base, JSONType, UTCDateTime, utcnow
 
-ROLES = ("patient", "clinician", "admin")
+ROLES = ("patient", "clinician", "coordinator", "admin")
 
 
 class Clinic(Base):
@@ -41,6 +41,8 @@ class Clinic(Base):
     oncall_phone: Mapped[str] = mapped_column(String(40), default="")
     escalate_emergency_minutes: Mapped[int] = mapped_column(Integer, default=30)
     escalate_same_day_minutes: Mapped[int] = mapped_column(Integer, default=240)
+    # Issue 18 (migration i18_clinic_timezone): an IANA zone for schedules, messages and discharge; empty: UTC.
+    timezone: Mapped[str] = mapped_column(String(64), default="")
 
 
 class Patient(Base):
