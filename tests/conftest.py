@@ -5,7 +5,8 @@ Backends: SQLite always; PostgreSQL too when MILDPATH_TEST_POSTGRES_URL is set (
 with the reason). Every test that asks for ``db``, ``app`` or ``client`` runs once per backend.
 
 Personas (conventions §4), drawn from the demo clinic plus a second clinic made here:
-``admin_ada``, ``dr_alice`` (demo clinic), ``dr_bob_other_clinic`` (Hillside clinic), ``patient_pat`` (demo
+``admin_ada``, ``dr_alice`` (demo clinic), ``dr_bob_other_clinic`` (Hillside clinic), ``coord_cora`` and
+``coord_hal_other_clinic`` (coordinators of the demo and the Hillside clinic), ``patient_pat`` (demo
 patient 0, with a login) and ``patient_other`` (a patient of the demo clinic who is not Pat).
 """
 
@@ -88,6 +89,8 @@ def _build_world(settings: Settings) -> World:
             display_name="Dr Bob",
             clinic_id=other.id,
         )
+        for email, clinic_id in (("cora@demo.example", demo.clinic_id), ("hal@hillside.example", other.id)):
+            add_user(s, system, email=email, password="coordinator-pw-123", role="coordinator", clinic_id=clinic_id)
         other_patient = create_patient(
             s,
             system,
@@ -114,6 +117,8 @@ def _build_world(settings: Settings) -> World:
         personas["admin_ada"] = _with_second_factor(s, personas["admin_ada"])
         persona("dr_alice", CLINICIANS[0][0], CLINICIANS[0][1])
         persona("dr_bob_other_clinic", bob.email, "bob-other-clinic-pw")
+        persona("coord_cora", "cora@demo.example", "coordinator-pw-123")
+        persona("coord_hal_other_clinic", "hal@hillside.example", "coordinator-pw-123")
         persona("patient_pat", PATIENT_LOGINS[0][0], PATIENT_LOGINS[0][1])
         persona("patient_rosa", PATIENT_LOGINS[1][0], PATIENT_LOGINS[1][1])
         _caregiver(s, settings, personas["patient_pat"])

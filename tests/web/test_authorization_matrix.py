@@ -1,7 +1,8 @@
 """The authorization matrix, generated from the app's route table (issue 10).
 
 Every route x every persona (anonymous, a patient, another patient, a clinician of the clinic, a clinician of
-another clinic, an admin) x own/other record, with the outcome the route's declared Policy promises:
+another clinic, a coordinator of each clinic, an admin) x own/other record, with the outcome the route's
+declared Policy promises:
 
 - no credentials: 401 under the API, a redirect to the login page for pages (public routes excepted);
 - a role the policy does not admit: 403;
@@ -62,7 +63,17 @@ def _call(client, method: str, url: str, persona, app):  # type: ignore[no-untyp
     return client.request(method, url, data={"csrf_token": token}, headers={"X-CSRF-Token": token})
 
 
-PERSONAS = ["anonymous", "patient_pat", "patient_rosa", "dr_alice", "dr_bob_other_clinic", "admin_ada", "caregiver_ana"]
+PERSONAS = [
+    "anonymous",
+    "patient_pat",
+    "patient_rosa",
+    "dr_alice",
+    "dr_bob_other_clinic",
+    "coord_cora",
+    "coord_hal_other_clinic",
+    "admin_ada",
+    "caregiver_ana",
+]
 
 
 @pytest.mark.parametrize("who", PERSONAS)
@@ -81,6 +92,8 @@ def test_every_route_answers_each_persona_as_its_policy_promises(who, app, clien
         "patient_rosa": (rosa_id, pat_id),
         "dr_alice": (pat_id, other_clinic),
         "dr_bob_other_clinic": (other_clinic, pat_id),
+        "coord_cora": (pat_id, other_clinic),
+        "coord_hal_other_clinic": (other_clinic, pat_id),
         "admin_ada": (pat_id, None),
         "caregiver_ana": (pat_id, rosa_id),  # Pat's daughter: only what Pat shared, nothing of Rosa
     }[who]

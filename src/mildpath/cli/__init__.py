@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "db": ("core", "register", "Database: migrate, back up, restore."),
     "user": ("core", "register", "Accounts."),
     "token": ("core", "register", "API tokens."),
+    "clinic": ("core", "register", "Clinics."),
     "screen": (
         "screening",
         "register",

@@ -14,6 +14,7 @@ from mildpath.cli._common import bad_input, emit_json, handles_errors
 db_app = typer.Typer(help="Database: migrate, back up, restore.", no_args_is_help=True)
 user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+clinic_app = typer.Typer(help="Clinics.", no_args_is_help=True)
 
 
 def _settings():  # type: ignore[no-untyped-def]
@@ -38,6 +39,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(db_app, name="db")
     app.add_typer(user_app, name="user")
     app.add_typer(token_app, name="token")
+    app.add_typer(clinic_app, name="clinic")
 
 
 def serve(
@@ -135,8 +137,8 @@ def db_restore(file: Annotated[Path, typer.Argument(help="Backup file made by `d
 @handles_errors
 def user_add(
     email: Annotated[str, typer.Argument(help="Login email")],
-    role: Annotated[str, typer.Option(help="patient, clinician or admin")] = "clinician",
-    clinic: Annotated[int | None, typer.Option(help="Clinic id (clinicians)")] = None,
+    role: Annotated[str, typer.Option(help="patient, clinician, coordinator or admin")] = "clinician",
+    clinic: Annotated[int | None, typer.Option(help="Clinic id (clinicians, coordinators)")] = None,
     patient: Annotated[int | None, typer.Option(help="Patient id (patient accounts)")] = None,
     name: Annotated[str, typer.Option(help="Display name")] = "",
     password: Annotated[
@@ -155,7 +157,7 @@ def user_add(
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     settings = _settings()
     with _unit_of_work(settings) as session:
-        if role == "clinician" and clinic is None:
+        if role in ("clinician", "coordinator") and clinic is None:
             clinic = first_clinic_id(session)
         user = add_user(
             session,
@@ -168,6 +170,36 @@ def user_add(
             patient_id=patient,
         )
         sys.stderr.write(f"created {user.role} {user.email} (id {user.id})\n")
+
+
+@clinic_app.command("add")
+@handles_errors
+def clinic_add(
+    name: Annotated[str, typer.Argument(help="Clinic name")],
+    phone: Annotated[str, typer.Option(help="Clinic phone")] = "",
+    address: Annotated[str, typer.Option(help="Postal address")] = "",
+    emergency: Annotated[str, typer.Option("--emergency-number", help="Emergency number shown to patients")] = "",
+    timezone: Annotated[str, typer.Option(help="IANA time zone, e.g. America/Chicago (default UTC)")] = "",
+    json_out: Annotated[bool, typer.Option("--json", help="Print {id, name} as JSON")] = False,
+) -> None:
+    """Create a clinic (contracts §9)."""
+    from mildpath.services.access import Actor
+    from mildpath.services.clinics import add_clinic
+
+    with _unit_of_work(_settings()) as session:
+        clinic = add_clinic(
+            session,
+            Actor.system(),
+            name=name,
+            phone=phone,
+            address=address,
+            emergency_number=emergency,
+            timezone=timezone,
+        )
+    if json_out:
+        emit_json({"id": clinic.id, "name": clinic.name})
+    else:
+        sys.stderr.write(f"created clinic {clinic.name} (id {clinic.id})\n")
 
 
 @token_app.command("create")

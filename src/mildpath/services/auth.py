@@ -104,8 +104,8 @@ def add_user(
         if patient_id is None or session.get(Patient, patient_id) is None:
             raise InvalidInput("a patient account needs an existing patient record", field="patient_id")
         clinic_id = session.get(Patient, patient_id).clinic_id  # type: ignore[union-attr]
-    elif role == "clinician" and (clinic_id is None or session.get(Clinic, clinic_id) is None):
-        raise InvalidInput("a clinician account needs an existing clinic", field="clinic_id", value=clinic_id)
+    elif role in ("clinician", "coordinator") and (clinic_id is None or session.get(Clinic, clinic_id) is None):
+        raise InvalidInput(f"a {role} account needs an existing clinic", field="clinic_id", value=clinic_id)
     user = User(
         email=email,
         role=role,

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from mildpath.store.base import Base, JSONType, UTCDateTime, utcnow
 
-ROLES = ("patient", "clinician", "admin", "caregiver")
+ROLES = ("patient", "clinician", "coordinator", "admin", "caregiver")
 
 
 class Clinic(Base):
@@ -43,6 +43,8 @@ class Clinic(Base):
     escalate_same_day_minutes: Mapped[int] = mapped_column(Integer, default=240)
     # Issue 20 (migration r20_mfa): clinicians of this clinic must use a second factor (admins always do).
     staff_mfa_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Issue 18 (migration i18_clinic_timezone): an IANA zone for schedules, messages and discharge; empty: UTC.
+    timezone: Mapped[str] = mapped_column(String(64), default="")
 
 
 class Patient(Base):
