@@ -108,3 +108,16 @@ def test_patients_are_never_asked(client, patient_pat):  # type: ignore[no-untyp
 def test_the_code_page_without_a_password_step_goes_back_to_login(client, path):  # type: ignore[no-untyped-def]
     resp = client.get(path)
     assert resp.status_code == 303 and resp.headers["location"] == "/login"
+
+
+def test_an_admin_resets_a_lost_second_factor_and_the_account_enrols_again(client, db, admin_ada, dr_alice):  # type: ignore[no-untyped-def]
+    from mildpath.domain.errors import PermissionDenied
+    from mildpath.services import mfa
+
+    with pytest.raises(PermissionDenied):
+        mfa.reset(db, dr_alice.actor, admin_ada.user_id)
+    mfa.reset(db, admin_ada.actor, admin_ada.user_id)
+    db.flush()
+    assert db.scalar(select(UserMfa).where(UserMfa.user_id == admin_ada.user_id)) is None
+    _password(client, admin_ada)
+    assert client.get("/patients").headers.get("location") == "/account/mfa"
