@@ -111,7 +111,7 @@ def test_one_nat_address_does_not_lock_out_a_clinic(client_with, personas):
     """Many users behind one address each mistyping a few times are not blocked; spraying from it is."""
     c = client_with(trusted_proxies="testclient")
     c.app.state.clock = Clock()
-    users = list(personas.values())
+    users = list(personas.values())[:5]
     for p in users:  # 5 users x 9 failures = 45 < the per-address limit of 50
         for _ in range(9):
             assert attempt(c, p.email, WRONG, "203.0.113.7").status_code == 401
