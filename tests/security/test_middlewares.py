@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 from typing import Any
 
@@ -18,6 +19,13 @@ from mildpath.web.security import (
 )
 
 Message = dict[str, Any]
+
+
+def _run(coro):  # type: ignore[no-untyped-def]
+    """Run a coroutine on an event loop of its own, in a thread: a test earlier in the run (the browser's sync
+    API) may leave an event loop set on the main thread, where asyncio.run() refuses to start."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result(timeout=120)
 
 
 async def _echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -47,7 +55,7 @@ def _call(app: Any, path: str = "/", headers: list[tuple[bytes, bytes]] | None =
         sent.append(message)
 
     full = {"type": "http", "path": path, "headers": headers or [], "client": ("10.0.0.9", 5000), **scope}
-    asyncio.run(app(full, receive, send))
+    _run(app(full, receive, send))
     return sent
 
 
@@ -121,5 +129,5 @@ def test_every_middleware_passes_other_scopes_through() -> None:
         ConnectionMiddleware(app, trusted_proxies=[]),
         BodyLimitMiddleware(app, max_body=1),
     ):
-        asyncio.run(middleware({"type": "lifespan"}, None, None))  # type: ignore[arg-type]
+        _run(middleware({"type": "lifespan"}, None, None))  # type: ignore[arg-type]
     assert seen == ["lifespan"] * 4
