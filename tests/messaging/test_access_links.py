@@ -213,3 +213,17 @@ def test_a_reminders_link_opens_the_questionnaires(client, db, pat_id):  # type:
     page = client.get(f"/access/{token}")
     done = client.post(f"/access/{token}", data={"csrf_token": csrf_from(page.text)})
     assert done.headers["location"] == "/me/questionnaires"
+
+
+def test_at_most_five_links_per_account_in_fifteen_minutes(app, client, db, patient_pat):  # type: ignore[no-untyped-def]
+    """Asked for from many addresses (no per-address block), an account still gets at most 5 links in 15 minutes."""
+    from mildpath.services import access_links as svc
+    from mildpath.services.auth import BlockPolicy
+
+    links = svc.LinkSettings(SECRET, "http://testserver", BlockPolicy())
+    at = now()
+    for n in range(8):
+        svc.request_link(db, patient_pat.email, address=f"192.0.2.{n}", now=at, links=links)
+    assert len(_deliver(db)) == svc.ACCOUNT_LIMIT == 5
+    svc.request_link(db, patient_pat.email, address="192.0.2.99", now=at + timedelta(minutes=16), links=links)
+    assert len(_deliver(db)) == 1

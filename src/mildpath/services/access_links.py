@@ -49,7 +49,6 @@ TTL = {
 }
 ACCOUNT_LIMIT = 5
 ACCOUNT_WINDOW = timedelta(minutes=15)
-TARGETS = ("/me", "/me/questionnaires", "/me/diary", "/me/recovery")
 NO_EMAIL_DOMAIN = "no-email.invalid"  # RFC 2606: the login name of an account invited by phone only
 
 TEXTS = {

@@ -18,9 +18,6 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from mildpath.store.base import Base, UTCDateTime, utcnow
 from mildpath.store.models import Clinic, OutboxMessage, Patient
 
-CHANNELS = ("email", "sms")
-HOW = ("form", "link", "clinician", "sms_stop")
-
 
 class ChannelConsent(Base):
     __tablename__ = "channel_consents"
@@ -99,13 +96,3 @@ def message_for_update(session: Session, *, message_id: int) -> OutboxMessage | 
         .where(OutboxMessage.id == message_id, OutboxMessage.status.in_(("pending", "retrying")))
         .with_for_update(skip_locked=True)
     ).first()
-
-
-def messages(session: Session, *, patient_id: int, limit: int = 200) -> Sequence[OutboxMessage]:
-    return session.scalars(
-        select(OutboxMessage)
-        .where(OutboxMessage.patient_id == patient_id)
-        .order_by(OutboxMessage.id.desc())
-        .limit(limit)
-    ).all()
-
