@@ -98,3 +98,14 @@ def test_a_patient_manages_caregivers_on_a_page(client, patient_pat, pat_id):  #
                                                               "relation": "sister", "channel": "email"})
     assert bad.status_code == 422  # an email invitation needs the email; nothing lost: the name stays
     assert 'value="Eva"' in bad.text
+
+
+def test_two_caregivers_invited_by_phone_get_accounts_of_their_own(client, db, patient_pat, pat_id):  # type: ignore[no-untyped-def]
+    from mildpath.store.caregivers import CaregiverGrant
+
+    for name, phone in (("Eva", "+15550001001"), ("Tom", "+15550001002")):
+        body = {"name": name, "relation": "friend", "phone": phone, "channel": "sms"}
+        assert client.post(f"/api/v1/patients/{pat_id}/caregivers", json=body,
+                           headers=patient_pat.auth).status_code == 201
+    rows = db.scalars(select(CaregiverGrant).where(CaregiverGrant.name.in_(["Eva", "Tom"]))).all()
+    assert len({r.user_id for r in rows}) == 2

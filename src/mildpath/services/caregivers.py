@@ -13,6 +13,7 @@ one); someone who already cares for another patient keeps one account.
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Literal
 
@@ -96,8 +97,9 @@ def invite(
     _may_manage(actor, patient_id)
     patient = get_patient_for(session, actor, patient_id)  # another clinic's patient: 404 before anything else
     _may_manage(actor, patient_id, data.how)
-    email = (str(data.email).lower() if data.email else f"caregiver-{patient_id}-{now.timestamp():.0f}"
-             f"@{access_links.NO_EMAIL_DOMAIN}")
+    # Invited by phone only: a login name of its own (two such caregivers never share an account).
+    phone_only = f"caregiver-{secrets.token_hex(8)}@{access_links.NO_EMAIL_DOMAIN}"
+    email = str(data.email).lower() if data.email else phone_only
     user = accounts.account_by_email(session, email=email)
     if user is not None and user.role != "caregiver":
         raise Conflict("this email belongs to another kind of account; use another address")
