@@ -27,10 +27,10 @@ lint: install
 	$(VENV)/bin/lint-imports
 
 typecheck: install
-	$(VENV)/bin/mypy src/mildpath/domain
+	$(VENV)/bin/mypy src/mildpath
 
 test: install lint typecheck ## lint, type checks, then every test (SQLite, and PostgreSQL when MILDPATH_TEST_POSTGRES_URL is set)
-	$(VENV)/bin/pytest -q -p no:cacheprovider
+	$(VENV)/bin/pytest -q -p no:cacheprovider --durations=25
 
 bench: install ## benchmarks; results in benchmarks/results/
 	$(VENV)/bin/python benchmarks/run_all.py

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import sys
 import threading
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mildpath.cli._common import bad_input, emit_json, handles_errors
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from mildpath.settings import Settings
 
 db_app = typer.Typer(help="Database: migrate, back up, restore.", no_args_is_help=True)
 user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
@@ -17,7 +23,7 @@ token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 clinic_app = typer.Typer(help="Clinics.", no_args_is_help=True)
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings() -> Settings:
     from mildpath.settings import Settings, UnsafeSettings
 
     try:
@@ -26,7 +32,7 @@ def _settings():  # type: ignore[no-untyped-def]
         bad_input(f"settings: {exc}")
 
 
-def _unit_of_work(settings):  # type: ignore[no-untyped-def]
+def _unit_of_work(settings: Settings) -> AbstractContextManager[Session]:
     from mildpath.store.db import make_engine, make_session_factory, transaction
 
     return transaction(make_session_factory(make_engine(settings)))

@@ -918,7 +918,8 @@ class _RuleCompiler:
         for crit, _ in self.outputs:
             if crit.role is not Role.EXCLUSION:
                 continue
-            selects = list(dict.fromkeys(_all_selects(crit.rule)))
+            # An exclusion without a rule (a question for the clinician) reads no record: never assessed.
+            selects = list(dict.fromkeys(_all_selects(crit.rule))) if crit.rule is not None else []
             test = " OR ".join(self.selected(s) for s in selects) or "FALSE"
             columns.append(f"count_if({test}) > 0 AS {crit.status[:-2]}_a")
         body = ", ".join(columns) if columns else "TRUE AS any_a"

@@ -192,12 +192,14 @@ def load_demo(session: Session, *, today: date) -> Demo:
     rng = random.Random(SEED)
     for i, (stage, offset) in enumerate(STAGES):
         mrn = f"DEMO-{i + 1:04d}"
-        patient = session.scalar(select(Patient).where(Patient.clinic_id == clinic.id, Patient.mrn == mrn))
+        existing = session.scalar(select(Patient).where(Patient.clinic_id == clinic.id, Patient.mrn == mrn))
         # Ages 55-84: the trials enrolled 50-80 (MOTION) and 65+ (ENCORE); see clinical-reference §1.
         age = 55 + rng.randrange(30)
         birth = date(today.year - age, 1 + rng.randrange(12), 1 + rng.randrange(28))
-        if patient is None:
-            patient = create_patient(
+        if existing is not None:
+            patient_id = existing.id
+        else:
+            patient_id = create_patient(
                 session,
                 system,
                 PatientIn(
@@ -213,9 +215,9 @@ def load_demo(session: Session, *, today: date) -> Demo:
                 ),
                 today=today,
                 clinic_id=clinic.id,
-            )
+            ).id
         proc = today + timedelta(days=offset) if offset is not None else None
-        demo.patients.append(DemoPatient(i, patient.id, stage, proc, clinicians[i % 2]))
+        demo.patients.append(DemoPatient(i, patient_id, stage, proc, clinicians[i % 2]))
     for email, password, index in PATIENT_LOGINS:
         if get_user_by_email(session, email) is None:
             add_user(

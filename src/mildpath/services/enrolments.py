@@ -44,7 +44,9 @@ def _out(row: store.Enrolment, created: bool, invitation: int | None = None) -> 
                         resource=row.resource)
 
 
-def _patient(session: Session, actor: Actor, clinic_id: int, facts: PatientFacts, today: date) -> Patient:
+def _patient(
+    session: Session, actor: Actor, clinic_id: int, facts: PatientFacts, today: date
+) -> Patient | patients.PatientView:
     found = store.patient_by_mrn(session, clinic_id=clinic_id, mrn=facts.mrn)
     if found is not None:
         return found
@@ -109,7 +111,13 @@ def enrol(
 
 
 def _invite(
-    session: Session, actor: Actor, patient: Patient, *, now: datetime, secret_key: str, public_url: str
+    session: Session,
+    actor: Actor,
+    patient: Patient | patients.PatientView,
+    *,
+    now: datetime,
+    secret_key: str,
+    public_url: str,
 ) -> int | None:
     """The invitation on the patient's channel: a text when they agreed to texts, else email, else a text (held
     until consent is recorded). None when the patient has an account already, or no way to be reached."""

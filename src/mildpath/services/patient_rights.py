@@ -40,7 +40,6 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import ConfigDict, Field
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from mildpath.domain.errors import Conflict, InvalidInput, NotFound
@@ -49,7 +48,7 @@ from mildpath.fhir.patient import collection_bundle, patient_resource
 from mildpath.services.access import Actor, get_patient_for, record, require_role
 from mildpath.store import erasure
 from mildpath.store import users as users_store
-from mildpath.store.models import ApiToken, Clinic, IdempotencyKey, Patient, User, WebSession
+from mildpath.store.models import Clinic, Patient, User
 
 log = logging.getLogger("mildpath.patient_rights")
 
@@ -313,16 +312,4 @@ def _scrub_accounts(session: Session, patient_id: int, now: datetime) -> dict[st
         user.active = False
     if not ids:
         return {}
-    tokens = session.execute(
-        update(ApiToken).where(ApiToken.user_id.in_(ids), ApiToken.revoked_at.is_(None)).values(revoked_at=now)
-    ).rowcount
-    sessions = session.execute(
-        update(WebSession).where(WebSession.user_id.in_(ids), WebSession.revoked_at.is_(None)).values(revoked_at=now)
-    ).rowcount
-    keys = session.execute(IdempotencyKey.__table__.delete().where(IdempotencyKey.user_id.in_(ids))).rowcount
-    return {
-        "users": len(ids),
-        "api_tokens": int(tokens or 0),
-        "web_sessions": int(sessions or 0),
-        "idempotency_keys": int(keys or 0),
-    }
+    return {"users": len(ids), **users_store.end_credentials(session, user_ids=ids, now=now)}

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, delete, false, func, or_, select
+from sqlalchemy import ColumnElement, CursorResult, Executable, Table, delete, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from mildpath.store.all_models import load_all
@@ -97,13 +98,18 @@ def delete_patient_rows(session: Session, *, patient_id: int) -> dict[str, int]:
     emails = _patient_emails(session, patient_id)
     extra = delete_unlinked_copies(session, patient_id=patient_id, emails=emails)
     for table in plan.tables:
-        result = session.execute(delete(table).where(_where(plan, table.name, patient_id, frozenset())))
+        result = _run(session, delete(table).where(_where(plan, table.name, patient_id, frozenset())))
         if result.rowcount:
             counts[table.name] = counts.get(table.name, 0) + int(result.rowcount)
     for name, n in extra.items():
         if n:
             counts[name] = counts.get(name, 0) + n
     return counts
+
+
+def _run(session: Session, statement: Executable) -> CursorResult[Any]:
+    """A DELETE/UPDATE's result, which carries ``rowcount`` (``Session.execute`` is typed for SELECTs)."""
+    return cast("CursorResult[Any]", session.execute(statement))
 
 
 def _patient_emails(session: Session, patient_id: int) -> set[str]:
@@ -119,14 +125,14 @@ def delete_unlinked_copies(session: Session, *, patient_id: int, emails: set[str
     counts = {IdempotencyKey.__tablename__: 0, OutboxMessage.__tablename__: 0, LoginAttempt.__tablename__: 0}
     if keys:
         counts[IdempotencyKey.__tablename__] = int(
-            session.execute(delete(IdempotencyKey).where(IdempotencyKey.id.in_(keys))).rowcount or 0
+            _run(session, delete(IdempotencyKey).where(IdempotencyKey.id.in_(keys))).rowcount or 0
         )
     if emails:
         counts[OutboxMessage.__tablename__] = int(
-            session.execute(delete(OutboxMessage).where(OutboxMessage.recipient_address.in_(emails))).rowcount or 0
+            _run(session, delete(OutboxMessage).where(OutboxMessage.recipient_address.in_(emails))).rowcount or 0
         )
         counts[LoginAttempt.__tablename__] = int(
-            session.execute(delete(LoginAttempt).where(LoginAttempt.email.in_(emails))).rowcount or 0
+            _run(session, delete(LoginAttempt).where(LoginAttempt.email.in_(emails))).rowcount or 0
         )
     return counts
 

@@ -6,11 +6,13 @@ Keyword-only query functions; none of them commits (the caller owns the transact
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, Executable, delete, select, update
 from sqlalchemy.orm import Session
 
-from mildpath.store.models import ApiToken, Patient, User, WebSession
+from mildpath.store.models import ApiToken, IdempotencyKey, Patient, User, WebSession
 
 
 def email_taken(session: Session, *, email: str) -> bool:
@@ -89,3 +91,22 @@ def web_session(session: Session, *, digest: str, open_only: bool) -> WebSession
     if open_only:
         stmt = stmt.where(WebSession.revoked_at.is_(None))
     return session.scalar(stmt)
+
+
+def end_credentials(session: Session, *, user_ids: list[int], now: datetime) -> dict[str, int]:
+    """Revoke the users' open API tokens and web sessions and drop their stored idempotent answers; the counts."""
+
+    def count(statement: Executable) -> int:
+        return int(cast("CursorResult[Any]", session.execute(statement)).rowcount or 0)
+
+    return {
+        "api_tokens": count(
+            update(ApiToken).where(ApiToken.user_id.in_(user_ids), ApiToken.revoked_at.is_(None)).values(revoked_at=now)
+        ),
+        "web_sessions": count(
+            update(WebSession)
+            .where(WebSession.user_id.in_(user_ids), WebSession.revoked_at.is_(None))
+            .values(revoked_at=now)
+        ),
+        "idempotency_keys": count(delete(IdempotencyKey).where(IdempotencyKey.user_id.in_(user_ids))),
+    }

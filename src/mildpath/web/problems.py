@@ -189,12 +189,13 @@ def _html(request: Request, status: int, title: str, detail: str) -> Response:
     language = getattr(request.state, "lang", None) or i18n.negotiate(request)
     request.state.lang = language
     i18n.set_language(language)
-    return templates.TemplateResponse(
+    page: Response = templates.TemplateResponse(
         request,
         "error.html",
         {"status": status, "title": i18n.gettext(title), "detail": i18n.gettext(detail)},
         status_code=status,
     )
+    return page
 
 
 def _respond(request: Request, status: int, title: str, detail: str, **extra: Any) -> Response:

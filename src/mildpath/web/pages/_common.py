@@ -19,7 +19,10 @@ def render(
     language = getattr(request.state, "lang", None) or i18n.negotiate(request)
     request.state.lang = language
     i18n.set_language(language)
-    return request.app.state.templates.TemplateResponse(request, template, context or {}, status_code=status_code)
+    response: HTMLResponse = request.app.state.templates.TemplateResponse(
+        request, template, context or {}, status_code=status_code
+    )
+    return response
 
 
 def redirect(url: str) -> RedirectResponse:
