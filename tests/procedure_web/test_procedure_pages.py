@@ -3,6 +3,8 @@ the record form re-rendered with what was typed, observation and discharge, and 
 
 from __future__ import annotations
 
+import re
+
 from mildpath.services import clock
 from mildpath.services import procedures as svc
 from mildpath.store import procedures as store
@@ -220,7 +222,7 @@ def test_scheduling_from_the_tab_opens_the_checklist(client, db, dr_alice, fresh
 
 
 def test_the_checklist_table_shows_each_hold_and_restart_with_its_status(client, dr_alice, scheduled):
-    import re
+
 
     login(client, dr_alice)
     page = client.get(_url(scheduled, "checklist")).text
@@ -230,3 +232,28 @@ def test_the_checklist_table_shows_each_hold_and_restart_with_its_status(client,
     assert [c.strip() for c in cells["dalteparin"][1:5]] == ["24 h", "secondary source", "12-24 h", "UNVERIFIED"]
     assert [c.strip() for c in cells["apixaban"][1:5]] == ["3 days", "UNVERIFIED", "24 h", "UNVERIFIED"]
     assert "percutaneous decompression laminectomy" in page
+
+
+def test_a_sites_own_anticoagulant_table_replaces_the_shipped_one_on_the_checklist(
+    client, dr_alice, scheduled, settings, tmp_path
+):
+    from mildpath.content.procedure import use_site_content
+    from mildpath.web.app import create_app
+
+    (tmp_path / "anticoagulants.yaml").write_text(
+        "drugs:\n  - {id: apixaban, label: Apixaban, hold_days: 2, restart: '48 h', status: UNVERIFIED,\n"
+        "     sources: [asra-hold-intervals], verified: false}\n",
+        encoding="utf-8",
+    )
+    create_app(settings.model_copy(update={"content_dir": str(tmp_path)}))  # the site's folder, named at start-up
+    try:
+        login(client, dr_alice)
+        page = client.get(_url(scheduled, "checklist")).text
+        rows = dict(re.findall(r'<tr data-drug="([^"]+)">(.*?)</tr>', page, re.S))
+        assert set(rows) == {"apixaban"}
+        assert [c.strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", rows["apixaban"], re.S)[1:4]] == [
+            "2 days", "UNVERIFIED", "48 h"
+        ]
+    finally:
+        use_site_content(settings.content_dir)
+    assert "warfarin" in client.get(_url(scheduled, "checklist")).text

@@ -24,12 +24,15 @@ clinic_app = typer.Typer(help="Clinics.", no_args_is_help=True)
 
 
 def _settings() -> Settings:
+    from mildpath.content.procedure import use_site_content
     from mildpath.settings import Settings, UnsafeSettings
 
     try:
-        return Settings()
+        settings = Settings()
     except (UnsafeSettings, ValueError) as exc:
         bad_input(f"settings: {exc}")
+    use_site_content(settings.content_dir)
+    return settings
 
 
 def _unit_of_work(settings: Settings) -> AbstractContextManager[Session]:

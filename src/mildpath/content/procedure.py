@@ -298,9 +298,20 @@ def _content() -> ProcedureContent:
     return load_procedure_content()
 
 
-def policies(content_dir: str = "") -> ProcedurePolicies:
+_site_dir: list[str] = [""]
+
+
+def use_site_content(content_dir: str) -> None:
+    """Name the site's content folder (``Settings.content_dir``) once at start-up (the web app and the CLI do): from
+    then on :func:`policies` without an argument reads the site's ``anticoagulants.yaml`` when it has one."""
+    _site_dir[0] = content_dir or ""
+
+
+def policies(content_dir: str | None = None) -> ProcedurePolicies:
     """The procedure-day policies (cached; validated on first call). A site's ``<content_dir>/anticoagulants.yaml``
-    (same format) replaces the shipped hold and restart table with the site's own policy."""
+    (same format) replaces the shipped hold and restart table with the site's own policy. ``content_dir`` None:
+    the folder named by :func:`use_site_content` (none by default)."""
+    content_dir = _site_dir[0] if content_dir is None else content_dir
     if content_dir:
         site = Path(content_dir) / ANTICOAGULANTS_FILE.name
         if site.is_file():

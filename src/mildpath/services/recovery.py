@@ -17,7 +17,7 @@ e-mail is not a safe place for health data.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -25,12 +25,14 @@ from pydantic import ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from mildpath.content.milestones import load_milestones
+from mildpath.content.procedure import policies as procedure_policies
 from mildpath.content.schedule import follow_up_plan
 from mildpath.content.symptoms import load_symptom_vocabulary
 from mildpath.content.triage import load_triage_rules
 from mildpath.domain.diary import DiaryEntry
 from mildpath.domain.errors import Conflict, InvalidInput, NotFound
 from mildpath.domain.inputs import EdgeInput
+from mildpath.domain.procedure.checklist import PreProcedureChecklist, RestartAdvice, restart_advice
 from mildpath.domain.recovery import (
     NO_LIFTING_WEEKS_RANGE,
     DatedMilestone,
@@ -48,6 +50,7 @@ from mildpath.fhir.careplan import to_careplan
 from mildpath.reports.ics import to_ics
 from mildpath.services import caregivers, clock, notify
 from mildpath.services.access import Actor, get_patient_for, record, require_staff, visible_patients
+from mildpath.store import procedures as procedures_store
 from mildpath.store import recovery as store
 from mildpath.store import users as users_store
 from mildpath.store.models import Clinic, Patient
@@ -125,6 +128,8 @@ class PlanView:
     catalog_version: str
     milestones: tuple[MilestoneView, ...]
     plan: RecoveryPlan
+    #: The blood thinners held for the procedure and when the hold table says each may restart (reference §4.4).
+    restarts: tuple[RestartAdvice, ...] = ()
 
     @property
     def current(self) -> tuple[MilestoneView, ...]:
@@ -282,7 +287,9 @@ def get_plan_view(session: Session, actor: Actor, patient_id: int, *, today: dat
     get_patient_for(session, actor, patient_id)
     row = store.get_plan(session, patient_id=patient_id)
     record(session, actor, "recovery.plan_read", "RecoveryPlan", row.id if row else None, patient_id)
-    return _plan_view(row, today) if row is not None else None
+    if row is None:
+        return None
+    return replace(_plan_view(row, today), restarts=_restarts(session, patient_id))
 
 
 def export_plan_ics(session: Session, actor: Actor, patient_id: int, *, now: datetime) -> bytes:
@@ -311,6 +318,15 @@ def procedure_date_for(session: Session, patient_id: int) -> date | None:
     """The procedure date on the patient's plan (no access check: for callers that already made one)."""
     row = store.get_plan(session, patient_id=patient_id)
     return row.procedure_date if row is not None else None
+
+
+def _restarts(session: Session, patient_id: int) -> tuple[RestartAdvice, ...]:
+    """When each blood thinner held for the latest procedure may restart, from the (site's) hold table."""
+    rows = [r for r in procedures_store.list_for_patient(session, patient_id=patient_id) if r.status != "cancelled"]
+    if not rows:
+        return ()
+    plan = PreProcedureChecklist.model_validate(rows[0].checklist or {}).anticoagulation
+    return restart_advice(plan, procedure_policies().checklist)
 
 
 def _require_plan(session: Session, actor: Actor, patient_id: int) -> store.RecoveryPlanRecord:

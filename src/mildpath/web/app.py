@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from mildpath import __version__
+from mildpath.content.procedure import use_site_content
 from mildpath.settings import Settings
 from mildpath.store.db import make_engine, make_session_factory
 from mildpath.web import problems
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redirect_slashes=False,
         debug=settings.debug,
     )
+    use_site_content(settings.content_dir)  # a site's own anticoagulant table replaces the shipped one
     engine = make_engine(settings)
     app.state.settings = settings
     app.state.engine = engine

@@ -371,3 +371,35 @@ def _infection(infection: Infection) -> _Outcome:
     if infection.active_infection:
         return ItemStatus.OPEN, ["Active infection recorded: local or systemic infection is a contraindication."]
     return ItemStatus.DONE, ["No active infection."]
+
+
+@dataclass(frozen=True)
+class RestartAdvice:
+    """When a blood thinner the patient held for the procedure may start again, as the hold table gives it.
+
+    ``restart`` is the table's interval ("24 h", "12-24 h"), empty when the table has none for the drug;
+    ``status`` its verification status ("secondary source" or "UNVERIFIED"). The prescriber's word decides."""
+
+    drug: str
+    label: str
+    restart: str
+    status: str
+    sources: tuple[str, ...]
+
+
+def restart_advice(plan: Anticoagulation, policy: ChecklistPolicy) -> tuple[RestartAdvice, ...]:
+    """The restart interval of each blood thinner on the plan (source: clinical-reference §4.4, via the table)."""
+    if not plan.takes_blood_thinner:
+        return ()
+    out = []
+    for med in plan.medications:
+        interval = policy.hold_interval(med.drug)
+        if interval is None:
+            out.append(RestartAdvice(med.drug, med.drug, "", "", ()))
+            continue
+        status = interval.restart_status or interval.status
+        out.append(
+            RestartAdvice(interval.drug, interval.label, interval.restart, status if interval.restart else "",
+                          tuple(interval.sources))
+        )
+    return tuple(out)
