@@ -48,3 +48,31 @@ def test_importing_mildpath_is_light():
         check=True,
     ).stdout.strip()
     assert out == "False"
+
+
+def _examples(text: str) -> list[str]:
+    """The lines of every ```bash block that follows an ``<!-- examples -->`` marker."""
+    lines: list[str] = []
+    for block in text.split("<!-- examples -->")[1:]:
+        body = block.split("```bash", 1)[1].split("```", 1)[0]
+        lines += [ln.strip() for ln in body.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    return lines
+
+
+def test_every_command_example_in_the_readme_and_docs_runs_as_written():
+    import os
+    import shlex
+
+    docs = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("*.md"))]
+    examples = [line for doc in docs for line in _examples(doc.read_text(encoding="utf-8"))]
+    assert len(examples) >= 8
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    for line in examples:
+        done = subprocess.run(shlex.split(line), cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, f"{line}\n{done.stderr[-2000:]}"
+
+
+def test_the_docs_do_not_point_outside_the_repository():
+    docs = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    outside = [str(d.relative_to(ROOT)) for d in docs if "../shared" in d.read_text(encoding="utf-8")]
+    assert not outside
