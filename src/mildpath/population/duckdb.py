@@ -11,7 +11,7 @@ How it reads an export, fast and exactly:
   (with file and line number) or as non-resource lines (an exporter's log), and run through the views compiled
   by :mod:`mildpath.population.views`.
 - Lines that are not UTF-8 are counted as bad with their line numbers (DuckDB's reject tables). A gzip file that
-  ends early is decompressed up to its last complete line (:func:`~mildpath.population.engine.repair_gzip`) and
+  ends early is decompressed up to its last complete line (:func:`~mildpath.population.reading.repair_gzip`) and
   read from that copy; the cut line is reported.
 - Then the compiled facts and criteria SQL run, and the rows stream out in batches. Memory stays bounded
   (``memory_limit``, spilling to a temporary folder): the staged lines and facts are a small part of the export.
@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mildpath.population.compile import CompiledScreen, ViewTable
-from mildpath.population.engine import (
+from mildpath.population.reading import (
     ExportFiles,
     Progress,
     ReadStats,

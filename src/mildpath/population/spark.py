@@ -13,7 +13,7 @@ split the way the DuckDB engine splits it, each step distributed:
    written as Parquet in patient order and streamed back in batches.
 
 A gzip file that ends early fails Spark's reader; the engine then repairs the export's gzip files that do not
-read to their end (:func:`~mildpath.population.engine.repair_gzip`) and reads again. On a cluster
+read to their end (:func:`~mildpath.population.reading.repair_gzip`) and reads again. On a cluster
 (``--master spark://...``, or ``MILDPATH_SPARK_MASTER``) the executors need only Java and the export on a path
 they can all read: no Python code runs on them.
 """
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mildpath.population.compile import CompiledScreen
-from mildpath.population.engine import (
+from mildpath.population.reading import (
     ExportFiles,
     Progress,
     ReadStats,
