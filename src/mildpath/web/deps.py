@@ -21,7 +21,7 @@ from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from mildpath.domain.errors import PermissionDenied
-from mildpath.services import auth, clock, mfa
+from mildpath.services import auth, clock, mfa, smart
 from mildpath.services.access import Actor
 from mildpath.settings import Settings
 from mildpath.store.db import READ_FIRST
@@ -116,6 +116,8 @@ def _resolve(request: Request, session: Session, settings: Settings) -> Actor:
             if user is not None:
                 actor = Actor.for_user(user, address)
                 request.state.preferred_language = auth.interface_language(session, user)
+            elif request.url.path.startswith("/fhir/"):  # a SMART backend client's access token (/auth/token)
+                actor = smart.actor_for_token(session, value.strip(), now=clock.now(), address=address) or actor
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
