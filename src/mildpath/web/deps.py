@@ -139,6 +139,16 @@ def _resolve(request: Request, session: Session, settings: Settings) -> Actor:
     return actor
 
 
+def begin(request: Request, session: Session) -> None:
+    """Begin the request's transaction (once): a reader for GET/HEAD/OPTIONS, a writer otherwise (see Policy)."""
+    if session.in_transaction():
+        return
+    if request.method in READ_METHODS:
+        session.connection(execution_options={READ_FIRST: True})
+    else:
+        session.connection()
+
+
 @dataclass(frozen=True)
 class Policy:
     """Who may call a route. ``roles`` empty means anyone, logged in or not.
@@ -158,10 +168,7 @@ class Policy:
         # handler's database calls run on the event loop; if its first one had to wait for the lock there, the
         # loop would stop, and with it the commit of the request holding the lock (a 30-second deadlock).
         # A GET begins as a reader: it never queues behind writers (WAL), and takes the lock only if it writes.
-        if request.method in READ_METHODS:
-            session.connection(execution_options={READ_FIRST: True})
-        else:
-            session.connection()
+        begin(request, session)
         actor = _resolve(request, session, settings)
         if getattr(request.state, "mfa_enrolment_needed", False) and request.url.path not in MFA_SETUP_PATHS:
             raise MfaEnrolmentRequired()
