@@ -97,7 +97,8 @@ def test_cors_preflight_is_answered_for_a_listed_origin_only(app):
         assert pre.status_code == 200
         assert pre.headers["access-control-allow-origin"] == "https://ehr.example.org"
         assert "authorization" in pre.headers["access-control-allow-headers"].lower()
-        other = c.options(SERVICE, headers={"Origin": "https://evil.example.org", "Access-Control-Request-Method": "POST"})
+        other = c.options(SERVICE, headers={"Origin": "https://evil.example.org",
+                                            "Access-Control-Request-Method": "POST"})
         assert "access-control-allow-origin" not in other.headers
         api = c.options("/api/v1/patients", headers={"Origin": "https://ehr.example.org",
                                                      "Access-Control-Request-Method": "GET"})

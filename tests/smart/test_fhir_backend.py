@@ -33,7 +33,8 @@ def test_a_system_wide_client_searches_every_clinic_and_is_audited_as_itself(
     ids = {e["resource"]["id"] for e in client.get("/fhir/Patient", params={"_count": 500},
                                                      headers=backend_token).json()["entry"]}
     assert {str(pat_id), str(other_clinic_patient_id)} <= ids
-    event = db.scalars(select(AuditEvent).where(AuditEvent.action == "fhir.search").order_by(AuditEvent.id.desc())).first()
+    newest = select(AuditEvent).where(AuditEvent.action == "fhir.search").order_by(AuditEvent.id.desc())
+    event = db.scalars(newest).first()
     assert event.actor_role == "backend" and event.detail["client_id"] == rsa_client
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -15,10 +15,10 @@ from mildpath.cli._common import bad_input, emit_json, handles_errors
 app = typer.Typer(help="SMART backend and CDS Hooks clients (signed JWTs).", no_args_is_help=True)
 
 
-def _unit_of_work():  # type: ignore[no-untyped-def]
+def _unit_of_work() -> Any:
     from mildpath.cli.core import _settings, _unit_of_work
 
-    return _unit_of_work(_settings())
+    return _unit_of_work(_settings())  # type: ignore[no-untyped-call]
 
 
 @app.command("add")
@@ -68,7 +68,7 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout")
 
     with _unit_of_work() as session:
         rows = list_clients(session, Actor.system())
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "client_id": c.client_id,
             "name": c.name,
