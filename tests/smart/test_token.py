@@ -118,3 +118,14 @@ def test_smart_configuration_announces_the_token_endpoint(client):
     assert conf["token_endpoint_auth_methods_supported"] == ["private_key_jwt"]
     assert set(conf["token_endpoint_auth_signing_alg_values_supported"]) == {"RS384", "ES384"}
     assert {"system/*.read", "system/*.rs", "system/Patient.read"} <= set(conf["scopes_supported"])
+
+
+def test_an_hmac_jwt_keyed_with_the_public_key_is_refused(client, rsa_client, rsa_signer):
+    """The algorithm-confusion attack: only RS384 and ES384 are accepted, whatever the header says."""
+    import jwt
+
+    public = str(rsa_signer.jwks["keys"][0]["n"])
+    claims = {"iss": rsa_client, "sub": rsa_client, "aud": TOKEN_URL, "exp": int(time.time()) + 60, "jti": "h"}
+    forged = jwt.encode(claims, public, algorithm="HS384")
+    resp = client.post("/auth/token", data=token_form(forged))
+    assert resp.status_code == 401 and "RS384" in resp.json()["error_description"]
