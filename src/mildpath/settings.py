@@ -126,6 +126,21 @@ class Settings(BaseSettings):
         "collected without the licensed wording file; empty: only scores stored as licensed count.",
     )
     data_dir: str = Field(default="var", description="Folder for the SQLite database, backups and exports.")
+    cors_origins: str = Field(
+        default="",
+        description="Comma-separated origins (https://ehr.example.org) whose browser code may call the CDS Hooks "
+        "routes (CORS, preflight answered); empty: no cross-origin calls.",
+    )
+    cds_api_tokens: bool = Field(
+        default=False,
+        description="CDS Hooks: also admit mildpath's own API tokens (of clinician and admin accounts) and signed-in "
+        "sessions besides the JWTs of registered clients (`mildpath fhir-client add`).",
+    )
+    cds_fhir_allowed_origins: str = Field(
+        default="",
+        description="CDS Hooks: comma-separated origins of EHR FHIR servers mildpath may fetch missing prefetch "
+        "from (with the request's fhirAuthorization); empty: never fetch, answer 412.",
+    )
 
     @field_validator("licensed_wording")
     @classmethod
@@ -180,7 +195,7 @@ class Settings(BaseSettings):
             raise ValueError(f"MILDPATH_TIMEZONE: {v!r} is not a time zone name") from None
         return v
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "cors_origins", "cds_fhir_allowed_origins")
     @classmethod
     def _strip(cls, v: str) -> str:
         return ",".join(p.strip() for p in v.split(",") if p.strip())
@@ -216,6 +231,14 @@ class Settings(BaseSettings):
     @property
     def trusted_proxy_list(self) -> list[str]:
         return [p for p in self.trusted_proxies.split(",") if p]
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.rstrip("/") for o in self.cors_origins.split(",") if o]
+
+    @property
+    def cds_fhir_origin_list(self) -> list[str]:
+        return [o.rstrip("/") for o in self.cds_fhir_allowed_origins.split(",") if o]
 
     @property
     def max_body_bytes(self) -> int:

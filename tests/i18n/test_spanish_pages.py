@@ -123,7 +123,9 @@ def _patient_page_patterns(app) -> set[str]:  # type: ignore[no-untyped-def]
 
     out = set()
     for route in walk(app.routes):
-        if "GET" not in route.methods or route.path.startswith(("/api/", "/fhir/", "/cds-services", "/healthz")):
+        if "GET" not in route.methods or route.path.startswith(
+            ("/api/", "/fhir/", "/cds-services", "/healthz", "/.well-known/")  # machine documents, not pages
+        ):
             continue
         if route.path.endswith(SKIP_SUFFIXES) or route.path in ("/logout",):
             continue

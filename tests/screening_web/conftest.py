@@ -139,3 +139,10 @@ def pat(db: Session, pat_id: int) -> Patient:
     patient = db.get(Patient, pat_id)
     assert patient is not None
     return patient
+
+
+@pytest.fixture
+def cds_api_tokens(app):  # type: ignore[no-untyped-def]
+    """The site setting that admits mildpath's own staff API tokens (and sessions) on the CDS Hooks routes."""
+    app.state.settings = app.state.settings.model_copy(update={"cds_api_tokens": True})
+    return app

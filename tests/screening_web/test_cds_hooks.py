@@ -1,4 +1,5 @@
-"""CDS Hooks 2.0 over HTTP: discovery and the patient-view service, authenticated with API tokens as bearer.
+"""CDS Hooks 2.0 over HTTP: discovery and the patient-view service, authenticated with API tokens as bearer
+(the site setting MILDPATH_CDS_API_TOKENS, on for this module; signed JWTs are tests/smart/test_cds_jwt.py's).
 
 Shapes per https://cds-hooks.hl7.org/2.0/: a discovery service has ``hook``, ``description`` and ``id``; a card
 has ``summary`` (< 140 characters), ``indicator`` (info, warning or critical) and ``source.label``.
@@ -15,6 +16,7 @@ from tests.screening.vignettes import Vignette
 from tests.screening_web.conftest import cds_request, last_audit
 
 SERVICE = "/cds-services/mild-candidacy"
+pytestmark = pytest.mark.usefixtures("cds_api_tokens")
 
 
 def _check_card(card: dict) -> None:

@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "user": ("core", "register", "Accounts."),
     "token": ("core", "register", "API tokens."),
     "clinic": ("core", "register", "Clinics."),
+    "fhir-client": ("fhir_clients", "group", "SMART backend and CDS Hooks clients (signed JWTs)."),
     "screen": (
         "screening",
         "register",

@@ -29,6 +29,7 @@ prefetch keys, the service SHALL respond with an HTTP 412 Precondition Failed st
 from __future__ import annotations
 
 import datetime as dt
+import urllib.parse
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -122,6 +123,13 @@ def patient_view(request: Mapping[str, Any], criteria_set: CriteriaSet, today: d
     Raises :class:`~mildpath.domain.errors.InvalidInput` for a request that is not a ``patient-view`` call
     with ``context.patientId``, and :class:`MissingPrefetch` when prefetch keys were not satisfied.
     """
+    return patient_view_result(request, criteria_set, today)[0]
+
+
+def patient_view_result(
+    request: Mapping[str, Any], criteria_set: CriteriaSet, today: dt.date
+) -> tuple[dict[str, Any], ScreeningResult]:
+    """:func:`patient_view`, with the screening result the cards rest on (for storing the cards' criteria)."""
     if request.get("hook") != HOOK:
         raise InvalidInput(f"this service answers the {HOOK} hook, not {request.get('hook')!r}", field="hook")
     context = request.get("context")
@@ -131,7 +139,24 @@ def patient_view(request: Mapping[str, Any], criteria_set: CriteriaSet, today: d
     facts, unsatisfied = facts_from_prefetch(request.get("prefetch"))
     if unsatisfied:
         raise MissingPrefetch(unsatisfied)
-    return cards_for(screen(criteria_set, facts, today), patient_id=patient_id)
+    result = screen(criteria_set, facts, today)
+    return cards_for(result, patient_id=patient_id), result
+
+
+def prefetch_queries(request: Mapping[str, Any], keys: list[str]) -> dict[str, str]:
+    """The FHIR queries (relative to ``fhirServer``) of the prefetch ``keys``, with ``{{context.patientId}}``
+    filled in (https://cds-hooks.hl7.org/2.0/#prefetch-tokens); the id is URL-quoted."""
+    context = request.get("context")
+    patient_id = context.get("patientId") if isinstance(context, Mapping) else None
+    if not isinstance(patient_id, str) or not patient_id:
+        raise InvalidInput("context.patientId is required", field="context.patientId")
+    quoted = urllib.parse.quote(patient_id, safe="")
+    return {k: PREFETCH[k].replace("{{context.patientId}}", quoted) for k in keys if k in PREFETCH}
+
+
+def criteria_of(result: ScreeningResult) -> list[str]:
+    """The criteria a card rests on: those met, and those still unknown (what the card asks to collect)."""
+    return [f.id for f in result.findings if f.status.value in ("met", "unknown")]
 
 
 def cards_for(result: ScreeningResult, *, patient_id: str | None = None) -> dict[str, Any]:

@@ -291,8 +291,32 @@ def practitioner_resource(user_id: int, display_name: str) -> dict[str, Any]:
     return resource
 
 
-def capability_statement(base: str, date: str, version: str) -> dict[str, Any]:
-    """What the server does, from :data:`SEARCH` (``date``: the software's release or the current day)."""
+SMART_ALGORITHMS = ("RS384", "ES384")
+OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
+SECURITY_SERVICE = "http://terminology.hl7.org/CodeSystem/restful-security-service"
+
+
+def smart_scopes_supported() -> list[str]:
+    """The system scopes a backend client may be granted: every type (v1 and v2 syntax) and each type alone."""
+    return ["system/*.read", "system/*.rs"] + [s for t in SEARCH for s in (f"system/{t}.read", f"system/{t}.rs")]
+
+
+def smart_configuration(token_url: str) -> dict[str, Any]:
+    """``/.well-known/smart-configuration`` for SMART Backend Services
+    (https://hl7.org/fhir/smart-app-launch/conformance.html): client credentials with a signed JWT."""
+    return {
+        "token_endpoint": token_url,
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": list(SMART_ALGORITHMS),
+        "scopes_supported": smart_scopes_supported(),
+        "capabilities": ["client-confidential-asymmetric", "permission-v1", "permission-v2"],
+    }
+
+
+def capability_statement(base: str, date: str, version: str, token_url: str = "") -> dict[str, Any]:
+    """What the server does, from :data:`SEARCH` (``date``: the software's release or the current day;
+    ``token_url``: the SMART Backend Services token endpoint, announced in ``rest.security``)."""
     resources = []
     for rtype, params in SEARCH.items():
         resources.append(
@@ -319,8 +343,13 @@ def capability_statement(base: str, date: str, version: str) -> dict[str, Any]:
                 "ignored unless `Prefer: handling=strict`. `_count` (at most 500), `_summary=count`.",
                 "security": {
                     "cors": False,
+                    "service": [{"coding": [{"system": SECURITY_SERVICE, "code": "SMART-on-FHIR"}]}],
+                    "extension": [{"url": OAUTH_URIS, "extension": [{"url": "token", "valueUri": token_url}]}],
                     "description": "Authorization: Bearer <mildpath API token>; a clinician sees their clinic, a "
-                    "patient their own record, an admin every record.",
+                    "patient their own record, an admin every record. SMART Backend Services: a registered client "
+                    "gets an access token at the token endpoint (client_credentials, private_key_jwt signed "
+                    f"{' or '.join(SMART_ALGORITHMS)}) with system scopes ({', '.join(smart_scopes_supported()[:2])} "
+                    "or per type, e.g. system/Patient.read); it reads and searches the types its scopes name.",
                 },
                 "resource": resources,
             }

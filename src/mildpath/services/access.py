@@ -31,6 +31,9 @@ class Actor:
     # For a caregiver: what the route they called lets them do for a patient (read, diary, questionnaires);
     # set by the route's policy (web/deps.py), checked against what the patient shared (get_patient_for).
     scope: str = ""
+    # For a SMART backend client (role ``backend``, services/smart.py): the scopes its access token carries;
+    # ``email`` holds its client id, ``clinic_id`` the clinic it is bound to (None: every clinic).
+    scopes: tuple[str, ...] = ()
 
     @classmethod
     def for_user(cls, user: User, address: str = "") -> Actor:
@@ -40,6 +43,11 @@ class Actor:
     def system(cls, what: str = "cli") -> Actor:
         """The operator at the command line or a background job: full access, audited as 'system'."""
         return cls(None, "system", None, None, what, "local")
+
+    @classmethod
+    def backend(cls, client_id: str, clinic_id: int | None, scopes: tuple[str, ...], address: str = "") -> Actor:
+        """A registered SMART backend or CDS Hooks client (services/smart.py), audited as ``backend`` + its id."""
+        return cls(None, "backend", clinic_id, None, client_id, address, scopes=scopes)
 
     @property
     def is_staff(self) -> bool:
@@ -88,7 +96,10 @@ def record(
     patient_id: int | None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Write the audit row for what ``actor`` just did, in the same transaction."""
+    """Write the audit row for what ``actor`` just did, in the same transaction (a backend client's row names
+    its client id in ``detail``)."""
+    if actor.role == "backend":
+        detail = {**(detail or {}), "client_id": actor.email}
     audit.add_event(
         session,
         actor_user_id=actor.user_id,

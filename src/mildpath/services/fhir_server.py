@@ -3,8 +3,9 @@ and audited, returning typed results.
 
 Resources come from the same per-subject providers the patient export uses (patient-rights registry), for the
 patients the actor may see (``visible_patients``: a clinician their clinic, a patient their own record, an admin
-everyone). ``Practitioner`` and ``Organization`` are served for the people and clinics those resources reference,
-so every reference in an answer resolves; ``Questionnaire`` definitions are not patient data and are served to
+everyone; a SMART backend client its clinic or everyone, only the types its scopes name: services/smart.py).
+``Practitioner`` and ``Organization`` are served for the people and clinics those resources reference, so every
+reference in an answer resolves; ``Questionnaire`` definitions are not patient data and are served to
 every signed-in caller. A resource outside the actor's reach is :class:`NotFound`, the same as no such id.
 
 Each read or search is one audit row (``fhir.read`` / ``fhir.search``) with the type and counts, never contents.
@@ -21,10 +22,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mildpath.domain.errors import NotFound
+from mildpath.domain.errors import NotFound, PermissionDenied
 from mildpath.fhir import server as fhir
 from mildpath.fhir.questionnaires import questionnaires
 from mildpath.services.access import Actor, record, visible_patients
+from mildpath.services.smart import may_read
 from mildpath.store.models import Clinic, Patient, User
 
 PATIENT_TYPES = frozenset(fhir.TYPES) - {"Questionnaire", "Practitioner", "Organization"}
@@ -105,6 +107,7 @@ def read(session: Session, actor: Actor, rtype: str, rid: str) -> FhirResource:
     """``GET /fhir/{rtype}/{rid}``: the resource if the actor may see it (:class:`NotFound` otherwise)."""
     if rtype not in fhir.SEARCH:
         raise NotFound(f"mildpath does not serve {rtype}", record_type=rtype)
+    _check_scope(actor, rtype, "read")
     only = {rid} if rtype == "Patient" else None
     for resource in _resources(session, actor, rtype, only):
         if str(resource.get("id")) == rid:
@@ -116,9 +119,16 @@ def read(session: Session, actor: Actor, rtype: str, rid: str) -> FhirResource:
 
 def search(session: Session, actor: Actor, query: fhir.SearchQuery) -> FhirSearchResult:
     """``GET /fhir/{type}?...``: every match the actor may see, in a stable order (the page is the caller's)."""
+    _check_scope(actor, query.resource_type, "search")
     found = [r for r in _resources(session, actor, query.resource_type, query.patient_ids()) if fhir.matches(r, query)]
     record(session, actor, "fhir.search", query.resource_type, None, None, {"matches": len(found)})
     return FhirSearchResult(query, found)
+
+
+def _check_scope(actor: Actor, rtype: str, interaction: str) -> None:
+    """A SMART backend client reads only the types its token's scopes name (403, as SMART says)."""
+    if not may_read(actor, rtype, interaction):
+        raise PermissionDenied(f"the access token's scopes do not allow {interaction} on {rtype}")
 
 
 def _patient_of(resource: dict[str, Any]) -> int | None:

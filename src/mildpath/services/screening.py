@@ -39,7 +39,6 @@ from mildpath.domain.errors import InvalidAnswer, InvalidInput, NotFound
 from mildpath.domain.facts import Evidence, PatientFacts
 from mildpath.domain.screening import Caution, ScreeningResult, Status, screen
 from mildpath.domain.selfcheck import ClinicianAssessment, Guidance, SelfCheck, self_check_guidance
-from mildpath.fhir.cds_hooks import patient_view
 from mildpath.fhir.read import FhirRead, facts_from_resources
 from mildpath.fhir.write import guidance_response, risk_assessment
 from mildpath.services import clock
@@ -499,30 +498,3 @@ def _views(session: Session, rows: Iterable[store.Screening]) -> list[ScreeningV
         )
         for r in rows
     ]
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# CDS Hooks
-
-
-def cds_patient_view(
-    session: Session, actor: Actor, request: Mapping[str, Any], *, today: date, content_dir: str = ""
-) -> dict[str, Any]:
-    """Answer a CDS Hooks ``patient-view`` call from its prefetch (nothing is stored; the call is audited).
-
-    Raises :class:`~mildpath.fhir.cds_hooks.MissingPrefetch` when prefetch keys were not satisfied (the web
-    layer answers 412, as the spec says) and :class:`InvalidInput` for a malformed request. The EHR's patient id
-    is not ours, so the audit row names no patient; it names the hook instance.
-    """
-    require_staff(actor)
-    answer = patient_view(request, criteria_set_for(content_dir), today)
-    record(
-        session,
-        actor,
-        "screening.cds_hooks",
-        "CdsHooksRequest",
-        str(request.get("hookInstance") or "")[:64],
-        None,
-        {"hook": str(request.get("hook"))},
-    )
-    return answer

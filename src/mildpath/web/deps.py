@@ -21,7 +21,7 @@ from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from mildpath.domain.errors import PermissionDenied
-from mildpath.services import auth, clock, mfa
+from mildpath.services import auth, clock, mfa, smart
 from mildpath.services.access import Actor
 from mildpath.settings import Settings
 from mildpath.store.db import READ_FIRST
@@ -116,6 +116,8 @@ def _resolve(request: Request, session: Session, settings: Settings) -> Actor:
             if user is not None:
                 actor = Actor.for_user(user, address)
                 request.state.preferred_language = auth.interface_language(session, user)
+            elif request.url.path.startswith("/fhir/"):  # a SMART backend client's access token (/auth/token)
+                actor = smart.actor_for_token(session, value.strip(), now=clock.now(), address=address) or actor
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
@@ -137,6 +139,16 @@ def _resolve(request: Request, session: Session, settings: Settings) -> Actor:
     return actor
 
 
+def begin(request: Request, session: Session) -> None:
+    """Begin the request's transaction (once): a reader for GET/HEAD/OPTIONS, a writer otherwise (see Policy)."""
+    if session.in_transaction():
+        return
+    if request.method in READ_METHODS:
+        session.connection(execution_options={READ_FIRST: True})
+    else:
+        session.connection()
+
+
 @dataclass(frozen=True)
 class Policy:
     """Who may call a route. ``roles`` empty means anyone, logged in or not.
@@ -156,10 +168,7 @@ class Policy:
         # handler's database calls run on the event loop; if its first one had to wait for the lock there, the
         # loop would stop, and with it the commit of the request holding the lock (a 30-second deadlock).
         # A GET begins as a reader: it never queues behind writers (WAL), and takes the lock only if it writes.
-        if request.method in READ_METHODS:
-            session.connection(execution_options={READ_FIRST: True})
-        else:
-            session.connection()
+        begin(request, session)
         actor = _resolve(request, session, settings)
         if getattr(request.state, "mfa_enrolment_needed", False) and request.url.path not in MFA_SETUP_PATHS:
             raise MfaEnrolmentRequired()

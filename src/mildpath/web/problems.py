@@ -130,7 +130,7 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
 
 def wants_problem(request: Request) -> bool:
     path = request.url.path
-    machine = path.startswith(("/api/", "/cds-services", "/fhir/", "/hooks/"))
+    machine = path.startswith(("/api/", "/cds-services", "/fhir/", "/hooks/", "/auth/token"))
     return machine or "application/json" in request.headers.get("accept", "")
 
 

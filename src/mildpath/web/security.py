@@ -285,3 +285,31 @@ async def _too_large(send: Send, path: str, limit: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class CdsHooksCorsMiddleware:
+    """CORS for the CDS Hooks routes only (``/cds-services...``), from ``MILDPATH_CORS_ORIGINS``: a browser-based
+    CDS client on a listed origin may call them (the preflight ``OPTIONS`` is answered here, before any policy);
+    every other path and origin gets no CORS headers. Starlette's CORSMiddleware does the work."""
+
+    def __init__(self, app: ASGIApp, *, origins: list[str]) -> None:
+        from starlette.middleware.cors import CORSMiddleware
+
+        self.app = app
+        self.cors: ASGIApp | None = (
+            CORSMiddleware(
+                app,
+                allow_origins=origins,
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["Authorization", "Content-Type"],
+                max_age=600,
+            )
+            if origins
+            else None
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.cors is not None and scope["type"] == "http" and scope["path"].startswith("/cds-services"):
+            await self.cors(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)

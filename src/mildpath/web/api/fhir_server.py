@@ -17,7 +17,7 @@ from mildpath.services.access import Actor
 from mildpath.web.deps import PUBLIC, Policy, PublicActor, SessionDep, SettingsDep
 from mildpath.web.problems import FHIR_JSON, FhirJSONResponse
 
-FHIR_READ = Policy("fhir_read", frozenset({"patient", "clinician", "admin"}), own="clinic")
+FHIR_READ = Policy("fhir_read", frozenset({"patient", "clinician", "admin", "backend"}), own="clinic")
 FhirReader = Annotated[Actor, Depends(FHIR_READ)]
 ResourceType = Annotated[str, Path(pattern=r"^[A-Z][A-Za-z]{1,63}$", description="FHIR resource type")]
 ResourceId = Annotated[str, Path(pattern=r"^[A-Za-z0-9\-\.]{1,64}$", description="FHIR logical id")]
@@ -25,10 +25,19 @@ ResourceId = Annotated[str, Path(pattern=r"^[A-Za-z0-9\-\.]{1,64}$", description
 router = APIRouter(prefix="/fhir", tags=["fhir"], default_response_class=FhirJSONResponse)
 
 
+def public_root(request: Request, public_url: str) -> str:
+    """``MILDPATH_PUBLIC_URL`` when set, else the URL the request came to (no trailing slash)."""
+    return public_url.rstrip("/") if public_url else str(request.base_url).rstrip("/")
+
+
 def base_url(request: Request, public_url: str) -> str:
     """The server's FHIR base: ``MILDPATH_PUBLIC_URL`` + ``/fhir`` when set, else the URL the request came to."""
-    root = public_url.rstrip("/") if public_url else str(request.base_url).rstrip("/")
-    return f"{root}/fhir"
+    return f"{public_root(request, public_url)}/fhir"
+
+
+def token_url(request: Request, public_url: str) -> str:
+    """The SMART token endpoint, the ``aud`` a client assertion must carry (web/api/smart.py)."""
+    return f"{public_root(request, public_url)}/auth/token"
 
 
 def _strict(request: Request) -> bool:
@@ -44,7 +53,9 @@ def _known(rtype: str) -> None:
 @router.get("/metadata", dependencies=[Depends(PUBLIC)])
 def metadata(request: Request, settings: SettingsDep, _actor: PublicActor) -> FhirJSONResponse:
     """The CapabilityStatement: exactly the types, interactions and search parameters this server answers."""
-    statement = fhir.capability_statement(base_url(request, settings.public_url), _release_date(), __version__)
+    statement = fhir.capability_statement(
+        base_url(request, settings.public_url), _release_date(), __version__, token_url(request, settings.public_url)
+    )
     return FhirJSONResponse(statement)
 
 

@@ -1,7 +1,7 @@
-"""Candidacy screening over HTTP (issue 3): ``/api/v1`` screenings, the anonymous self-check, and the CDS Hooks
-service an EHR calls to show "possible mild candidate" in a chart.
+"""Candidacy screening over HTTP (issue 3): ``/api/v1`` screenings and the anonymous self-check. The CDS Hooks
+service an EHR calls to show "possible mild candidate" in a chart is web/api/cds_hooks.py.
 
-Routes (the router has no prefix because the CDS Hooks paths live outside ``/api/v1``, where the spec puts them):
+Routes:
 
 - ``POST /api/v1/patients/{id}/screenings``: ``{"kind": "clinician_assessment"|"self_check", "answers": {...},
   "as_of"?}`` screens a form; ``{"bundle": {FHIR Bundle}, "as_of"?}`` screens the patient's chart (``kind``
@@ -11,26 +11,6 @@ Routes (the router has no prefix because the CDS Hooks paths live outside ``/api
 - ``GET .../screenings/{sid}/fhir``: the screening as FHIR R4 (``application/fhir+json``): a ``RiskAssessment``
   (a ``GuidanceResponse`` for a self-check); ``?resource=`` chooses.
 - ``POST /api/v1/self-check``: evaluates a self-check for anyone, without an account, and stores nothing.
-- ``GET /cds-services`` (discovery) and ``POST /cds-services/mild-candidacy`` (``patient-view``), CDS Hooks 2.0.
-
-CDS Hooks authentication, a documented deviation
--------------------------------------------------
-The spec (https://cds-hooks.hl7.org/2.0/#trusting-cds-clients) says: "CDS Services SHOULD require authentication
-if invoking the service poses any risk of exposing sensitive data to the caller" and "Each time a CDS Client
-transmits a request to a CDS Service which requires authentication, the request MUST include an Authorization
-header presenting the JWT as a 'Bearer' token ... this is for every single CDS Service call, whether that be a
-Discovery call, a single CDS Service invocation ...". mildpath authenticates both CDS Hooks routes with its own
-API tokens as the bearer value (``Authorization: Bearer <token>``, from ``mildpath token create EMAIL`` for a
-clinician or admin account the site makes for its EHR), not with a JWT signed by the EHR and checked against its
-JWK Set: mildpath keeps no registry of trusted issuers and keys. The effect is the same gate (only a client the
-site gave credentials reaches the service); the difference is that the EHR must be configured with a static
-token instead of signing a JWT per call. A signed-in clinician's session cookie is accepted too (for trying the
-service from a browser); it is ``SameSite=Lax``, so no other site can make a browser send it with a POST.
-
-A ``patient-view`` call whose prefetch lacks keys the service needs answers **412 Precondition Failed**, as the
-spec says for a service that cannot fetch the data itself: mildpath does not call the ``fhirServer`` back (that
-would make it fetch arbitrary URLs a caller names). ``hook`` other than ``patient-view`` or a missing
-``context.patientId``: 422. Codes screening does not know are ignored.
 """
 
 from __future__ import annotations
@@ -38,28 +18,25 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from mildpath.content.criteria import load_forms
 from mildpath.domain.inputs import EdgeInput
 from mildpath.domain.selfcheck import Guidance
-from mildpath.fhir.cds_hooks import MissingPrefetch, discovery
-from mildpath.services import auth, clock
+from mildpath.services import clock
 from mildpath.services import screening as svc
-from mildpath.services.access import Actor
 from mildpath.web import idempotency
 from mildpath.web.deps import (
     PatientId,
     PatientRecordActor,
-    Policy,
     PublicActor,
     RecordId,
     SessionDep,
     SettingsDep,
 )
-from mildpath.web.problems import FhirJSONResponse, problem
+from mildpath.web.problems import FhirJSONResponse
 
 router = APIRouter(tags=["screening"])
 
@@ -208,19 +185,6 @@ class SelfCheckPublic(BaseModel):
     stored: bool = Field(description="Always false: an anonymous self-check stores nothing")
 
 
-class CdsHooksRequest(EdgeInput):
-    """A CDS Hooks 2.0 service request (https://cds-hooks.hl7.org/2.0/#http-request_1)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    hook: str = Field(max_length=64)
-    hookInstance: str = Field(max_length=128)  # noqa: N815 (the spec's name)
-    context: dict[str, Any]
-    prefetch: dict[str, Any] | None = None
-    fhirServer: str | None = Field(default=None, max_length=2048)  # noqa: N815
-    fhirAuthorization: dict[str, Any] | None = None  # noqa: N815
-
-
 def _public(view: svc.ScreeningView) -> ScreeningPublic:
     result = view.result
     return ScreeningPublic(
@@ -363,61 +327,3 @@ def guidance_public(guidance: Guidance) -> GuidancePublic:
             for n in guidance.notes
         ],
     )
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# CDS Hooks 2.0
-
-
-class _CdsClientPolicy(Policy):
-    """Staff, authenticated by an API token as the bearer value on the CDS Hooks paths (see the module doc).
-
-    The foundation reads bearer tokens under ``/api`` only; this policy reads them here too, then lets the
-    ordinary policy check the role (a session cookie still works when no bearer header is sent).
-    """
-
-    def __call__(self, request: Request, session: SessionDep, settings: SettingsDep) -> Actor:
-        if getattr(request.state, "actor", None) is None:
-            scheme, _, value = request.headers.get("authorization", "").partition(" ")
-            if scheme.lower() == "bearer" and value.strip():
-                user = auth.user_for_token(session, value.strip())
-                address = getattr(request.state, "client_address", "") or ""
-                if user is not None:
-                    request.state.actor = Actor.for_user(user, address)
-        return super().__call__(request, session, settings)
-
-
-CDS_CLIENT = _CdsClientPolicy("cds_client", frozenset({"clinician", "admin"}))
-CdsClient = Annotated[Actor, Depends(CDS_CLIENT)]
-
-
-@router.get("/cds-services", tags=["cds-hooks"])
-def cds_discovery(actor: CdsClient) -> JSONResponse:
-    """CDS Hooks discovery: the ``mild-candidacy`` service for the ``patient-view`` hook, with its prefetch."""
-    return JSONResponse(discovery())
-
-
-@router.post(
-    "/cds-services/mild-candidacy",
-    tags=["cds-hooks"],
-    responses={
-        200: {"description": 'CDS Hooks cards: ``{"cards": [...]}``'},
-        412: {
-            "description": "Prefetch keys missing (named in ``missing``)",
-            "content": {"application/problem+json": {"schema": {"type": "object"}}},
-        },
-    },
-)
-def cds_mild_candidacy(
-    request: Request, body: CdsHooksRequest, actor: CdsClient, session: SessionDep, settings: SettingsDep
-) -> Response:
-    """``patient-view``: cards from the prefetched chart ("possible mild candidate: refer for specialist
-    evaluation", "more information needed", or a critical red-flag card; none when not a candidate).
-    Missing prefetch: 412 Precondition Failed, naming the keys in ``missing``."""
-    try:
-        answer = svc.cds_patient_view(
-            session, actor, body.model_dump(), today=clock.today(), content_dir=settings.content_dir
-        )
-    except MissingPrefetch as exc:
-        return problem(412, "Precondition Failed", exc.message, request, missing=exc.keys)
-    return JSONResponse(answer)
