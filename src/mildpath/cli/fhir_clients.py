@@ -18,7 +18,7 @@ app = typer.Typer(help="SMART backend and CDS Hooks clients (signed JWTs).", no_
 def _unit_of_work() -> Any:
     from mildpath.cli.core import _settings, _unit_of_work
 
-    return _unit_of_work(_settings())  # type: ignore[no-untyped-call]
+    return _unit_of_work(_settings())
 
 
 @app.command("add")
