@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from babel.dates import format_date
 from pydantic import ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -72,6 +73,13 @@ ESCALATE_BODY = (
 # today (a typo such as 2205 is refused instead of producing a plan nobody will ever reach).
 PROCEDURE_PAST_DAYS = 3660
 PROCEDURE_FUTURE_DAYS = 366
+# The sentence a follow-up visit gains for its questionnaire window, in each language the plan is worded in
+# (content/milestones.yaml carries the milestones' own wording per language).
+WINDOW_TEXT = {
+    "en": "You can fill in the questionnaires from {opens} to {closes}.",
+    "es": "Puede llenar los cuestionarios del {opens} al {closes}.",
+}
+WINDOW_DATE = {"en": "d MMMM y", "es": "d 'de' MMMM 'de' y"}  # "26 September 2026", "26 de septiembre de 2026"
 
 
 # ------------------------------------------------------------------------------------------ plain views
@@ -277,20 +285,30 @@ def set_plan(session: Session, actor: Actor, patient_id: int, data: PlanIn, *, t
     return _plan_view(row, today)
 
 
-def get_plan_view(session: Session, actor: Actor, patient_id: int, *, today: date) -> PlanView | None:
-    """The patient's plan on ``today``, or ``None`` when no plan has been set yet."""
+def get_plan_view(
+    session: Session, actor: Actor, patient_id: int, *, today: date, language: str = "en"
+) -> PlanView | None:
+    """The patient's plan on ``today``, worded in ``language`` (the reader's), or ``None`` when no plan has been
+    set yet."""
     get_patient_for(session, actor, patient_id)
     row = store.get_plan(session, patient_id=patient_id)
     record(session, actor, "recovery.plan_read", "RecoveryPlan", row.id if row else None, patient_id)
-    return _plan_view(row, today) if row is not None else None
+    return _plan_view(row, today, language) if row is not None else None
 
 
 def export_plan_ics(session: Session, actor: Actor, patient_id: int, *, now: datetime) -> bytes:
-    """The plan as an iCalendar file; :class:`NotFound` when the patient has no plan."""
+    """The plan as an iCalendar file in the patient's language (the calendar is theirs, whoever downloads it);
+    :class:`NotFound` when the patient has no plan."""
+    patient = get_patient_for(session, actor, patient_id)
     row = _require_plan(session, actor, patient_id)
     record(session, actor, "recovery.plan_export", "RecoveryPlan", row.id, patient_id, {"format": "ics"})
     # The UID namespace is the plan's row id: opaque, stable for this plan, different for every patient.
-    return to_ics(_build_plan(row), now=now, uid_namespace=f"mildpath-plan-{row.id}")
+    plan = _build_plan(row, _patient_language(patient))
+    return to_ics(plan, now=now, uid_namespace=f"mildpath-plan-{row.id}")
+
+
+def _patient_language(patient: Patient) -> str:
+    return patient.preferred_language if patient.preferred_language in WINDOW_TEXT else "en"
 
 
 def export_careplan(session: Session, actor: Actor, patient_id: int, *, today: date) -> dict[str, Any]:
@@ -330,24 +348,28 @@ def _check_procedure_date(value: date, today: date) -> None:
         )
 
 
-def _build_plan(row: store.RecoveryPlanRecord) -> RecoveryPlan:
+def _build_plan(row: store.RecoveryPlanRecord, language: str = "en") -> RecoveryPlan:
     catalog = load_milestones()
     options = PlanOptions(
         no_lifting_weeks=row.no_lifting_weeks,
         physical_therapy=row.physical_therapy,
-        follow_ups=plan_follow_ups(row.procedure_date, catalog, follow_up_plan()),
+        follow_ups=plan_follow_ups(row.procedure_date, catalog, follow_up_plan(), language),
     )
-    return plan_recovery(row.procedure_date, catalog, options)
+    return plan_recovery(row.procedure_date, catalog, options, language=language)
 
 
-def plan_follow_ups(procedure_date: date, catalog: MilestoneCatalog, schedule: SchedulePlan) -> list[FollowUp]:
+def plan_follow_ups(
+    procedure_date: date, catalog: MilestoneCatalog, schedule: SchedulePlan, language: str = "en"
+) -> list[FollowUp]:
     """The plan's visits and questionnaires: the catalogue's follow-ups, joined with the PROM schedule.
 
     A catalogue visit on the same day as a questionnaire timepoint keeps its title and gains the
     questionnaire window ("You can fill in the questionnaires from ... to ..."); a timepoint with no visit
     on its day becomes its own follow-up; visits without questionnaires (the phone check, the wound check)
-    stay as they are. Baseline comes before the procedure and is not part of a recovery plan.
+    stay as they are. Baseline comes before the procedure and is not part of a recovery plan. Catalogue
+    follow-ups are worded in ``language`` where the catalogue has it, and keep the catalogue's ids.
     """
+    language = language if language in WINDOW_TEXT else "en"
     timepoints = {
         tp.target(procedure_date): tp for tp in schedule.timepoints if tp.after_procedure
     }  # source: follow-up-schedule
@@ -355,29 +377,30 @@ def plan_follow_ups(procedure_date: date, catalog: MilestoneCatalog, schedule: S
     for spec in catalog.follow_ups:
         start = spec.start.apply(procedure_date, catalog.settings)
         end = spec.end.apply(procedure_date, catalog.settings) if spec.end is not None else None
-        text, sources = spec.text, spec.sources
+        title, text = spec.wording(language)
+        sources = spec.sources
         tp = timepoints.pop(start, None)
         if tp is not None:
-            text = f"{text} {_window_text(tp, procedure_date)}".strip()
+            text = f"{text} {_window_text(tp, procedure_date, language)}".strip()
             sources = tuple(dict.fromkeys((*sources, schedule.source)))
-        out.append(FollowUp(spec.title, start, end, text, sources))
+        out.append(FollowUp(title, start, end, text, sources, spec.id))
     for target, tp in sorted(timepoints.items()):
         title = f"{tp.label}: questionnaires" + (" (optional)" if tp.optional else "")
-        out.append(FollowUp(title, target, None, _window_text(tp, procedure_date), (schedule.source,)))
+        out.append(FollowUp(title, target, None, _window_text(tp, procedure_date, language), (schedule.source,)))
     return out
 
 
-def _window_text(tp: Timepoint, procedure_date: date) -> str:
+def _window_text(tp: Timepoint, procedure_date: date, language: str = "en") -> str:
     placed = place(tp, procedure_date, procedure_date, completed=False)
-    return f"You can fill in the questionnaires from {_long_date(placed.opens)} to {_long_date(placed.closes)}."
+    pattern = WINDOW_DATE[language]
+    return WINDOW_TEXT[language].format(
+        opens=format_date(placed.opens, pattern, locale=language),
+        closes=format_date(placed.closes, pattern, locale=language),
+    )
 
 
-def _long_date(value: date) -> str:
-    return f"{value.day} {value.strftime('%B %Y')}"
-
-
-def _plan_view(row: store.RecoveryPlanRecord, today: date) -> PlanView:
-    plan = _build_plan(row)
+def _plan_view(row: store.RecoveryPlanRecord, today: date, language: str = "en") -> PlanView:
+    plan = _build_plan(row, language)
     return PlanView(
         plan_id=row.id,
         patient_id=row.patient_id,
