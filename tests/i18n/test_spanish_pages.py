@@ -42,8 +42,6 @@ NOT_YET_SPANISH: set[str] = {
     "/patients/{patient_id}/procedures",
     "/patients/{patient_id}/procedures/{procedure_id}",
     "/patients/{patient_id}/procedures/{procedure_id}/instructions",
-    "/self-check",
-    "/me/self-checks/{screening_id}",
 }
 
 
