@@ -14,7 +14,7 @@ from mildpath.domain.errors import InvalidInput
 from mildpath.domain.recovery import make_milestone_catalog, plan_recovery
 from mildpath.services import recovery as svc
 from mildpath.services.clock import today
-from tests.helpers import login
+from tests.helpers import csrf_from, login
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -100,3 +100,29 @@ def test_a_milestone_without_the_asked_language_keeps_its_english():
     }
     plan = plan_recovery(date(2026, 1, 5), make_milestone_catalog(data), language="es")
     assert plan.milestones[0].title == "Home" and plan.language == "es"
+
+
+def test_a_spanish_patients_emergency_reads_spanish_to_her_and_english_to_the_care_team(client, db, dr_alice,
+                                                                                          patient_rosa):
+    rosa = patient_rosa.patient_id
+    view = svc.record_diary_entry(db, patient_rosa.actor, rosa, {"saddle_numbness": True}, now=NOW)
+    reason = next(r for r in view.reasons if r.rule_id == "ces-saddle-numbness")
+    assert reason.text.startswith("Usted indicó adormecimiento entre las piernas")
+    assert reason.in_language("en").startswith("You reported numbness in the saddle area")
+    assert reason.clinician_text.startswith("Patient reported numbness in the saddle area")
+    flag = next(f for f in svc.worklist(db, dr_alice.actor, limit=500) if f.entry_id == view.id)
+    assert flag.reasons[0].startswith("Patient reported numbness") and "Usted" not in " ".join(flag.reasons)
+    db.commit()
+    login(client, dr_alice)
+    page = client.get(f"/patients/{rosa}/diary/{view.id}").text
+    assert "You reported numbness in the saddle area" in page and "Usted indicó adormecimiento" not in page
+
+
+def test_rosa_sending_an_empty_diary_entry_is_told_in_spanish_and_nothing_is_saved(client, patient_rosa):
+    rosa = patient_rosa.patient_id
+    login(client, patient_rosa)
+    token = csrf_from(client.get(f"/patients/{rosa}/diary").text)
+    resp = client.post(f"/patients/{rosa}/diary", data={"csrf_token": token})
+    assert resp.status_code == 422
+    assert "Responda al menos una pregunta o escriba una nota." in resp.text
+    assert "answer at least one question" not in resp.text

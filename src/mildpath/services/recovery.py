@@ -168,13 +168,20 @@ class Reason:
     text: str
     sources: tuple[str, ...]
     matched: Matched | None = None
+    text_en: str = ""  # the English of ``text`` when the patient was answered in another language
+
+    def in_language(self, language: str) -> str:
+        """The reason in the reader's language: the English for an English reader when it was stored, else the
+        words the patient was given."""
+        return self.text_en if language == "en" and self.text_en else self.text
 
     @property
     def clinician_text(self) -> str:
-        """Clinician wording: "Patient reported ..." (never the patient-facing "You reported ...")."""
+        """Clinician wording: "Patient reported ..." (never the patient-facing "You reported ..."), in English
+        whatever language the patient was answered in."""
         if self.matched is not None:
             return self.matched.clinician
-        first = self.text.split(". ")[0].rstrip(".") + "."
+        first = self.in_language("en").split(". ")[0].rstrip(".") + "."
         for mine, theirs in (
             ("You reported", "Patient reported"),
             ("Your ", "The patient's "),
@@ -462,7 +469,10 @@ def record_diary_entry(
             values["days_since_procedure"] = days if days >= 0 else None
     entry = DiaryEntry.from_mapping(values)
     language = entry.language or (patient.preferred_language if patient.preferred_language in ("en", "es") else "en")
-    result = classify(entry, load_triage_rules(), load_symptom_vocabulary(), language=language)
+    rules, vocabulary = load_triage_rules(), load_symptom_vocabulary()
+    result = classify(entry, rules, vocabulary, language=language)
+    # The same reasons in English for the care team (the worklist and a clinician's view read English).
+    english = classify(entry, rules, vocabulary, language="en") if language != "en" else None
     row = store.add_entry(
         session,
         patient_id=patient_id,
@@ -471,7 +481,7 @@ def record_diary_entry(
         answers=_answers_json(entry),
         days_since_procedure=entry.days_since_procedure,
         level=result.level.value,
-        reasons=_reasons_json(result),
+        reasons=_reasons_json(result, english),
         advice=result.advice,
         rules_version=result.rules_version,
     )
@@ -525,7 +535,12 @@ def _answers_json(entry: DiaryEntry) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in entry.reported().items()}
 
 
-def _reasons_json(result: TriageResult) -> list[dict[str, Any]]:
+def _reasons_json(result: TriageResult, english: TriageResult | None = None) -> list[dict[str, Any]]:
+    """The findings as stored; ``english`` (the same entry classified in English) adds each reason's ``text_en``
+    when the patient was answered in another language."""
+    in_english = (
+        {(f.rule_id, f.field, f.match.start if f.match else -1): f.reason for f in english.findings} if english else {}
+    )
     out: list[dict[str, Any]] = []
     for f in result.findings:
         item: dict[str, Any] = {
@@ -534,6 +549,9 @@ def _reasons_json(result: TriageResult) -> list[dict[str, Any]]:
             "text": f.reason,
             "sources": list(f.sources),
         }
+        text_en = in_english.get((f.rule_id, f.field, f.match.start if f.match else -1))
+        if text_en and text_en != f.reason:
+            item["text_en"] = text_en
         if f.match is not None:
             item["match"] = {
                 "text": f.match.text,
@@ -564,20 +582,22 @@ def _matched(data: Any) -> Matched | None:
     )
 
 
+def _reason(stored: Mapping[str, Any]) -> Reason:
+    return Reason(
+        str(stored.get("rule_id", "")),
+        str(stored.get("level", "")),
+        str(stored.get("text", "")),
+        tuple(stored.get("sources") or ()),
+        _matched(stored.get("match")),
+        str(stored.get("text_en", "")),
+    )
+
+
 def _entry_view(
     row: store.DiaryEntryRecord, flag: store.TriageFlag | None, clinic_phone: str = "", *, staff_entered: bool,
     caregiver: str = "",
 ) -> DiaryEntryView:
-    reasons = tuple(
-        Reason(
-            str(r.get("rule_id", "")),
-            str(r.get("level", "")),
-            str(r.get("text", "")),
-            tuple(r.get("sources") or ()),
-            _matched(r.get("match")),
-        )
-        for r in row.reasons or []
-    )
+    reasons = tuple(_reason(r) for r in row.reasons or [])
     return DiaryEntryView(
         id=row.id,
         patient_id=row.patient_id,
@@ -697,11 +717,7 @@ def _user_names(session: Session, ids: set[int | None]) -> dict[int, str]:
 def _flag_view(
     flag: store.TriageFlag, entry: store.DiaryEntryRecord, patient: Patient, names: Mapping[int, str]
 ) -> FlagView:
-    concerning = [
-        Reason(str(r.get("rule_id", "")), str(r.get("level", "")), str(r.get("text", "")), (), _matched(r.get("match")))
-        for r in entry.reasons or []
-        if r.get("level") != TriageLevel.EXPECTED.value
-    ]
+    concerning = [_reason(r) for r in entry.reasons or [] if r.get("level") != TriageLevel.EXPECTED.value]
     reasons = tuple(r.clinician_text for r in concerning)
     return FlagView(
         id=flag.id,
