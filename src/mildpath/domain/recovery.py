@@ -42,7 +42,7 @@ from mildpath.domain.errors import InvalidInput
 NO_LIFTING_WEEKS_RANGE: Final = (1, 52)
 FLAGS: Final[tuple[str, ...]] = ("physical_therapy",)
 _SLUG = re.compile(r"[^a-z0-9]+")
-_LANGUAGE_KEY = re.compile(r"^title_([a-z]{2})$")
+_LANGUAGE_KEY = re.compile(r"^(?:title|text)_([a-z]{2})$")  # title_es, text_es
 # "1 week" / "6 weeks" in each language the catalogue may carry (the unit of ``*_weeks_text``).
 WEEK_WORDS: Final[Mapping[str, tuple[str, str]]] = {"en": ("week", "weeks"), "es": ("semana", "semanas")}
 
@@ -412,7 +412,6 @@ def _translations(spec: Mapping[str, Any], settings: Mapping[str, int], where: s
     (a half-translated milestone would mix two languages on one line)."""
     out: dict[str, tuple[str, str]] = {}
     languages = {m.group(1) for key in spec if (m := _LANGUAGE_KEY.match(str(key)))}
-    languages |= {str(key)[5:] for key in spec if str(key).startswith("text_") and len(str(key)) == 7}
     for language in sorted(languages):
         title = _text(spec.get(f"title_{language}"), f"{where}.title_{language}")
         text = _text(spec.get(f"text_{language}"), f"{where}.text_{language}", allow_empty=not spec.get("text"))
