@@ -402,7 +402,7 @@ def _build_criterion(
 ) -> Criterion:
     if not isinstance(raw, Mapping):
         raise ContentError(f"{where}: must be a mapping")
-    known = {"id", "role", "clinician", "patient", "missing", "source", "also", "rule"}
+    known = {"id", "role", "clinician", "patient", "patient_es", "missing", "source", "also", "rule"}
     extra = set(raw) - known
     if extra:
         raise ContentError(f"{where}: unknown keys {sorted(extra)}")
@@ -423,6 +423,7 @@ def _build_criterion(
         role=role,
         clinician=_fill(str(raw["clinician"]), values, f"{where} clinician"),
         patient=_fill(str(raw["patient"]), values, f"{where} patient"),
+        patient_es=_fill(str(raw.get("patient_es", "")), _in_spanish(values), f"{where} patient_es"),
         missing=_fill(str(raw.get("missing", "")), values, f"{where} missing"),
         rule=parser.node(raw["rule"], f"{where} rule"),
         source=str(raw["source"]),
@@ -781,11 +782,21 @@ class Forms:
     notes: Mapping[str, GuidanceText]
 
 
-@lru_cache(maxsize=1)
-def load_forms() -> Forms:
-    """``content/criteria/forms.yaml``: every model field worded, every guidance kind written, all cited."""
+FORM_LANGUAGES = ("en", "es")
+
+
+@lru_cache(maxsize=len(FORM_LANGUAGES))
+def load_forms(language: str = "en") -> Forms:
+    """``content/criteria/forms.yaml``: every model field worded, every guidance kind written, all cited.
+
+    In ``language`` ("es"): each text takes its ``_es`` sibling (``title_es``, ``intro_es``, ``text_es``,
+    ``options_es``) where the file has one, else the English; an ``options_es`` must name the same answers."""
     data = _read_yaml(FORMS_FILE)
     where = FORMS_FILE.name
+    suffix = f"_{language}" if language in FORM_LANGUAGES and language != "en" else ""
+
+    def word(body: Mapping[str, Any], key: str, default: Any = "") -> Any:
+        return (body.get(f"{key}{suffix}") if suffix else None) or body.get(key, default)
 
     def questions(section: str, expected: frozenset[str]) -> dict[str, Question]:
         raw = (data.get(section) or {}).get("questions") or {}
@@ -795,12 +806,15 @@ def load_forms() -> Forms:
             if not isinstance(body, Mapping) or "text" not in body or "source" not in body:
                 raise ContentError(f"{w}: needs text and source")
             check_cited([str(body["source"])], w)
+            options = {str(k): str(v) for k, v in (word(body, "options") or {}).items()}
+            if set(options) != {str(k) for k in body.get("options") or {}}:
+                raise ContentError(f"{w}: options{suffix} must name the same answers as options")
             out[str(fname)] = Question(
                 field=f"{section}.{fname}",
-                text=str(body["text"]),
+                text=str(word(body, "text")),
                 source=str(body["source"]),
-                options={str(k): str(v) for k, v in (body.get("options") or {}).items()},
-                help=str(body.get("help", "")),
+                options=options,
+                help=str(word(body, "help")),
             )
         if set(out) != set(expected):
             raise ContentError(
@@ -819,13 +833,14 @@ def load_forms() -> Forms:
             if not isinstance(body, Mapping) or not {"title", "text", "source"} <= set(body):
                 raise ContentError(f"{where}: {section}.{kind} needs title, text and source")
             check_cited([str(body["source"])], f"{where}: {section}.{kind}")
-            out[kind] = GuidanceText(kind, str(body["title"]), " ".join(str(body["text"]).split()), str(body["source"]))
+            title, text = str(word(body, "title")), " ".join(str(word(body, "text")).split())
+            out[kind] = GuidanceText(kind, title, text, str(body["source"]))
         return out
 
     self_check = data.get("self_check") or {}
     return Forms(
-        self_check_title=str(self_check.get("title", "")),
-        self_check_intro=" ".join(str(self_check.get("intro", "")).split()),
+        self_check_title=str(word(self_check, "title")),
+        self_check_intro=" ".join(str(word(self_check, "intro")).split()),
         self_check=questions("self_check", SELF_CHECK_INPUTS),
         clinician=questions("clinician", CLINICIAN_INPUTS),
         guidance=texts("guidance", [k.value for k in GuidanceKind]),
@@ -868,6 +883,19 @@ def _date(value: Any, where: str) -> dt.date | None:
         return dt.date.fromisoformat(str(value)[:10])
     except ValueError:
         raise ContentError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+_SPANISH_UNITS = {"months": "meses", "month": "mes", "weeks": "semanas", "week": "semana", "days": "días",
+                  "day": "día", "years": "años", "year": "año"}
+
+
+def _in_spanish(values: Mapping[str, str]) -> dict[str, str]:
+    """Threshold values for Spanish wording: a span's unit in Spanish ("12 months" -> "12 meses")."""
+    out = {}
+    for name, value in values.items():
+        number, _, unit = value.partition(" ")
+        out[name] = f"{number} {_SPANISH_UNITS[unit]}" if unit in _SPANISH_UNITS else value
+    return out
 
 
 def _show(value: object) -> str:

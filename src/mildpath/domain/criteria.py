@@ -46,6 +46,11 @@ class Criterion:
     source: str
     also: tuple[str, ...] = ()
     missing: str = ""
+    patient_es: str = ""  # the patient wording in Spanish (empty: not translated, the English is shown)
+
+    def patient_in(self, language: str) -> str:
+        """The patient wording in ``language`` ("en" or "es"); English when there is no translation."""
+        return self.patient_es if language == "es" and self.patient_es else self.patient
 
     def evaluate(self, facts: PatientFacts, today: dt.date) -> Finding:
         """The finding for these facts as of ``today``: status plus the evidence that decided it."""

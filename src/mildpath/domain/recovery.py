@@ -13,6 +13,13 @@ or ``{months: N}`` (calendar months; the 31st moves to the last day of a shorter
 setting ending in ``_weeks`` also offers ``{no_lifting_weeks_text}`` ("1 week", "6 weeks"). A milestone
 with ``only_if: physical_therapy`` appears only when the option is set.
 
+Languages
+---------
+The catalogue is written in English; ``title_<lang>`` and ``text_<lang>`` beside a milestone's ``title`` and
+``text`` give the same wording in another language (``title_es``, ``text_es``), with the same braces.
+:func:`plan_recovery` dates the milestones in the ``language`` it is asked for; a milestone without that
+language keeps its English. ``{no_lifting_weeks_text}`` reads "6 weeks" or "6 semanas".
+
 Follow-up visits and questionnaires
 -----------------------------------
 ``PlanOptions.follow_ups`` takes ``(label, date)`` pairs (or :class:`FollowUp`), so a caller can feed in the
@@ -35,6 +42,9 @@ from mildpath.domain.errors import InvalidInput
 NO_LIFTING_WEEKS_RANGE: Final = (1, 52)
 FLAGS: Final[tuple[str, ...]] = ("physical_therapy",)
 _SLUG = re.compile(r"[^a-z0-9]+")
+_LANGUAGE_KEY = re.compile(r"^(?:title|text)_([a-z]{2})$")  # title_es, text_es
+# "1 week" / "6 weeks" in each language the catalogue may carry (the unit of ``*_weeks_text``).
+WEEK_WORDS: Final[Mapping[str, tuple[str, str]]] = {"en": ("week", "weeks"), "es": ("semana", "semanas")}
 
 
 class MilestoneKind(StrEnum):
@@ -78,6 +88,11 @@ class MilestoneSpec:
     sources: tuple[str, ...]
     end: Offset | None = None
     only_if: str | None = None
+    translations: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # language -> (title, text)
+
+    def wording(self, language: str) -> tuple[str, str]:
+        """``(title, text)`` in ``language``; the English when the catalogue lacks that language."""
+        return self.translations.get(language, (self.title, self.text))
 
 
 @dataclass(frozen=True)
@@ -102,6 +117,7 @@ class FollowUp(NamedTuple):
     end: _Day | None = None
     text: str = ""
     sources: tuple[str, ...] = ("follow-up-schedule",)
+    id: str = ""  # the catalogue's id when the follow-up comes from it (stable across languages)
 
 
 @dataclass(frozen=True)
@@ -150,6 +166,7 @@ class RecoveryPlan:
     settings: Mapping[str, int] = field(default_factory=dict)
     physical_therapy: bool = False
     catalog_version: str = ""
+    language: str = "en"  # the language the milestones are worded in
 
     @property
     def end_date(self) -> date:
@@ -197,8 +214,11 @@ def add_months(start: date, months: int) -> date:
     return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
 
 
-def plan_recovery(procedure_date: date, catalog: MilestoneCatalog, options: PlanOptions | None = None) -> RecoveryPlan:
-    """Date every milestone of ``catalog`` from ``procedure_date`` with the patient's ``options``.
+def plan_recovery(
+    procedure_date: date, catalog: MilestoneCatalog, options: PlanOptions | None = None, *, language: str = "en"
+) -> RecoveryPlan:
+    """Date every milestone of ``catalog`` from ``procedure_date`` with the patient's ``options``, worded in
+    ``language`` where the catalogue has it (module docstring, "Languages").
 
     Raises :class:`InvalidInput` naming the option for a week count outside 1-52, a negative therapy start
     day, or a follow-up without a label or a date.
@@ -208,12 +228,12 @@ def plan_recovery(procedure_date: date, catalog: MilestoneCatalog, options: Plan
     settings = _settings(catalog, opts)
     flags = {"physical_therapy": _check_flag(opts.physical_therapy, "physical_therapy")}
     dated = [
-        _date(spec, start, settings)
+        _date(spec, start, settings, language)
         for spec in catalog.milestones
         if spec.only_if is None or flags.get(spec.only_if, False)
     ]
     if opts.follow_ups is None:
-        dated += [_date(spec, start, settings) for spec in catalog.follow_ups]
+        dated += [_date(spec, start, settings, language) for spec in catalog.follow_ups]
     else:
         dated += [_follow_up(item, i) for i, item in enumerate(opts.follow_ups)]
     order = {id(m): i for i, m in enumerate(dated)}
@@ -224,6 +244,7 @@ def plan_recovery(procedure_date: date, catalog: MilestoneCatalog, options: Plan
         settings=settings,
         physical_therapy=flags["physical_therapy"],
         catalog_version=catalog.version,
+        language=language,
     )
 
 
@@ -239,24 +260,27 @@ def _settings(catalog: MilestoneCatalog, opts: PlanOptions) -> dict[str, int]:
     return settings
 
 
-def _words(settings: Mapping[str, int]) -> dict[str, str]:
+def _words(settings: Mapping[str, int], language: str = "en") -> dict[str, str]:
     """Values for the braces in titles and texts: each setting, and for ``*_weeks`` a ``*_weeks_text`` that
-    reads "1 week" or "6 weeks"."""
+    reads "1 week" or "6 weeks" (in ``language``)."""
+    one, many = WEEK_WORDS.get(language, WEEK_WORDS["en"])
     words = {name: str(value) for name, value in settings.items()}
     for name, value in settings.items():
         if name.endswith("_weeks"):
-            words[f"{name}_text"] = f"{value} week" if value == 1 else f"{value} weeks"
+            words[f"{name}_text"] = f"{value} {one if value == 1 else many}"
     return words
 
 
-def _date(spec: MilestoneSpec, start: date, settings: Mapping[str, int]) -> DatedMilestone:
+def _date(spec: MilestoneSpec, start: date, settings: Mapping[str, int], language: str = "en") -> DatedMilestone:
     begin = spec.start.apply(start, settings)
     end = spec.end.apply(start, settings) if spec.end is not None else None
+    title, text = spec.wording(language)
+    words = _words(settings, language)
     return DatedMilestone(
         id=spec.id,
         kind=spec.kind,
-        title=spec.title.format_map(_words(settings)),
-        text=spec.text.format_map(_words(settings)),
+        title=" ".join(title.format_map(words).split()),
+        text=" ".join(text.format_map(words).split()),
         start=begin,
         end=end if end is not None and end > begin else None,
         sources=spec.sources,
@@ -276,7 +300,7 @@ def _follow_up(item: FollowUp | tuple[str, date], index: int) -> DatedMilestone:
         raise InvalidInput(f"{where}: ends before it starts", field=where, value=follow.end)
     slug = _SLUG.sub("-", follow.label.lower()).strip("-") or "visit"
     return DatedMilestone(
-        id=f"follow-up-{index + 1}-{slug}",
+        id=follow.id or f"follow-up-{index + 1}-{slug}",
         kind=MilestoneKind.FOLLOW_UP,
         title=" ".join(follow.label.split()),
         text=follow.text,
@@ -368,6 +392,7 @@ def _spec(item: object, where: str, settings: Mapping[str, int], *, follow_up: b
     text = _text(spec.get("text", ""), f"{where}.text", allow_empty=True)
     for words in (title, text):
         _check_placeholders(words, settings, where)
+    translations = _translations(spec, settings, where)
     end = spec.get("end")
     return MilestoneSpec(
         id=spec_id,
@@ -378,7 +403,22 @@ def _spec(item: object, where: str, settings: Mapping[str, int], *, follow_up: b
         end=_offset(end, f"{where}.end", settings) if end is not None else None,
         sources=_sources(spec.get("sources"), where),
         only_if=only_if,
+        translations=translations,
     )
+
+
+def _translations(spec: Mapping[str, Any], settings: Mapping[str, int], where: str) -> dict[str, tuple[str, str]]:
+    """``{language: (title, text)}`` from ``title_<lang>`` / ``text_<lang>``; one without the other is refused
+    (a half-translated milestone would mix two languages on one line)."""
+    out: dict[str, tuple[str, str]] = {}
+    languages = {m.group(1) for key in spec if (m := _LANGUAGE_KEY.match(str(key)))}
+    for language in sorted(languages):
+        title = _text(spec.get(f"title_{language}"), f"{where}.title_{language}")
+        text = _text(spec.get(f"text_{language}"), f"{where}.text_{language}", allow_empty=not spec.get("text"))
+        for words in (title, text):
+            _check_placeholders(words, settings, where)
+        out[language] = (title, text)
+    return out
 
 
 def _offset(value: object, where: str, settings: Mapping[str, int]) -> Offset:

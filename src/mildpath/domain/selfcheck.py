@@ -250,6 +250,7 @@ def self_check_guidance(
     result: ScreeningResult,
     check: SelfCheck,
     emergency_red_flags: frozenset[str] = EMERGENCY_RED_FLAGS,
+    language: str = "en",
 ) -> Guidance:
     """Guidance for a patient from ``screen(criteria_set, check.to_facts(), check.answered_on)``.
 
@@ -259,18 +260,20 @@ def self_check_guidance(
     - an inclusion not met or an exclusion met: ``talk_to_doctor``, with the reasons in plain words;
     - otherwise (likely, or more information needed, as a self-check always leaves imaging and scores to the
       clinic): ``ask_spine_specialist``: ask a spine specialist about mild.
+
+    ``unmet`` is in the patient wording of ``language`` ("en" or "es") where the criteria set has it.
     """
     notes = ("blood_thinner",) if check.blood_thinner else ()
     red = [f for f in result.findings if f.role is Role.RED_FLAG and f.status is Tri.MET]
     if red:
         emergency = any(f.criterion.id in emergency_red_flags for f in red)
         kind = GuidanceKind.SEEK_CARE_NOW if emergency else GuidanceKind.SEE_DOCTOR_SOON
-        return Guidance(kind, tuple(f.criterion.patient for f in red), notes)
+        return Guidance(kind, tuple(f.criterion.patient_in(language) for f in red), notes)
     if any(f.role is Role.GATE and f.status is not Tri.MET for f in result.findings):
         return Guidance(GuidanceKind.ASK_ABOUT_STENOSIS, (), notes)
     if result.status is Status.NOT_CANDIDATE:
         unmet = tuple(
-            f.criterion.patient
+            f.criterion.patient_in(language)
             for f in result.findings
             if (f.role is Role.INCLUSION and f.status is Tri.NOT_MET)
             or (f.role is Role.EXCLUSION and f.status is Tri.MET)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from babel.dates import format_date
 from pydantic import ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -75,6 +76,13 @@ ESCALATE_BODY = (
 # today (a typo such as 2205 is refused instead of producing a plan nobody will ever reach).
 PROCEDURE_PAST_DAYS = 3660
 PROCEDURE_FUTURE_DAYS = 366
+# The sentence a follow-up visit gains for its questionnaire window, in each language the plan is worded in
+# (content/milestones.yaml carries the milestones' own wording per language).
+WINDOW_TEXT = {
+    "en": "You can fill in the questionnaires from {opens} to {closes}.",
+    "es": "Puede llenar los cuestionarios del {opens} al {closes}.",
+}
+WINDOW_DATE = {"en": "d MMMM y", "es": "d 'de' MMMM 'de' y"}  # "26 September 2026", "26 de septiembre de 2026"
 
 
 # ------------------------------------------------------------------------------------------ plain views
@@ -165,13 +173,20 @@ class Reason:
     text: str
     sources: tuple[str, ...]
     matched: Matched | None = None
+    text_en: str = ""  # the English of ``text`` when the patient was answered in another language
+
+    def in_language(self, language: str) -> str:
+        """The reason in the reader's language: the English for an English reader when it was stored, else the
+        words the patient was given."""
+        return self.text_en if language == "en" and self.text_en else self.text
 
     @property
     def clinician_text(self) -> str:
-        """Clinician wording: "Patient reported ..." (never the patient-facing "You reported ...")."""
+        """Clinician wording: "Patient reported ..." (never the patient-facing "You reported ..."), in English
+        whatever language the patient was answered in."""
         if self.matched is not None:
             return self.matched.clinician
-        first = self.text.split(". ")[0].rstrip(".") + "."
+        first = self.in_language("en").split(". ")[0].rstrip(".") + "."
         for mine, theirs in (
             ("You reported", "Patient reported"),
             ("Your ", "The patient's "),
@@ -282,22 +297,32 @@ def set_plan(session: Session, actor: Actor, patient_id: int, data: PlanIn, *, t
     return _plan_view(row, today)
 
 
-def get_plan_view(session: Session, actor: Actor, patient_id: int, *, today: date) -> PlanView | None:
-    """The patient's plan on ``today``, or ``None`` when no plan has been set yet."""
+def get_plan_view(
+    session: Session, actor: Actor, patient_id: int, *, today: date, language: str = "en"
+) -> PlanView | None:
+    """The patient's plan on ``today``, worded in ``language`` (the reader's), or ``None`` when no plan has been
+    set yet."""
     get_patient_for(session, actor, patient_id)
     row = store.get_plan(session, patient_id=patient_id)
     record(session, actor, "recovery.plan_read", "RecoveryPlan", row.id if row else None, patient_id)
     if row is None:
         return None
-    return replace(_plan_view(row, today), restarts=_restarts(session, patient_id))
+    return replace(_plan_view(row, today, language), restarts=_restarts(session, patient_id))
 
 
 def export_plan_ics(session: Session, actor: Actor, patient_id: int, *, now: datetime) -> bytes:
-    """The plan as an iCalendar file; :class:`NotFound` when the patient has no plan."""
+    """The plan as an iCalendar file in the patient's language (the calendar is theirs, whoever downloads it);
+    :class:`NotFound` when the patient has no plan."""
+    patient = get_patient_for(session, actor, patient_id)
     row = _require_plan(session, actor, patient_id)
     record(session, actor, "recovery.plan_export", "RecoveryPlan", row.id, patient_id, {"format": "ics"})
     # The UID namespace is the plan's row id: opaque, stable for this plan, different for every patient.
-    return to_ics(_build_plan(row), now=now, uid_namespace=f"mildpath-plan-{row.id}")
+    plan = _build_plan(row, _patient_language(patient))
+    return to_ics(plan, now=now, uid_namespace=f"mildpath-plan-{row.id}")
+
+
+def _patient_language(patient: Patient) -> str:
+    return patient.preferred_language if patient.preferred_language in WINDOW_TEXT else "en"
 
 
 def export_careplan(session: Session, actor: Actor, patient_id: int, *, today: date) -> dict[str, Any]:
@@ -346,24 +371,28 @@ def _check_procedure_date(value: date, today: date) -> None:
         )
 
 
-def _build_plan(row: store.RecoveryPlanRecord) -> RecoveryPlan:
+def _build_plan(row: store.RecoveryPlanRecord, language: str = "en") -> RecoveryPlan:
     catalog = load_milestones()
     options = PlanOptions(
         no_lifting_weeks=row.no_lifting_weeks,
         physical_therapy=row.physical_therapy,
-        follow_ups=plan_follow_ups(row.procedure_date, catalog, follow_up_plan()),
+        follow_ups=plan_follow_ups(row.procedure_date, catalog, follow_up_plan(), language),
     )
-    return plan_recovery(row.procedure_date, catalog, options)
+    return plan_recovery(row.procedure_date, catalog, options, language=language)
 
 
-def plan_follow_ups(procedure_date: date, catalog: MilestoneCatalog, schedule: SchedulePlan) -> list[FollowUp]:
+def plan_follow_ups(
+    procedure_date: date, catalog: MilestoneCatalog, schedule: SchedulePlan, language: str = "en"
+) -> list[FollowUp]:
     """The plan's visits and questionnaires: the catalogue's follow-ups, joined with the PROM schedule.
 
     A catalogue visit on the same day as a questionnaire timepoint keeps its title and gains the
     questionnaire window ("You can fill in the questionnaires from ... to ..."); a timepoint with no visit
     on its day becomes its own follow-up; visits without questionnaires (the phone check, the wound check)
-    stay as they are. Baseline comes before the procedure and is not part of a recovery plan.
+    stay as they are. Baseline comes before the procedure and is not part of a recovery plan. Catalogue
+    follow-ups are worded in ``language`` where the catalogue has it, and keep the catalogue's ids.
     """
+    language = language if language in WINDOW_TEXT else "en"
     timepoints = {
         tp.target(procedure_date): tp for tp in schedule.timepoints if tp.after_procedure
     }  # source: follow-up-schedule
@@ -371,29 +400,30 @@ def plan_follow_ups(procedure_date: date, catalog: MilestoneCatalog, schedule: S
     for spec in catalog.follow_ups:
         start = spec.start.apply(procedure_date, catalog.settings)
         end = spec.end.apply(procedure_date, catalog.settings) if spec.end is not None else None
-        text, sources = spec.text, spec.sources
+        title, text = spec.wording(language)
+        sources = spec.sources
         tp = timepoints.pop(start, None)
         if tp is not None:
-            text = f"{text} {_window_text(tp, procedure_date)}".strip()
+            text = f"{text} {_window_text(tp, procedure_date, language)}".strip()
             sources = tuple(dict.fromkeys((*sources, schedule.source)))
-        out.append(FollowUp(spec.title, start, end, text, sources))
+        out.append(FollowUp(title, start, end, text, sources, spec.id))
     for target, tp in sorted(timepoints.items()):
         title = f"{tp.label}: questionnaires" + (" (optional)" if tp.optional else "")
-        out.append(FollowUp(title, target, None, _window_text(tp, procedure_date), (schedule.source,)))
+        out.append(FollowUp(title, target, None, _window_text(tp, procedure_date, language), (schedule.source,)))
     return out
 
 
-def _window_text(tp: Timepoint, procedure_date: date) -> str:
+def _window_text(tp: Timepoint, procedure_date: date, language: str = "en") -> str:
     placed = place(tp, procedure_date, procedure_date, completed=False)
-    return f"You can fill in the questionnaires from {_long_date(placed.opens)} to {_long_date(placed.closes)}."
+    pattern = WINDOW_DATE[language]
+    return WINDOW_TEXT[language].format(
+        opens=format_date(placed.opens, pattern, locale=language),
+        closes=format_date(placed.closes, pattern, locale=language),
+    )
 
 
-def _long_date(value: date) -> str:
-    return f"{value.day} {value.strftime('%B %Y')}"
-
-
-def _plan_view(row: store.RecoveryPlanRecord, today: date) -> PlanView:
-    plan = _build_plan(row)
+def _plan_view(row: store.RecoveryPlanRecord, today: date, language: str = "en") -> PlanView:
+    plan = _build_plan(row, language)
     return PlanView(
         plan_id=row.id,
         patient_id=row.patient_id,
@@ -455,7 +485,10 @@ def record_diary_entry(
             values["days_since_procedure"] = days if days >= 0 else None
     entry = DiaryEntry.from_mapping(values)
     language = entry.language or (patient.preferred_language if patient.preferred_language in ("en", "es") else "en")
-    result = classify(entry, load_triage_rules(), load_symptom_vocabulary(), language=language)
+    rules, vocabulary = load_triage_rules(), load_symptom_vocabulary()
+    result = classify(entry, rules, vocabulary, language=language)
+    # The same reasons in English for the care team (the worklist and a clinician's view read English).
+    english = classify(entry, rules, vocabulary, language="en") if language != "en" else None
     row = store.add_entry(
         session,
         patient_id=patient_id,
@@ -464,7 +497,7 @@ def record_diary_entry(
         answers=_answers_json(entry),
         days_since_procedure=entry.days_since_procedure,
         level=result.level.value,
-        reasons=_reasons_json(result),
+        reasons=_reasons_json(result, english),
         advice=result.advice,
         rules_version=result.rules_version,
     )
@@ -518,7 +551,12 @@ def _answers_json(entry: DiaryEntry) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in entry.reported().items()}
 
 
-def _reasons_json(result: TriageResult) -> list[dict[str, Any]]:
+def _reasons_json(result: TriageResult, english: TriageResult | None = None) -> list[dict[str, Any]]:
+    """The findings as stored; ``english`` (the same entry classified in English) adds each reason's ``text_en``
+    when the patient was answered in another language."""
+    in_english = (
+        {(f.rule_id, f.field, f.match.start if f.match else -1): f.reason for f in english.findings} if english else {}
+    )
     out: list[dict[str, Any]] = []
     for f in result.findings:
         item: dict[str, Any] = {
@@ -527,6 +565,9 @@ def _reasons_json(result: TriageResult) -> list[dict[str, Any]]:
             "text": f.reason,
             "sources": list(f.sources),
         }
+        text_en = in_english.get((f.rule_id, f.field, f.match.start if f.match else -1))
+        if text_en and text_en != f.reason:
+            item["text_en"] = text_en
         if f.match is not None:
             item["match"] = {
                 "text": f.match.text,
@@ -557,20 +598,22 @@ def _matched(data: Any) -> Matched | None:
     )
 
 
+def _reason(stored: Mapping[str, Any]) -> Reason:
+    return Reason(
+        str(stored.get("rule_id", "")),
+        str(stored.get("level", "")),
+        str(stored.get("text", "")),
+        tuple(stored.get("sources") or ()),
+        _matched(stored.get("match")),
+        str(stored.get("text_en", "")),
+    )
+
+
 def _entry_view(
     row: store.DiaryEntryRecord, flag: store.TriageFlag | None, clinic_phone: str = "", *, staff_entered: bool,
     caregiver: str = "",
 ) -> DiaryEntryView:
-    reasons = tuple(
-        Reason(
-            str(r.get("rule_id", "")),
-            str(r.get("level", "")),
-            str(r.get("text", "")),
-            tuple(r.get("sources") or ()),
-            _matched(r.get("match")),
-        )
-        for r in row.reasons or []
-    )
+    reasons = tuple(_reason(r) for r in row.reasons or [])
     return DiaryEntryView(
         id=row.id,
         patient_id=row.patient_id,
@@ -690,11 +733,7 @@ def _user_names(session: Session, ids: set[int | None]) -> dict[int, str]:
 def _flag_view(
     flag: store.TriageFlag, entry: store.DiaryEntryRecord, patient: Patient, names: Mapping[int, str]
 ) -> FlagView:
-    concerning = [
-        Reason(str(r.get("rule_id", "")), str(r.get("level", "")), str(r.get("text", "")), (), _matched(r.get("match")))
-        for r in entry.reasons or []
-        if r.get("level") != TriageLevel.EXPECTED.value
-    ]
+    concerning = [_reason(r) for r in entry.reasons or [] if r.get("level") != TriageLevel.EXPECTED.value]
     reasons = tuple(r.clinician_text for r in concerning)
     return FlagView(
         id=flag.id,

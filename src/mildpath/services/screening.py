@@ -271,22 +271,24 @@ def _facts_summary(read: FhirRead) -> dict[str, Any]:
 
 
 def evaluate_self_check(
-    answers: Mapping[str, Any], *, today: date, as_of: date | None = None, content_dir: str = ""
+    answers: Mapping[str, Any], *, today: date, as_of: date | None = None, content_dir: str = "",
+    language: str = "en",
 ) -> SelfCheckOutcome:
-    """Screen a self-check and give the patient's guidance; reads no database and stores nothing."""
+    """Screen a self-check and give the patient's guidance (in ``language``); reads no database and stores
+    nothing."""
     check = parse_form("self_check", answers, today=today, as_of=as_of)
     assert isinstance(check, SelfCheck)
     result = screen(criteria_set_for(content_dir), check.to_facts(), check.answered_on)
-    return SelfCheckOutcome(check, result, self_check_guidance(result, check))
+    return SelfCheckOutcome(check, result, self_check_guidance(result, check, language=language))
 
 
-def self_check_outcome(view: ScreeningView, *, content_dir: str = "") -> SelfCheckOutcome:
-    """The guidance of a stored self-check (already read through :func:`get_screening`)."""
+def self_check_outcome(view: ScreeningView, *, content_dir: str = "", language: str = "en") -> SelfCheckOutcome:
+    """The guidance of a stored self-check (already read through :func:`get_screening`), in ``language``."""
     if view.kind != "self_check":
         raise InvalidInput("this screening is not a self-check", field="kind", value=view.kind)
     check = SelfCheck.from_mapping(view.answers)
     result = result_from_json(view.result, criteria_set_for(content_dir))
-    return SelfCheckOutcome(check, result, self_check_guidance(result, check))
+    return SelfCheckOutcome(check, result, self_check_guidance(result, check, language=language))
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -24,6 +24,16 @@ NAVIGATION = (
     N_("Questionnaires to answer, your results"),
     N_("My procedure"),
     N_("Outcomes"),
+    # the chart's tiles (PATIENT_TABS of each subject module)
+    N_("Caregivers"),
+    N_("Who may help the patient here, and with what"),
+    N_("Education pages for this stage, with personal dates and the discharge packet"),
+    N_("Scores over time since the procedure, change from baseline and responder status"),
+    N_("Your procedure summary and discharge instructions"),
+    N_("Follow-up schedule, answers and scores (ODI, ZCQ, pain, walking)"),
+    N_("Recovery plan"),
+    N_("Dated milestones after the procedure, as a calendar file too"),
+    N_("Diary entries and the advice each one gave"),
 )
 DIARY = (
     N_("Back pain now"),

@@ -13,10 +13,14 @@ from mildpath.domain.errors import Conflict, InvalidInput
 from mildpath.services import patients as svc
 from mildpath.services.clock import today
 from mildpath.web.deps import PatientId, PatientRecordActor, SessionDep, Staff, StaffForm
+from mildpath.web.i18n import N_
 from mildpath.web.pages._common import blank_to_none, form_errors, redirect, render
 
 router = APIRouter(include_in_schema=False)
 
+# The chart shows the stored FHIR AdministrativeGender code in words of the viewer's language.
+SEX_LABELS = {"female": N_("female"), "male": N_("male"), "other": N_("other"), "unknown": N_("unknown")}
+assert set(SEX_LABELS) == set(svc.SEXES)
 FIELDS = ("mrn", "given_name", "family_name", "birth_date", "sex", "phone", "email", "address", "preferred_language")
 
 
@@ -94,6 +98,7 @@ def patient_chart(request: Request, patient_id: PatientId, actor: PatientRecordA
             "age": svc.age_on(patient.birth_date, today()),
             "clinic_name": svc.clinic_name(session, patient.clinic_id),
             "tabs": tabs,
+            "sex_labels": SEX_LABELS,
         },
     )
 

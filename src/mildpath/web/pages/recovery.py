@@ -196,7 +196,6 @@ def _common(extra: dict[str, Any]) -> dict[str, Any]:
         "when": _when,
         "answer_labels": ANSWER_LABELS,
         "plan_headline": _plan_wording.headline,
-        "plan_wording": _plan_wording.wording,
         "weeks_text": _plan_wording.weeks_text,
         "today": clock.today(),
         "value_labels": VALUE_LABELS,
@@ -236,7 +235,8 @@ def _plan_page(
     status_code: int = 200,
 ) -> Response:
     patient = patients_svc.view_patient(session, actor, patient_id)
-    view = svc.get_plan_view(session, actor, patient_id, today=clock.today())
+    language = negotiate(request)
+    view = svc.get_plan_view(session, actor, patient_id, today=clock.today(), language=language)
     if values is None:
         values = (
             {
@@ -256,7 +256,7 @@ def _plan_page(
                 "view": view,
                 "values": values,
                 "errors": errors or [],
-                "emergency": emergency_signs(getattr(request.state, "lang", "en") or "en"),
+                "emergency": emergency_signs(language),
             }
         ),
         status_code=status_code,

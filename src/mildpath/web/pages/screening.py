@@ -41,6 +41,7 @@ from mildpath.web.deps import (
     StaffPatientRecordActor,
     StaffPatientRecordForm,
 )
+from mildpath.web.i18n import N_, negotiate, translations
 from mildpath.web.pages._common import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -180,6 +181,11 @@ def _clinician_answers(values: dict[str, str]) -> dict[str, Any]:
     return answers
 
 
+# A self-check's errors in the patient's words (the domain's messages are English, for developers and the API).
+SELF_CHECK_ANSWER_ERROR = N_("this answer could not be read; choose one of the answers shown")
+SELF_CHECK_FORM_ERROR = N_("Answer at least one question, then try again.")
+
+
 def _error(exc: InvalidInput, questions: dict[str, Question]) -> dict[str, str]:
     """The error with the question's wording in front ("Ligamentum flavum thickness ...: must be > 0")."""
     field = (exc.field or "form").split(".", 1)[-1]
@@ -188,6 +194,20 @@ def _error(exc: InvalidInput, questions: dict[str, Question]) -> dict[str, str]:
     if question is not None:
         return {"field": field, "message": f"{question.text}: {message}"}
     return {"field": field, "message": exc.message}
+
+
+def _self_check_error(request: Request, exc: InvalidInput) -> dict[str, str]:
+    """A self-check error for the patient: the question in the page's language and, in a language other than
+    English, a plain message in it (the English keeps the domain's precise message)."""
+    language = negotiate(request)
+    questions = dict(load_forms(language).self_check)
+    error = _error(exc, questions)
+    if language == "en":
+        return error
+    question, words = questions.get(error["field"]), translations(language)  # before render sets the language
+    if question is not None:
+        return {"field": error["field"], "message": f"{question.text}: {words.gettext(SELF_CHECK_ANSWER_ERROR)}"}
+    return {"field": error["field"], "message": words.gettext(SELF_CHECK_FORM_ERROR)}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -309,8 +329,8 @@ def _not_assessed(result: dict[str, Any]) -> list[dict[str, str]]:
     return [{"id": cid, "clinician": words.get(cid, cid)} for cid in result.get("not_assessed") or ()]
 
 
-def _guidance_context(outcome: svc.SelfCheckOutcome) -> dict[str, Any]:
-    forms = load_forms()
+def _guidance_context(request: Request, outcome: svc.SelfCheckOutcome) -> dict[str, Any]:
+    forms = load_forms(negotiate(request))
     kind = outcome.guidance.kind.value
     return {
         "guidance": forms.guidance[kind],
@@ -328,7 +348,7 @@ def _guidance_context(outcome: svc.SelfCheckOutcome) -> dict[str, Any]:
 def _self_check_page(
     request: Request, values: dict[str, Any], errors: list[dict[str, str]], status: int = 200
 ) -> Response:
-    forms = load_forms()
+    forms = load_forms(negotiate(request))
     return render(
         request,
         "screening/self_check.html",
@@ -359,14 +379,15 @@ async def self_check_result(request: Request, actor: PublicForm, settings: Setti
     values = _self_check_values(await request.form())
     try:
         outcome = svc.evaluate_self_check(
-            _self_check_answers(values), today=clock.today(), content_dir=settings.content_dir
+            _self_check_answers(values), today=clock.today(), content_dir=settings.content_dir,
+            language=negotiate(request),
         )
     except InvalidInput as exc:
-        return _self_check_page(request, values, [_error(exc, dict(load_forms().self_check))], status=422)
+        return _self_check_page(request, values, [_self_check_error(request, exc)], status=422)
     return render(
         request,
         "screening/self_check_result.html",
-        {**_guidance_context(outcome), "values": values, "can_save": actor.role == "patient", "saved": None},
+        {**_guidance_context(request, outcome), "values": values, "can_save": actor.role == "patient", "saved": None},
     )
 
 
@@ -388,7 +409,7 @@ async def save_self_check(
             content_dir=settings.content_dir,
         )
     except InvalidInput as exc:
-        return _self_check_page(request, values, [_error(exc, dict(load_forms().self_check))], status=422)
+        return _self_check_page(request, values, [_self_check_error(request, exc)], status=422)
     return redirect(f"/me/self-checks/{view.id}")
 
 
@@ -406,11 +427,11 @@ def my_self_check(
     """A saved self-check's guidance, as the patient saw it."""
     assert actor.patient_id is not None
     view = svc.get_screening(session, actor, actor.patient_id, screening_id)
-    outcome = svc.self_check_outcome(view, content_dir=settings.content_dir)
+    outcome = svc.self_check_outcome(view, content_dir=settings.content_dir, language=negotiate(request))
     return render(
         request,
         "screening/self_check_result.html",
-        {**_guidance_context(outcome), "values": {}, "can_save": False, "saved": view},
+        {**_guidance_context(request, outcome), "values": {}, "can_save": False, "saved": view},
     )
 
 
