@@ -72,6 +72,7 @@ SEARCH: dict[str, dict[str, tuple[str, ...]]] = {
     "Questionnaire": {"_id": ("id",), "url": ("url",)},
     "Practitioner": {"_id": ("id",)},
     "Organization": {"_id": ("id",)},
+    "Group": {"_id": ("id",)},
 }
 TYPES = tuple(SEARCH)
 KIND: dict[str, str] = {
@@ -291,17 +292,47 @@ def practitioner_resource(user_id: int, display_name: str) -> dict[str, Any]:
     return resource
 
 
+def group_resource(clinic_id: int, name: str, patient_ids: Sequence[int]) -> dict[str, Any]:
+    """The Group of one clinic's patients (what ``Group/<clinic id>/$export`` exports)."""
+    resource: dict[str, Any] = {
+        "resourceType": "Group",
+        "id": str(clinic_id),
+        "type": "person",
+        "actual": True,
+        "name": name,
+        "quantity": len(patient_ids),
+        "managingEntity": {"reference": f"Organization/{clinic_id}"},
+    }
+    if patient_ids:
+        resource["member"] = [{"entity": {"reference": f"Patient/{pid}"}} for pid in patient_ids]
+    return resource
+
+
+EXPORT_OPERATION = {"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"}
+EXPORT_LEVEL = {
+    "Patient": {"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"},
+    "Group": {"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"},
+}
+EXPORT_DOC = (
+    "Bulk Data 2.0 $export at system (admins), Patient and Group level (one Group per clinic), with "
+    "`Prefer: respond-async`. Supported parameters: `_type`, `_since` (resources without meta.lastUpdated are "
+    "always included), `_outputFormat=application/fhir+ndjson`. Not supported: `_typeFilter`, `_elements`, "
+    "`patient`, `includeAssociatedData` (400 unless `Prefer: handling=lenient`)."
+)
+
+
 def capability_statement(base: str, date: str, version: str) -> dict[str, Any]:
     """What the server does, from :data:`SEARCH` (``date``: the software's release or the current day)."""
     resources = []
     for rtype, params in SEARCH.items():
-        resources.append(
-            {
-                "type": rtype,
-                "interaction": [{"code": "read"}, {"code": "search-type"}],
-                "searchParam": [{"name": name, "type": KIND[name]} for name in params],
-            }
-        )
+        entry: dict[str, Any] = {
+            "type": rtype,
+            "interaction": [{"code": "read"}, {"code": "search-type"}],
+            "searchParam": [{"name": name, "type": KIND[name]} for name in params],
+        }
+        if rtype in EXPORT_LEVEL:
+            entry["operation"] = [EXPORT_LEVEL[rtype]]
+        resources.append(entry)
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -316,13 +347,14 @@ def capability_statement(base: str, date: str, version: str) -> dict[str, Any]:
             {
                 "mode": "server",
                 "documentation": "Read and search; errors are OperationOutcome. Unknown search parameters are "
-                "ignored unless `Prefer: handling=strict`. `_count` (at most 500), `_summary=count`.",
+                "ignored unless `Prefer: handling=strict`. `_count` (at most 500), `_summary=count`. " + EXPORT_DOC,
                 "security": {
                     "cors": False,
                     "description": "Authorization: Bearer <mildpath API token>; a clinician sees their clinic, a "
                     "patient their own record, an admin every record.",
                 },
                 "resource": resources,
+                "operation": [EXPORT_OPERATION],
             }
         ],
     }
