@@ -196,7 +196,8 @@ def run_job(settings: Settings, factory: sessionmaker[Session], job_id: str, att
         actor = Actor(row.requester_user_id, "system", None, None, "bulk-export", "worker")
         clinic_id, kickoff = row.clinic_id, bulk.Kickoff(tuple(row.types or ()), row.since)
     folder = jobs_dir(settings.data_dir) / job_id
-    shutil.rmtree(folder, ignore_errors=True)  # a rerun starts from nothing
+    if attempts:  # a rerun starts from nothing (the first run's folder is new: the id is)
+        shutil.rmtree(folder, ignore_errors=True)
     output: list[dict[str, Any]] = []
     error = ""
     try:
