@@ -201,11 +201,15 @@ def test_a_kickoff_needs_prefer_respond_async_and_fhir_json(client, admin_ada):
     _outcome(client.get("/fhir/$export", headers={**admin_ada.auth, **ASYNC, "Accept": "text/html"}), 400)
 
 
-def test_since_is_a_fhir_instant_and_keeps_resources_without_a_last_updated(client, admin_ada, settings,
-                                                                             session_factory):
-    status_url = _kick(client, admin_ada, params={"_since": "2999-01-01T00:00:00Z", "_type": "Patient"})
-    manifest = _manifest(client, admin_ada, status_url, settings, session_factory)
-    assert [o["type"] for o in manifest["output"]] == ["Patient"]
+def test_since_leaves_out_what_did_not_change_and_keeps_what_carries_no_last_updated(
+    client, admin_ada, settings, session_factory
+):
+    later = _kick(client, admin_ada, params={"_since": "2999-01-01T00:00:00Z", "_type": "Patient,Observation"})
+    assert [o["type"] for o in _manifest(client, admin_ada, later, settings, session_factory)["output"]] == [
+        "Observation"]  # every Patient carries meta.lastUpdated, before 2999; Observations carry none
+    earlier = _kick(client, admin_ada, params={"_since": "2000-01-01T00:00:00+01:00", "_type": "Patient"})
+    files = _download(client, admin_ada, _manifest(client, admin_ada, earlier, settings, session_factory))
+    assert files["Patient"] and all(p["meta"]["lastUpdated"] > "2000" for p in files["Patient"])
 
 
 def test_expired_files_are_deleted_and_the_job_is_gone(client, admin_ada, settings, session_factory, db):

@@ -9,8 +9,9 @@
   ``self``/``first``/``next``/``previous`` links; ``_summary=count`` gives the total alone.
 - ``date`` takes the R4 prefixes ``eq ne lt gt le ge`` at any precision (``2025``, ``2025-03``, ``2025-03-12``):
   the resource's date is cut to the query's precision and compared. ``sa``/``eb``/``ap`` are refused.
-- ``_lastUpdated`` is not offered: mildpath's resources carry no ``meta.lastUpdated`` yet, and the server does not
-  make one up.
+- ``_lastUpdated`` (every type, the same prefixes) reads ``meta.lastUpdated``: a date compares with the instant's
+  UTC date, a date-time (with its zone) to the second. Only resources that carry ``meta.lastUpdated`` can match
+  (today ``Patient``: the record's last change); the server does not make one up for the others.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -74,9 +76,12 @@ SEARCH: dict[str, dict[str, tuple[str, ...]]] = {
     "Organization": {"_id": ("id",)},
     "Group": {"_id": ("id",)},
 }
+for _params in SEARCH.values():
+    _params["_lastUpdated"] = ("meta.lastUpdated",)
 TYPES = tuple(SEARCH)
 KIND: dict[str, str] = {
     "_id": "token",
+    "_lastUpdated": "date",
     "patient": "reference",
     "subject": "reference",
     "questionnaire": "reference",
@@ -158,7 +163,7 @@ def parse_search(resource_type: str, pairs: Sequence[tuple[str, str]], *, strict
                 raise BadSearch(f"the search parameter {name} has no value", field=name)
             if KIND[name] == "date":
                 for v in values:
-                    _date_query(v)
+                    _instant_query(v) if name == "_lastUpdated" else _date_query(v)
             criteria.append(Criterion(name, values))
         elif strict:
             raise BadSearch(f"the search parameter {name!r} is not supported for {resource_type}", field=name)
@@ -184,6 +189,37 @@ def _date_query(value: str) -> tuple[str, str]:
     if len(rest) < 4 or not rest[:4].isdigit():
         raise BadSearch(f"{value!r} is not a FHIR date", field="date")
     return prefix, rest
+
+
+def _utc_second(value: str) -> str:
+    """An instant as ``YYYY-MM-DDTHH:MM:SS`` in UTC (a value without a zone is taken as UTC)."""
+    when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _instant_query(value: str) -> tuple[str, str]:
+    """A ``_lastUpdated`` value: a date at any precision, or a date-time with its zone, as (prefix, UTC key)."""
+    prefix, rest = _date_query(value)
+    if "T" not in rest:
+        return prefix, rest
+    try:
+        if datetime.fromisoformat(rest.replace("Z", "+00:00")).tzinfo is None:
+            raise ValueError(rest)
+        return prefix, _utc_second(rest)
+    except ValueError:
+        raise BadSearch(f"{value!r} is not a FHIR date-time with a time zone", field="_lastUpdated") from None
+
+
+def _compare(prefix: str, have: str, want: str) -> bool:
+    return {
+        "eq": have == want,
+        "ne": have != want,
+        "lt": have < want,
+        "gt": have > want,
+        "le": have <= want,
+        "ge": have >= want,
+    }[prefix]
 
 
 def _values(resource: Mapping[str, Any], path: str) -> list[Any]:
@@ -213,19 +249,15 @@ def _match_one(kind: str, found: Any, wanted: str, rtype_of_ref: str) -> bool:
         return str(found) == wanted
     if kind == "uri":
         return str(found) == wanted
+    if kind == "instant":
+        prefix, key = _instant_query(wanted)
+        return _compare(prefix, _utc_second(str(found))[: len(key)], key)
     if kind == "date":
         prefix, day = _date_query(wanted)
         have = str(found)[: len(day)]
         if len(have) < len(day):
             return False
-        return {
-            "eq": have == day,
-            "ne": have != day,
-            "lt": have < day,
-            "gt": have > day,
-            "le": have <= day,
-            "ge": have >= day,
-        }[prefix]
+        return _compare(prefix, have, day)
     return False
 
 
@@ -240,6 +272,8 @@ def matches(resource: Mapping[str, Any], query: SearchQuery) -> bool:
         found = [v for p in paths[c.name] for v in _values(resource, p)]
         if kind == "reference" and c.name == "questionnaire":
             kind = "uri"
+        if c.name == "_lastUpdated":
+            kind = "instant"
         if not any(_match_one(kind, f, w, ref_type) for f in found for w in c.values):
             return False
     return True

@@ -108,6 +108,7 @@ def _patients(session: Session, actor: Actor, clinic_id: int | None) -> list[dic
             address=p.address,
             preferred_language=p.preferred_language,
             clinic_name=clinics.get(p.clinic_id, ""),
+            last_updated=p.updated_at,
         )
         for p in rows
     ]
