@@ -8,10 +8,10 @@ This module's routes come before ``fhir_server``'s (``/fhir/{rtype}/{rid}`` woul
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 
 from mildpath.fhir import bulk
 from mildpath.fhir.server import BadSearch
@@ -29,6 +29,17 @@ JobId = Annotated[str, Path(pattern=r"^[a-f0-9]{32}$", description="The export j
 FileName = Annotated[str, Path(pattern=r"^[A-Z][A-Za-z]{1,63}\.ndjson$", description="One output file")]
 GroupId = Annotated[str, Path(pattern=r"^[A-Za-z0-9\-\.]{1,64}$", description="A Group: one per clinic")]
 ACCEPTED = ("application/fhir+json", "application/json", "*/*")
+
+KICKOFF_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {"description": "Accepted: poll the status URL given in Content-Location"}
+}
+STATUS_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The manifest (Bulk Data 2.0 complete status)", "content": {"application/json": {}}},
+    202: {"description": "Still running: X-Progress, Retry-After"},
+}
+FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "NDJSON, one resource type", "content": {bulk.NDJSON: {}}}
+}
 
 router = APIRouter(prefix="/fhir", tags=["fhir"], default_response_class=FhirJSONResponse)
 
@@ -51,19 +62,19 @@ def _kickoff(
     return Response(status_code=202, headers={"Content-Location": f"{base}/$export-status/{job.id}"})
 
 
-@router.get("/$export")
+@router.get("/$export", status_code=202, response_class=Response, responses=KICKOFF_RESPONSES)
 def export_system(request: Request, session: SessionDep, settings: SettingsDep, actor: SystemExporter) -> Response:
     """Kick off an export of the whole system (admins): 202 and the status URL in ``Content-Location``."""
     return _kickoff(request, session, settings, actor, "system", None)
 
 
-@router.get("/Patient/$export")
+@router.get("/Patient/$export", status_code=202, response_class=Response, responses=KICKOFF_RESPONSES)
 def export_patients(request: Request, session: SessionDep, settings: SettingsDep, actor: Exporter) -> Response:
     """Kick off an export of every patient the caller may export (an admin all, staff their clinic's)."""
     return _kickoff(request, session, settings, actor, "patient", None)
 
 
-@router.get("/Group/{group_id}/$export")
+@router.get("/Group/{group_id}/$export", status_code=202, response_class=Response, responses=KICKOFF_RESPONSES)
 def export_group(
     group_id: GroupId, request: Request, session: SessionDep, settings: SettingsDep, actor: Exporter
 ) -> Response:
@@ -71,7 +82,7 @@ def export_group(
     return _kickoff(request, session, settings, actor, "group", group_id)
 
 
-@router.get("/$export-status/{job_id}")
+@router.get("/$export-status/{job_id}", response_class=JSONResponse, responses=STATUS_RESPONSES)
 def export_status(
     job_id: JobId, request: Request, session: SessionDep, settings: SettingsDep, actor: Exporter
 ) -> Response:
@@ -87,17 +98,17 @@ def export_status(
     body = bulk.manifest(transaction_time=job.transaction_time, request=job.request_url,
                          files=[(f.type, f"{base}/{f.file}", f.count) for f in job.files])
     expires = job.expires_at.strftime("%a, %d %b %Y %H:%M:%S GMT") if job.expires_at else ""
-    return FhirJSONResponse(body, headers={"Expires": expires} if expires else {}, media_type="application/json")
+    return JSONResponse(body, headers={"Expires": expires} if expires else {})
 
 
-@router.delete("/$export-status/{job_id}")
+@router.delete("/$export-status/{job_id}", status_code=202, response_class=Response)
 def export_cancel(job_id: JobId, session: SessionDep, settings: SettingsDep, actor: Exporter) -> Response:
     """Cancel the job (or say its files may go): 202; its files are deleted."""
     bulk_export.cancel(session, actor, job_id, data_dir=settings.data_dir, now=clock.now())
     return Response(status_code=202)
 
 
-@router.get("/$export-output/{job_id}/{file_name}", response_class=FileResponse)
+@router.get("/$export-output/{job_id}/{file_name}", response_class=FileResponse, responses=FILE_RESPONSES)
 def export_file(
     job_id: JobId, file_name: FileName, session: SessionDep, settings: SettingsDep, actor: Exporter
 ) -> FileResponse:
