@@ -242,6 +242,7 @@ def test_a_job_whose_worker_died_runs_again_from_an_empty_folder(client, admin_a
 
 def test_the_capability_statement_lists_the_export_operations_and_groups(client):
     statement = client.get("/fhir/metadata").json()
+    assert statement["instantiates"] == ["http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"]
     rest = statement["rest"][0]
     assert [o["name"] for o in rest["operation"]] == ["export"]
     types = {r["type"]: r for r in rest["resource"]}

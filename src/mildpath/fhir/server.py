@@ -373,6 +373,7 @@ def capability_statement(base: str, date: str, version: str) -> dict[str, Any]:
         "date": date,
         "publisher": "mildpath",
         "kind": "instance",
+        "instantiates": ["http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"],
         "software": {"name": "mildpath", "version": version},
         "implementation": {"description": "mildpath FHIR server", "url": base},
         "fhirVersion": FHIR_VERSION,
