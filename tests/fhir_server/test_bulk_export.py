@@ -183,7 +183,9 @@ def test_type_narrows_the_files(client, admin_ada, settings, session_factory):
 
 @pytest.mark.parametrize(
     "params",
-    [{"_typeFilter": "Observation?code=x"}, {"_type": "Spaceship"}, {"_since": "yesterday"},
+    [{"_elements": "id"}, {"_typeFilter": "Observation?nonsense=1"}, {"_typeFilter": "Spaceship?code=1"},
+     {"_typeFilter": "Observation"}, {"_typeFilter": "Observation?_count=1"}, {"_type": "Spaceship"},
+     {"_since": "yesterday"},
      {"_since": "2025-01-01T00:00:00"}, {"_outputFormat": "text/csv"}],
 )
 def test_unsupported_or_bad_parameters_are_refused(client, admin_ada, params):
@@ -192,8 +194,21 @@ def test_unsupported_or_bad_parameters_are_refused(client, admin_ada, params):
 
 def test_unsupported_parameters_are_ignored_when_lenient(client, admin_ada):
     lenient = {**admin_ada.auth, "Prefer": "respond-async, handling=lenient", "Accept": FHIR}
-    resp = client.get("/fhir/$export", params={"_typeFilter": "Observation?code=x"}, headers=lenient)
+    resp = client.get("/fhir/$export", params={"_elements": "id"}, headers=lenient)
     assert resp.status_code == 202
+
+
+def test_type_filter_narrows_its_type_and_leaves_the_others_whole(client, admin_ada, settings, session_factory):
+    odi = "http://loinc.org|97909-6"
+    status_url = _kick(client, admin_ada, params=[("_type", "Patient,Observation"),
+                                                  ("_typeFilter", f"Observation?code={odi}")])
+    files = _download(client, admin_ada, _manifest(client, admin_ada, status_url, settings, session_factory))
+    assert files["Observation"] and all(o["code"]["coding"][0]["code"] == "97909-6" for o in files["Observation"])
+    everything = _kick(client, admin_ada, params={"_type": "Patient,Observation"})
+    whole = _download(client, admin_ada, _manifest(client, admin_ada, everything, settings, session_factory))
+    assert files["Patient"] == whole["Patient"]
+    assert len(files["Observation"]) == sum(
+        any(c["code"] == "97909-6" for c in o["code"]["coding"]) for o in whole["Observation"])
 
 
 def test_a_kickoff_needs_prefer_respond_async_and_fhir_json(client, admin_ada):

@@ -2,9 +2,11 @@
 clock.
 
 - :func:`parse_kickoff` reads the kick-off's query: ``_type`` (comma-separated types), ``_since`` (a FHIR
-  instant, with its time zone) and ``_outputFormat`` (NDJSON only) are supported. Any other parameter
-  (``_typeFilter``, ``_elements``, ``patient``, ``includeAssociatedData``...) is refused with 400, or left out
-  under ``Prefer: handling=lenient``, as the IG says.
+  instant, with its time zone), ``_typeFilter`` (``Type?search``, the search parameters the REST server offers
+  for that type; several filters of one type are OR-ed, a type without one is not filtered) and
+  ``_outputFormat`` (NDJSON only) are supported. Any other parameter (``_elements``, ``patient``,
+  ``includeAssociatedData``...) is refused with 400, or left out under ``Prefer: handling=lenient``, as the IG
+  says.
 - ``_since`` keeps a resource whose ``meta.lastUpdated`` is after it, and every resource that carries no
   ``meta.lastUpdated`` (the server cannot tell when those changed, so it leaves none out).
 - :func:`manifest` is the completed job's answer.
@@ -16,8 +18,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
-from mildpath.fhir.server import BadSearch
+from mildpath.fhir.server import RESULT_PARAMS, SEARCH, BadSearch, SearchQuery, matches, parse_search
 
 #: What a mildpath export holds (the order files are listed in).
 EXPORT_TYPES = (
@@ -31,7 +34,7 @@ EXPORT_TYPES = (
     "GuidanceResponse",
     "Practitioner",
 )
-SUPPORTED_PARAMS = ("_type", "_since", "_outputFormat")
+SUPPORTED_PARAMS = ("_type", "_since", "_typeFilter", "_outputFormat")
 NDJSON_FORMATS = ("application/fhir+ndjson", "application/ndjson", "ndjson")
 NDJSON = "application/fhir+ndjson"
 
@@ -41,6 +44,27 @@ class Kickoff:
     types: tuple[str, ...] = ()  # empty: every type
     since: datetime | None = None
     ignored: tuple[str, ...] = ()
+    type_filters: tuple[str, ...] = ()  # "Observation?code=..." as given
+
+    def filters(self) -> dict[str, list[SearchQuery]]:
+        """The ``_typeFilter`` searches by type (already checked by :func:`parse_kickoff`)."""
+        out: dict[str, list[SearchQuery]] = {}
+        for value in self.type_filters:
+            query = type_filter(value, lenient=True)
+            out.setdefault(query.resource_type, []).append(query)
+        return out
+
+
+def type_filter(value: str, *, lenient: bool) -> SearchQuery:
+    """One ``_typeFilter`` value as a search (:class:`BadSearch` when it is not one the server can run)."""
+    rtype, mark, query = value.partition("?")
+    if not mark or rtype not in EXPORT_TYPES or rtype not in SEARCH:
+        raise BadSearch(f"_typeFilter {value!r} is not Type?search for a type mildpath exports", field="_typeFilter")
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if not pairs or any(name in RESULT_PARAMS or name == "_summary" for name, _ in pairs):
+        raise BadSearch(f"_typeFilter {value!r} needs search parameters (and no _count or _summary)",
+                        field="_typeFilter")
+    return parse_search(rtype, pairs, strict=not lenient)
 
 
 def prefers(prefer_header: str, token: str) -> bool:
@@ -54,6 +78,7 @@ def parse_kickoff(pairs: Sequence[tuple[str, str]], *, lenient: bool) -> Kickoff
     types: list[str] = []
     since: datetime | None = None
     ignored: list[str] = []
+    filters: list[str] = []
     for name, value in pairs:
         if name == "_type":
             for rtype in (t.strip() for t in value.split(",")):
@@ -66,6 +91,9 @@ def parse_kickoff(pairs: Sequence[tuple[str, str]], *, lenient: bool) -> Kickoff
                     types.append(rtype)
         elif name == "_since":
             since = _instant(value)
+        elif name == "_typeFilter":
+            type_filter(value, lenient=lenient)
+            filters.append(value)
         elif name == "_outputFormat":
             if value not in NDJSON_FORMATS:
                 raise BadSearch(f"_outputFormat {value!r} is not supported (only {NDJSON})", field="_outputFormat")
@@ -75,7 +103,7 @@ def parse_kickoff(pairs: Sequence[tuple[str, str]], *, lenient: bool) -> Kickoff
             raise BadSearch(f"the $export parameter {name!r} is not supported", field=name)
     if any(name == "_type" for name, _ in pairs) and not types:
         raise BadSearch("_type names no type mildpath exports", field="_type")
-    return Kickoff(tuple(types), since, tuple(ignored))
+    return Kickoff(tuple(types), since, tuple(ignored), tuple(filters))
 
 
 def _instant(value: str) -> datetime:
@@ -88,9 +116,13 @@ def _instant(value: str) -> datetime:
     return when
 
 
-def keep(resource: Mapping[str, Any], kickoff: Kickoff) -> bool:
-    """Whether the resource belongs in the export (its type asked for; changed after ``_since``)."""
+def keep(resource: Mapping[str, Any], kickoff: Kickoff, filters: Mapping[str, Sequence[SearchQuery]]) -> bool:
+    """Whether the resource belongs in the export (its type asked for; matching one of its type's filters, if
+    any; changed after ``_since``). ``filters``: :meth:`Kickoff.filters`, parsed once."""
     if kickoff.types and resource.get("resourceType") not in kickoff.types:
+        return False
+    wanted = filters.get(str(resource.get("resourceType")), ())
+    if wanted and not any(matches(resource, query) for query in wanted):
         return False
     if kickoff.since is None:
         return True

@@ -350,8 +350,9 @@ EXPORT_LEVEL = {
 EXPORT_DOC = (
     "Bulk Data 2.0 $export at system (admins), Patient and Group level (one Group per clinic), with "
     "`Prefer: respond-async`. Supported parameters: `_type`, `_since` (resources without meta.lastUpdated are "
-    "always included), `_outputFormat=application/fhir+ndjson`. Not supported: `_typeFilter`, `_elements`, "
-    "`patient`, `includeAssociatedData` (400 unless `Prefer: handling=lenient`)."
+    "always included), `_typeFilter` (the type's search parameters listed here), "
+    "`_outputFormat=application/fhir+ndjson`. Not supported: `_elements`, `patient`, `includeAssociatedData` "
+    "(400 unless `Prefer: handling=lenient`)."
 )
 
 

@@ -108,7 +108,7 @@ def kick_off(
     clinic_id = may_export(session, actor, level, group_id)
     row = store.add(session, job_id=secrets.token_hex(16), requester_user_id=actor.user_id or 0, level=level,
                     clinic_id=clinic_id, request_url=request_url, types=list(kickoff.types), since=kickoff.since,
-                    now=now)
+                    type_filters=list(kickoff.type_filters), now=now)
     record(session, actor, "fhir.export_kickoff", "BulkExport", row.id, None,
            {"level": level, "clinic_id": clinic_id, "types": list(kickoff.types)})
     return _view(row)
@@ -194,7 +194,8 @@ def run_job(settings: Settings, factory: sessionmaker[Session], job_id: str, att
         row = store.get(session, job_id=job_id)
         assert row is not None
         actor = Actor(row.requester_user_id, "system", None, None, "bulk-export", "worker")
-        clinic_id, kickoff = row.clinic_id, bulk.Kickoff(tuple(row.types or ()), row.since)
+        kickoff = bulk.Kickoff(tuple(row.types or ()), row.since, type_filters=tuple(row.type_filters or ()))
+        clinic_id = row.clinic_id
     folder = jobs_dir(settings.data_dir) / job_id
     if attempts:  # a rerun starts from nothing (the first run's folder is new: the id is)
         shutil.rmtree(folder, ignore_errors=True)
@@ -203,7 +204,8 @@ def run_job(settings: Settings, factory: sessionmaker[Session], job_id: str, att
     try:
         with transaction(factory) as session:
             found = bulk_fhir_resources(session, actor, clinic_id=clinic_id)
-            counts = write_ndjson((r for r in found if bulk.keep(r, kickoff)), folder)
+            filters = kickoff.filters()
+            counts = write_ndjson((r for r in found if bulk.keep(r, kickoff, filters)), folder)
         order = {t: i for i, t in enumerate(bulk.EXPORT_TYPES)}
         for rtype in sorted(counts, key=lambda t: (order.get(t, len(order)), t)):
             output.append({"type": rtype, "file": f"{rtype}.ndjson", "count": counts[rtype]})

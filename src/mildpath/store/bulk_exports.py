@@ -30,6 +30,7 @@ class BulkExportJob(Base):
     request_url: Mapped[str] = mapped_column(Text)
     types: Mapped[list[str]] = mapped_column(JSONType, default=list)  # empty: every type
     since: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    type_filters: Mapped[list[str]] = mapped_column(JSONType, default=list)  # "Type?search" as given
     status: Mapped[str] = mapped_column(String(10), default="queued", index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -42,11 +43,11 @@ class BulkExportJob(Base):
 
 def add(
     session: Session, *, job_id: str, requester_user_id: int, level: str, clinic_id: int | None, request_url: str,
-    types: list[str], since: datetime | None, now: datetime,
+    types: list[str], since: datetime | None, type_filters: list[str], now: datetime,
 ) -> BulkExportJob:
     row = BulkExportJob(id=job_id, requester_user_id=requester_user_id, level=level, clinic_id=clinic_id,
-                        request_url=request_url, types=types, since=since, status="queued", attempts=0,
-                        created_at=now, output=[], error="")
+                        request_url=request_url, types=types, since=since, type_filters=type_filters,
+                        status="queued", attempts=0, created_at=now, output=[], error="")
     session.add(row)
     session.flush()
     return row

@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("request_url", sa.Text(), nullable=False),
         sa.Column("types", JSON, nullable=False),
         sa.Column("since", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("type_filters", JSON, nullable=False),
         sa.Column("status", sa.String(10), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
