@@ -102,6 +102,20 @@ class Settings(BaseSettings):
         description="`mildpath serve` delivers the outbox this often (seconds), so sign-in links go out at once; "
         "0: only `mildpath reminders send` delivers.",
     )
+    bulk_export_interval_seconds: int = Field(
+        default=2, ge=0, le=3600,
+        description="`mildpath serve` looks for FHIR $export jobs to run this often (seconds); 0: no export "
+        "worker (kick-offs wait in the queue).",
+    )
+    bulk_export_expiry_hours: int = Field(
+        default=24, ge=1, le=24 * 30,
+        description="FHIR $export files are kept this long after the job ends, then deleted.",
+    )
+    bulk_export_stale_seconds: int = Field(
+        default=3600, ge=0, le=7 * 24 * 3600,
+        description="A $export job still marked running this long after it started (its server died) is run "
+        "again by the next worker (at most three tries); keep it above the longest export.",
+    )
     quiet_hours: str = Field(
         default="21:00-08:00",
         description="Reminders are not sent between these local times (HH:MM-HH:MM, the clinic's time zone, "

@@ -81,6 +81,11 @@ def serve(
         from mildpath.store.db import make_engine, make_session_factory
 
         start_delivery_thread(settings, make_session_factory(make_engine(settings)), stop)
+    if settings.bulk_export_interval_seconds:
+        from mildpath.services.bulk_export import start_export_thread
+        from mildpath.store.db import make_engine, make_session_factory
+
+        start_export_thread(settings, make_session_factory(make_engine(settings)), stop)
     uvicorn.run(
         "mildpath.web.asgi:app",
         host=host,

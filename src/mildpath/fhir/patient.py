@@ -15,7 +15,7 @@ Only elements that R4 (4.0.1) and R4B (4.3) share are written (contracts §5). C
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from mildpath.domain.errors import InvalidInput
@@ -44,9 +44,13 @@ def patient_resource(
     address: str = "",
     preferred_language: str = "",
     clinic_name: str = "",
+    last_updated: datetime | None = None,
 ) -> dict[str, Any]:
-    """The patient as an R4 ``Patient`` dict with ``id`` ``str(patient_id)``."""
+    """The patient as an R4 ``Patient`` dict with ``id`` ``str(patient_id)`` (``meta.lastUpdated`` when given: the
+    record's last change, what ``_lastUpdated`` and ``_since`` look at)."""
     resource: dict[str, Any] = {"resourceType": "Patient", "id": str(patient_id)}
+    if last_updated is not None:
+        resource["meta"] = {"lastUpdated": last_updated.astimezone(UTC).isoformat(timespec="milliseconds")}
     if mrn:
         resource["identifier"] = [{"use": "usual", "type": MR_TYPE, "system": mrn_system(clinic_id), "value": mrn}]
     name: dict[str, Any] = {}

@@ -41,6 +41,9 @@ ORDINAL_VALUE = "http://hl7.org/fhir/StructureDefinition/ordinalValue"
 MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
 MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
 QUESTIONNAIRE_UNIT = "http://hl7.org/fhir/StructureDefinition/questionnaire-unit"
+SDC = "http://hl7.org/fhir/uv/sdc/StructureDefinition"
+CALCULATED_EXPRESSION = f"{SDC}/sdc-questionnaire-calculatedExpression"
+OBSERVATION_EXTRACT = f"{SDC}/sdc-questionnaire-observationExtract"
 
 ODI_PANEL = {"system": LOINC, "code": "97908-8", "display": "Oswestry Disability Index"}  # source: instrument-codes
 ODI_SCORE = {"system": LOINC, "code": "97909-6", "display": "Oswestry disability index score ODI"}
@@ -142,6 +145,91 @@ def _q_item(form: InstrumentForm, item_id: str) -> dict[str, Any]:
     return out
 
 
+# SDC (Structured Data Capture): each score as a read-only item with a FHIRPath ``calculatedExpression`` and
+# ``observationExtract``, so an SDC form filler computes the score mildpath computes and extracts the same
+# Observation (its code is the item's ``code``, as mildpath's score Observation's). The expressions are the
+# scoring rules of domain/instruments, written out: a subscale's answered values (choice answers' codes are
+# the answer values), no score when more items are missing than the rule allows, and the two-decimal figure
+# rounded half up (``(x * 100 + 0.5).floor() / 100``, not ``round(2)``, whose tie rule engines differ on).
+# NPRS needs no calculation: each region's answer is its score, so those items carry ``observationExtract``.
+
+
+def _answered(instrument_id: str, item_ids: Sequence[str]) -> str:
+    """FHIRPath: the answered values of these items, anywhere in the response (groups included)."""
+    ids = " | ".join(f"'{i}'" for i in item_ids)
+    found = f"%resource.repeat(item).where(linkId in ({ids})).answer.value"
+    kinds = {INSTRUMENTS[instrument_id].item(i).kind for i in item_ids}
+    return f"{found}.select(code.toInteger())" if kinds == {"choice"} else found
+
+
+def _two_decimals(expression: str) -> str:
+    return f"(({expression}) * 100 + 0.5).floor() / 100"
+
+
+def score_expressions(instrument_id: str) -> dict[str, str]:
+    """FHIRPath per score code (``odi``, ``zcq-severity``..., ``walking-tolerance``) over the QuestionnaireResponse
+    (``%resource``); empty where the score is missing. NPRS has none (the answers are the scores)."""
+    instrument = INSTRUMENTS[instrument_id]
+    if instrument_id == "odi":  # source: odi (sum / (5 x answered) x 100; at most one section missing)
+        v = _answered("odi", [i.id for i in instrument.items])
+        least = len(instrument.items) - instrument.subscales[0].max_missing
+        mean = f"({v}).aggregate($this + $total, 0) * 100 / (5 * ({v}).count())"
+        return {"odi": f"iif(({v}).count() >= {least}, {_two_decimals(mean)})"}
+    if instrument_id == "zcq":  # source: zcq (the mean of the answered items; missing items as allowed)
+        out = {}
+        for sub in instrument.subscales:
+            v = _answered("zcq", sub.item_ids)
+            least = len(sub.item_ids) - sub.max_missing
+            mean = f"({v}).aggregate($this + $total, 0) / ({v}).count()"
+            out[f"zcq-{sub.id}"] = f"iif(({v}).count() >= {least}, {_two_decimals(mean)})"
+        return out
+    if instrument_id == "walking":  # source: walking (minutes, a longer time counts as 30)
+        v = _answered("walking", [i.id for i in instrument.items])
+        return {"walking-tolerance": f"iif(({v}).exists(), {_two_decimals(f'iif(({v}) > 30, 30, ({v}))')})"}
+    return {}
+
+
+#: Score code -> (item text, Observation code, UCUM unit) of the calculated items.
+_SCORE_ITEMS: dict[str, tuple[str, list[dict[str, str]], str]] = {
+    "odi": ("ODI score (%)", [ODI_SCORE], "%"),
+    "zcq-severity": (LOCAL_CODES["zcq-severity"], [_local("zcq-severity")], "{score}"),
+    "zcq-function": (LOCAL_CODES["zcq-function"], [_local("zcq-function")], "{score}"),
+    "zcq-satisfaction": (LOCAL_CODES["zcq-satisfaction"], [_local("zcq-satisfaction")], "{score}"),
+    "walking-tolerance": (LOCAL_CODES["walking-tolerance"], [_local("walking-tolerance")], "min"),
+}
+EXTRACT = {"url": OBSERVATION_EXTRACT, "valueBoolean": True}
+
+
+def score_link_id(code: str) -> str:
+    """The linkId of a calculated score item (``odi-score``, ``zcq-severity-score``...)."""
+    return f"{code}-score"
+
+
+def _score_items(instrument_id: str) -> list[dict[str, Any]]:
+    items = []
+    for code, expression in score_expressions(instrument_id).items():
+        text, coding, unit = _SCORE_ITEMS[code]
+        items.append(
+            {
+                "extension": [
+                    {
+                        "url": CALCULATED_EXPRESSION,
+                        "valueExpression": {"language": "text/fhirpath", "expression": expression},
+                    },
+                    EXTRACT,
+                    {"url": QUESTIONNAIRE_UNIT, "valueCoding": {"system": UCUM, "code": unit}},
+                ],
+                "linkId": score_link_id(code),
+                "code": coding,
+                "text": text,
+                "type": "decimal",
+                "required": False,
+                "readOnly": True,
+            }
+        )
+    return items
+
+
 def questionnaire(instrument_id: str, form: InstrumentForm | None = None) -> dict[str, Any]:
     """One instrument as a FHIR R4 Questionnaire (``form``: e.g. with a site's licensed wording).
 
@@ -180,6 +268,10 @@ def questionnaire(instrument_id: str, form: InstrumentForm | None = None) -> dic
         ]
     else:
         resource["item"] = [_q_item(form, item.id) for item in instrument.items]
+    if instrument_id == "nprs":
+        for item in resource["item"]:
+            item["extension"] = [*item.get("extension", []), EXTRACT]
+    resource["item"].extend(_score_items(instrument_id))
     return resource
 
 
@@ -389,10 +481,13 @@ def read_questionnaire_response(resource: Mapping[str, Any]) -> ImportedResponse
     instrument_id = _instrument_of(resource, [i["linkId"] for i in items])
     instrument = INSTRUMENTS[instrument_id]
     known = {item.id for item in instrument.items}
+    calculated = {score_link_id(code) for code in score_expressions(instrument_id)}
     raw: dict[str, Any] = {}
     for entry in items:
         link_id = entry["linkId"]
         answers = entry.get("answer")
+        if link_id in calculated:  # an SDC filler's calculated score: mildpath recomputes it from the answers
+            continue
         if link_id not in known:
             problems.append((link_id, f"not an item of {instrument_id}"))
         elif link_id in raw:

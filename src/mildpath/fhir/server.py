@@ -9,8 +9,9 @@
   ``self``/``first``/``next``/``previous`` links; ``_summary=count`` gives the total alone.
 - ``date`` takes the R4 prefixes ``eq ne lt gt le ge`` at any precision (``2025``, ``2025-03``, ``2025-03-12``):
   the resource's date is cut to the query's precision and compared. ``sa``/``eb``/``ap`` are refused.
-- ``_lastUpdated`` is not offered: mildpath's resources carry no ``meta.lastUpdated`` yet, and the server does not
-  make one up.
+- ``_lastUpdated`` (every type, the same prefixes) reads ``meta.lastUpdated``: a date compares with the instant's
+  UTC date, a date-time (with its zone) to the second. Only resources that carry ``meta.lastUpdated`` can match
+  (today ``Patient``: the record's last change); the server does not make one up for the others.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -72,10 +74,14 @@ SEARCH: dict[str, dict[str, tuple[str, ...]]] = {
     "Questionnaire": {"_id": ("id",), "url": ("url",)},
     "Practitioner": {"_id": ("id",)},
     "Organization": {"_id": ("id",)},
+    "Group": {"_id": ("id",)},
 }
+for _params in SEARCH.values():
+    _params["_lastUpdated"] = ("meta.lastUpdated",)
 TYPES = tuple(SEARCH)
 KIND: dict[str, str] = {
     "_id": "token",
+    "_lastUpdated": "date",
     "patient": "reference",
     "subject": "reference",
     "questionnaire": "reference",
@@ -157,7 +163,7 @@ def parse_search(resource_type: str, pairs: Sequence[tuple[str, str]], *, strict
                 raise BadSearch(f"the search parameter {name} has no value", field=name)
             if KIND[name] == "date":
                 for v in values:
-                    _date_query(v)
+                    _instant_query(v) if name == "_lastUpdated" else _date_query(v)
             criteria.append(Criterion(name, values))
         elif strict:
             raise BadSearch(f"the search parameter {name!r} is not supported for {resource_type}", field=name)
@@ -183,6 +189,37 @@ def _date_query(value: str) -> tuple[str, str]:
     if len(rest) < 4 or not rest[:4].isdigit():
         raise BadSearch(f"{value!r} is not a FHIR date", field="date")
     return prefix, rest
+
+
+def _utc_second(value: str) -> str:
+    """An instant as ``YYYY-MM-DDTHH:MM:SS`` in UTC (a value without a zone is taken as UTC)."""
+    when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _instant_query(value: str) -> tuple[str, str]:
+    """A ``_lastUpdated`` value: a date at any precision, or a date-time with its zone, as (prefix, UTC key)."""
+    prefix, rest = _date_query(value)
+    if "T" not in rest:
+        return prefix, rest
+    try:
+        if datetime.fromisoformat(rest.replace("Z", "+00:00")).tzinfo is None:
+            raise ValueError(rest)
+        return prefix, _utc_second(rest)
+    except ValueError:
+        raise BadSearch(f"{value!r} is not a FHIR date-time with a time zone", field="_lastUpdated") from None
+
+
+def _compare(prefix: str, have: str, want: str) -> bool:
+    return {
+        "eq": have == want,
+        "ne": have != want,
+        "lt": have < want,
+        "gt": have > want,
+        "le": have <= want,
+        "ge": have >= want,
+    }[prefix]
 
 
 def _values(resource: Mapping[str, Any], path: str) -> list[Any]:
@@ -212,19 +249,15 @@ def _match_one(kind: str, found: Any, wanted: str, rtype_of_ref: str) -> bool:
         return str(found) == wanted
     if kind == "uri":
         return str(found) == wanted
+    if kind == "instant":
+        prefix, key = _instant_query(wanted)
+        return _compare(prefix, _utc_second(str(found))[: len(key)], key)
     if kind == "date":
         prefix, day = _date_query(wanted)
         have = str(found)[: len(day)]
         if len(have) < len(day):
             return False
-        return {
-            "eq": have == day,
-            "ne": have != day,
-            "lt": have < day,
-            "gt": have > day,
-            "le": have <= day,
-            "ge": have >= day,
-        }[prefix]
+        return _compare(prefix, have, day)
     return False
 
 
@@ -239,6 +272,8 @@ def matches(resource: Mapping[str, Any], query: SearchQuery) -> bool:
         found = [v for p in paths[c.name] for v in _values(resource, p)]
         if kind == "reference" and c.name == "questionnaire":
             kind = "uri"
+        if c.name == "_lastUpdated":
+            kind = "instant"
         if not any(_match_one(kind, f, w, ref_type) for f in found for w in c.values):
             return False
     return True
@@ -314,24 +349,56 @@ def smart_configuration(token_url: str) -> dict[str, Any]:
     }
 
 
+def group_resource(clinic_id: int, name: str, patient_ids: Sequence[int]) -> dict[str, Any]:
+    """The Group of one clinic's patients (what ``Group/<clinic id>/$export`` exports)."""
+    resource: dict[str, Any] = {
+        "resourceType": "Group",
+        "id": str(clinic_id),
+        "type": "person",
+        "actual": True,
+        "name": name,
+        "quantity": len(patient_ids),
+        "managingEntity": {"reference": f"Organization/{clinic_id}"},
+    }
+    if patient_ids:
+        resource["member"] = [{"entity": {"reference": f"Patient/{pid}"}} for pid in patient_ids]
+    return resource
+
+
+EXPORT_OPERATION = {"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"}
+EXPORT_LEVEL = {
+    "Patient": {"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"},
+    "Group": {"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"},
+}
+EXPORT_DOC = (
+    "Bulk Data 2.0 $export at system (admins), Patient and Group level (one Group per clinic), with "
+    "`Prefer: respond-async`. Supported parameters: `_type`, `_since` (resources without meta.lastUpdated are "
+    "always included), `_typeFilter` (the type's search parameters listed here), "
+    "`_outputFormat=application/fhir+ndjson`. Not supported: `_elements`, `patient`, `includeAssociatedData` "
+    "(400 unless `Prefer: handling=lenient`)."
+)
+
+
 def capability_statement(base: str, date: str, version: str, token_url: str = "") -> dict[str, Any]:
     """What the server does, from :data:`SEARCH` (``date``: the software's release or the current day;
     ``token_url``: the SMART Backend Services token endpoint, announced in ``rest.security``)."""
     resources = []
     for rtype, params in SEARCH.items():
-        resources.append(
-            {
-                "type": rtype,
-                "interaction": [{"code": "read"}, {"code": "search-type"}],
-                "searchParam": [{"name": name, "type": KIND[name]} for name in params],
-            }
-        )
+        entry: dict[str, Any] = {
+            "type": rtype,
+            "interaction": [{"code": "read"}, {"code": "search-type"}],
+            "searchParam": [{"name": name, "type": KIND[name]} for name in params],
+        }
+        if rtype in EXPORT_LEVEL:
+            entry["operation"] = [EXPORT_LEVEL[rtype]]
+        resources.append(entry)
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
         "date": date,
         "publisher": "mildpath",
         "kind": "instance",
+        "instantiates": ["http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"],
         "software": {"name": "mildpath", "version": version},
         "implementation": {"description": "mildpath FHIR server", "url": base},
         "fhirVersion": FHIR_VERSION,
@@ -340,7 +407,7 @@ def capability_statement(base: str, date: str, version: str, token_url: str = ""
             {
                 "mode": "server",
                 "documentation": "Read and search; errors are OperationOutcome. Unknown search parameters are "
-                "ignored unless `Prefer: handling=strict`. `_count` (at most 500), `_summary=count`.",
+                "ignored unless `Prefer: handling=strict`. `_count` (at most 500), `_summary=count`. " + EXPORT_DOC,
                 "security": {
                     "cors": False,
                     "service": [{"coding": [{"system": SECURITY_SERVICE, "code": "SMART-on-FHIR"}]}],
@@ -352,6 +419,7 @@ def capability_statement(base: str, date: str, version: str, token_url: str = ""
                     "or per type, e.g. system/Patient.read); it reads and searches the types its scopes name.",
                 },
                 "resource": resources,
+                "operation": [EXPORT_OPERATION],
             }
         ],
     }

@@ -29,7 +29,7 @@ from mildpath.services.access import Actor, record, visible_patients
 from mildpath.services.smart import may_read
 from mildpath.store.models import Clinic, Patient, User
 
-PATIENT_TYPES = frozenset(fhir.TYPES) - {"Questionnaire", "Practitioner", "Organization"}
+PATIENT_TYPES = frozenset(fhir.TYPES) - {"Questionnaire", "Practitioner", "Organization", "Group"}
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,18 @@ def _support(
         return [fhir.organization_resource(c.id, c.name, c.phone) for c in clinics]
     if rtype == "Practitioner":
         return practitioners(session, fhir.referenced(resources, rtype))
+    if rtype == "Group":
+        return groups(session, patients)
     return []
+
+
+def groups(session: Session, patients: list[Patient]) -> list[dict[str, Any]]:
+    """One ``Group`` per clinic of these patients, listing them (a patient is never shown the clinic's list)."""
+    members: dict[int, list[int]] = {}
+    for p in patients:
+        members.setdefault(p.clinic_id, []).append(p.id)
+    clinics = session.scalars(select(Clinic).where(Clinic.id.in_(sorted(members))).order_by(Clinic.id))
+    return [fhir.group_resource(c.id, c.name, members[c.id]) for c in clinics]
 
 
 def practitioners(session: Session, ids: set[str]) -> list[dict[str, Any]]:
@@ -100,6 +111,8 @@ def _resources(session: Session, actor: Actor, rtype: str, only: set[str] | None
         return [r for r in _patient_resources(session, patients) if r.get("resourceType") == rtype]
     if rtype == "Questionnaire":
         return _support(session, rtype, patients, [])
+    if rtype == "Group":
+        return _support(session, rtype, patients, []) if actor.role in ("clinician", "admin") else []
     return _support(session, rtype, patients, list(_patient_resources(session, patients)))
 
 

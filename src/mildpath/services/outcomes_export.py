@@ -87,8 +87,11 @@ EVENT_COLUMNS = ("pid", "procedure", "kind", "type", "days_from_procedure", "sev
 # ------------------------------------------------------------------------------------------ FHIR Bulk NDJSON
 
 
-def _patients(session: Session, actor: Actor) -> list[dict[str, Any]]:
-    ids = visible_patients(actor).with_only_columns(Patient.id)
+def _patients(session: Session, actor: Actor, clinic_id: int | None) -> list[dict[str, Any]]:
+    scope = visible_patients(actor)
+    if clinic_id is not None:
+        scope = scope.where(Patient.clinic_id == clinic_id)
+    ids = scope.with_only_columns(Patient.id)
     rows = store.patients(session, patient_ids=ids)
     clinics = store.clinic_names(session, clinic_ids=sorted({p.clinic_id for p in rows}))
     return [
@@ -105,6 +108,7 @@ def _patients(session: Session, actor: Actor) -> list[dict[str, Any]]:
             address=p.address,
             preferred_language=p.preferred_language,
             clinic_name=clinics.get(p.clinic_id, ""),
+            last_updated=p.updated_at,
         )
         for p in rows
     ]
@@ -120,8 +124,9 @@ def _other_subjects(session: Session, patient_ids: list[int]) -> Iterator[dict[s
             yield from provider(session, pid)
 
 
-def bulk_fhir_resources(session: Session, actor: Actor) -> Iterator[dict[str, Any]]:
-    """Every FHIR R4 resource of the patients the actor may see (see the module docstring), each once.
+def bulk_fhir_resources(session: Session, actor: Actor, *, clinic_id: int | None = None) -> Iterator[dict[str, Any]]:
+    """Every FHIR R4 resource of the patients the actor may see (of one clinic's when ``clinic_id`` is given; see
+    the module docstring), each once.
 
     Audited once as ``outcomes.export_fhir`` when the iteration ends, with the count per resource type.
     """
@@ -140,12 +145,13 @@ def bulk_fhir_resources(session: Session, actor: Actor) -> Iterator[dict[str, An
             cited.update(referenced([resource], "Practitioner"))
             yield resource
 
-    patients = _patients(session, actor)
+    patients = _patients(session, actor, clinic_id)
     yield from fresh(patients)
-    bundle = proms.bulk_fhir(session, actor)
+    only = None if clinic_id is None else [int(p["id"]) for p in patients]
+    bundle = proms.bulk_fhir(session, actor, patient_ids=only)
     yield from fresh(bundle["QuestionnaireResponse"])
     yield from fresh(bundle["Observation"])
-    yield from fresh(procedure_exports.iter_fhir_resources(session, actor))
+    yield from fresh(procedure_exports.iter_fhir_resources(session, actor, patient_ids=only))
     yield from fresh(_other_subjects(session, [int(p["id"]) for p in patients]))
     yield from fresh(fhir_server.practitioners(session, set(cited)))
     record(session, actor, "outcomes.export_fhir", "Bulk", None, None, {"resources": counts})

@@ -127,6 +127,7 @@ def fhir_resources_for_patient(session: Session, patient_id: int) -> list[dict[s
             address=patient.address,
             preferred_language=patient.preferred_language,
             clinic_name=clinic.name if clinic else "",
+            last_updated=patient.updated_at,
         )
     ]
 

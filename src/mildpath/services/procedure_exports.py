@@ -8,7 +8,7 @@ Staff only, except :func:`discharge_instructions`, which a patient may download 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
@@ -201,12 +201,18 @@ def _adverse_event_resource(row: store.AdverseEventRow, patient_id: int) -> dict
     )
 
 
-def iter_fhir_resources(session: Session, actor: Actor) -> Iterator[dict[str, Any]]:
-    """Every recorded procedure, adverse event and reintervention of the patients the actor may see, as FHIR R4
-    dicts (for a bulk export). Procedures without a record yet are skipped. Reintervention ids are prefixed
-    ``reintervention-`` so that they never clash with the mild procedures' ids."""
+def iter_fhir_resources(
+    session: Session, actor: Actor, *, patient_ids: Sequence[int] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every recorded procedure, adverse event and reintervention of the patients the actor may see (only of
+    ``patient_ids`` among them when given), as FHIR R4 dicts (for a bulk export). Procedures without a record yet
+    are skipped. Reintervention ids are prefixed ``reintervention-`` so that they never clash with the mild
+    procedures' ids."""
     require_staff(actor)
-    visible = visible_patients(actor).with_only_columns(Patient.id)
+    scope = visible_patients(actor)
+    if patient_ids is not None:
+        scope = scope.where(Patient.id.in_(list(patient_ids)))
+    visible = scope.with_only_columns(Patient.id)
     rows = store.registry_procedures(session, patient_ids=visible, statuses=("in_progress", "completed"))
     record(session, actor, "procedure.fhir_export", "Procedure", None, None, {"results": len(rows)})
     for row in rows:
