@@ -97,3 +97,23 @@ def test_reading_the_response_again_shows_the_comments_triage(client, dr_alice, 
     again = client.get(f"/api/v1/patients/{pid}/responses/{created['id']}", headers=dr_alice.auth).json()
     assert again["comment_triage"]["level"] == created["comment_triage"]["level"] != "expected"
     assert again["comment_triage"]["flag_id"] == created["comment_triage"]["flag_id"]
+
+
+def test_a_patient_who_writes_a_danger_sign_on_the_last_step_sees_the_emergency_at_once(client, db, patient_rosa):
+    from tests.helpers import login
+    from tests.proms.test_pages import post_step, start_odi
+
+    rosa = patient_rosa.patient_id
+    login(client, patient_rosa)
+    fill = start_odi(client, rosa)
+    for step in range(9):
+        fill = post_step(client, fill, step, {f"odi-{step + 1}": 2}).headers["location"]
+    assert 'name="comment"' in client.get(fill).text  # the comment box is on the last step only
+    done = post_step(client, fill, 9, {"odi-10": 2, "comment": "desde ayer no puedo orinar"})
+    assert done.status_code == 303, done.text[:300]
+    page = client.get(done.headers["location"])
+    assert 'id="comment-triage"' in page.text and 'data-level="emergency"' in page.text and 'role="alert"' in page.text
+    assert "<mark" in page.text and "no puedo orinar" in page.text
+    assert "desde ayer no puedo orinar" in page.text  # the comment itself, as written
+    flag = db.query(TriageFlag).filter_by(patient_id=rosa, level="emergency").order_by(TriageFlag.id.desc()).first()
+    assert flag is not None and flag.status == "open"

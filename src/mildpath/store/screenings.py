@@ -46,6 +46,13 @@ class Screening(Base):
     comment_entry_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the comment's triaged entry
 
 
+def set_comment_entry(session: Session, *, screening_id: int, entry_id: int) -> None:
+    """Remember the diary entry that carries the triage of a self-check's comment (written at the next flush)."""
+    row = session.get(Screening, screening_id)
+    if row is not None:
+        row.comment_entry_id = entry_id
+
+
 def add_screening(
     session: Session,
     *,

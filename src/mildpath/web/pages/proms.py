@@ -42,6 +42,7 @@ from mildpath.web.deps import (
 )
 from mildpath.web.pages._common import form_errors, redirect, render
 from mildpath.web.pages._proms_chart import chart
+from mildpath.web.pages.recovery import LEVEL_LABELS
 
 router = APIRouter(include_in_schema=False)
 
@@ -241,6 +242,7 @@ def _step_page(
     values: dict[str, Any],
     errors: list[dict[str, str]],
     status_code: int = 200,
+    comment: str = "",
 ) -> Response:
     form = _form(settings, view.instrument)
     steps = svc.steps_for(view.instrument, view.after_treatment)
@@ -261,6 +263,7 @@ def _step_page(
                 "values": {k: str(v) for k, v in values.items() if v is not None},
                 "errors": errors,
                 "error_fields": {e["field"] for e in errors},
+                "comment": comment,
             }
         ),
         status_code=status_code,
@@ -287,13 +290,16 @@ async def save_step(
         index = view.resume_step
     action = str(form.get("action", "next"))
     answers = {item_id: str(form.get(item_id, "")) for item_id in steps[index].item_ids}
+    comment = str(form.get("comment", ""))
     # Leaving resumes on the next step when this one is fully answered, else on this one.
     leave_to = index + 1 if all(answers.values()) and index + 1 < len(steps) else index
     go_to = {"back": index - 1, "leave": leave_to}.get(action, index + 1)
     try:
         svc.save_section(session, actor, patient_id, response_id, index, answers, now=clock.now(), go_to=max(go_to, 0))
         if action == "next" and index + 1 >= len(steps):
-            svc.complete_response(session, actor, patient_id, response_id, today=clock.today(), now=clock.now())
+            svc.complete_response(
+                session, actor, patient_id, response_id, today=clock.today(), now=clock.now(), comment=comment
+            )
             return redirect(f"/patients/{patient_id}/responses/{response_id}?done=1")
     except InvalidAnswer as exc:
         # The error may name an item of another step (a question still needed at the end): show that step.
@@ -301,10 +307,11 @@ async def save_step(
         fresh = svc.get_response(session, actor, patient_id, response_id) if target != index else view
         values = {**view.answers, **{k: v for k, v in answers.items() if v}} if target == index else fresh.answers
         error = _labelled(_form(settings, view.instrument), exc)
-        return _step_page(request, settings, fresh, target, dict(values), [error], status_code=422)
+        return _step_page(request, settings, fresh, target, dict(values), [error], status_code=422, comment=comment)
     except InvalidInput as exc:
         error = _labelled(_form(settings, view.instrument), exc)
-        return _step_page(request, settings, view, index, {**view.answers, **answers}, [error], status_code=422)
+        values = {**view.answers, **answers}
+        return _step_page(request, settings, view, index, values, [error], status_code=422, comment=comment)
     if action == "leave":
         return redirect(f"/patients/{patient_id}/questionnaires?saved=1")
     return redirect(f"/patients/{patient_id}/responses/{response_id}/fill?step={max(go_to, 0) + 1}")
@@ -347,6 +354,7 @@ def result(
                 "answers": answers,
                 "done": bool(done),
                 "subscale_labels": dict(form.subscale_labels),
+                "level_labels": LEVEL_LABELS,
             }
         ),
     )
