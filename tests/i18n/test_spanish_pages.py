@@ -42,10 +42,6 @@ NOT_YET_SPANISH: set[str] = {
     "/patients/{patient_id}/diary/{entry_id}",  # advice and reasons: content/triage.yaml (branch triage)
     "/me/recovery",  # milestones: content/milestones.yaml has no Spanish yet
     "/patients/{patient_id}/recovery",
-    "/me/questionnaires",
-    "/patients/{patient_id}/questionnaires",
-    "/patients/{patient_id}/responses/{response_id}",
-    "/patients/{patient_id}/responses/{response_id}/fill",
     "/patients/{patient_id}/outcomes",
     "/patients/{patient_id}/procedures",
     "/patients/{patient_id}/procedures/{procedure_id}",

@@ -238,10 +238,16 @@ def site_wordings(content_dir: str) -> dict[str, SiteWording]:
     return _site_wordings_cached(content_dir, stamps) if stamps else {}
 
 
-def form_for(instrument_id: str, content_dir: str = "") -> InstrumentForm:
-    """The instrument's form: the site's licensed wording when it supplies one, else mildpath's neutral labels."""
+def form_for(instrument_id: str, content_dir: str = "", language: str = "en") -> InstrumentForm:
+    """The instrument's form: the site's licensed wording when it supplies one, else mildpath's neutral labels
+    in ``language`` (``en`` or ``es``; our own plain words, not a validated translation)."""
     _check_instrument(instrument_id)
-    return instrument_form(instrument_id, site_wordings(content_dir).get(instrument_id))
+    return instrument_form(instrument_id, site_wordings(content_dir).get(instrument_id), language=language)
+
+
+def response_title(view: ResponseView, language: str = "en") -> str:
+    """The title of a stored response in ``language``: the instrument's name only over licensed wording."""
+    return titled_form(view.instrument, view.wording, language).title
 
 
 def steps_for(instrument_id: str, after_treatment: bool) -> tuple[Step, ...]:

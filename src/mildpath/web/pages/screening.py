@@ -26,9 +26,8 @@ from starlette.datastructures import FormData
 from mildpath.content.criteria import Question, load_forms
 from mildpath.content.sources import bibliography
 from mildpath.domain.errors import InvalidInput
-from mildpath.services import clock
+from mildpath.services import clock, comments
 from mildpath.services import patients as patients_svc
-from mildpath.services import comments
 from mildpath.services import screening as svc
 from mildpath.web.deps import (
     PatientId,
