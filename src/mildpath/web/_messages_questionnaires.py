@@ -26,3 +26,20 @@ MEASURES = (
     N_("Leg pain"),
 )
 SHORT_TITLES = (N_("Walking"),)
+OUTCOMES = (  # services/outcomes.py: MEASURE_INFO labels and units, DEFINITIONS
+    N_("Oswestry Disability Index"),
+    N_("Back pain (NPRS)"),
+    N_("Leg pain (NPRS)"),
+    N_("ZCQ symptom severity"),
+    N_("ZCQ physical function"),
+    N_("ZCQ satisfaction"),
+    N_("Walking tolerance"),
+    N_("points"),
+    N_("Higher is better"),
+    N_("Lower is better"),
+    N_("ODI improved by 10 points or more"),
+    N_("ODI improved by 30%% or more"),
+    N_("Back pain improved by 2 points or 30%%"),
+    N_("Leg pain improved by 2 points or 30%%"),
+    N_("ZCQ composite (severity and function improved, satisfied)"),
+)

@@ -37,6 +37,7 @@ from mildpath.web.deps import (
     StaffPatientRecordActor,
     StaffPatientRecordForm,
 )
+from mildpath.web.i18n import N_
 from mildpath.web.pages import _procedure_forms as forms
 from mildpath.web.pages._common import redirect, render
 
@@ -66,10 +67,10 @@ PRINT_CSP = (
     "base-uri 'none'; form-action 'none'"
 )
 STATUS_LABELS = {
-    "scheduled": "Scheduled",
-    "in_progress": "In progress",
-    "completed": "Completed",
-    "cancelled": "Cancelled",
+    "scheduled": N_("Scheduled"),
+    "in_progress": N_("In progress"),
+    "completed": N_("Completed"),
+    "cancelled": N_("Cancelled"),
 }
 ITEM_STATUS = {"done": "Done", "open": "Open", "not_applicable": "Not applicable"}
 # Which checklist section answers which item (the form's fieldsets follow the content's item order).
