@@ -42,7 +42,6 @@ NOT_YET_SPANISH: set[str] = {
     "/patients/{patient_id}/diary/{entry_id}",  # advice and reasons: content/triage.yaml (branch triage)
     "/me/recovery",  # milestones: content/milestones.yaml has no Spanish yet
     "/patients/{patient_id}/recovery",
-    "/patients/{patient_id}/procedures/{procedure_id}/instructions",
     "/self-check",
     "/me/self-checks/{screening_id}",
 }

@@ -37,7 +37,7 @@ from mildpath.web.deps import (
     StaffPatientRecordActor,
     StaffPatientRecordForm,
 )
-from mildpath.web.i18n import N_
+from mildpath.web.i18n import N_, negotiate
 from mildpath.web.pages import _procedure_forms as forms
 from mildpath.web.pages._common import redirect, render
 
@@ -648,7 +648,13 @@ def instructions_print(
 ) -> Response:
     """The discharge instructions as a standalone page to print (the patient may open their own)."""
     html = exports.discharge_instructions(
-        session, actor, patient_id, procedure_id, fmt="html", fallback_phone=settings.clinic_phone
+        session,
+        actor,
+        patient_id,
+        procedure_id,
+        fmt="html",
+        fallback_phone=settings.clinic_phone,
+        language=negotiate(request),
     )
     return _document(html, pdf=False, filename="")
 
@@ -663,6 +669,12 @@ def instructions_pdf(
     settings: SettingsDep,
 ) -> Response:
     pdf = exports.discharge_instructions(
-        session, actor, patient_id, procedure_id, fmt="pdf", fallback_phone=settings.clinic_phone
+        session,
+        actor,
+        patient_id,
+        procedure_id,
+        fmt="pdf",
+        fallback_phone=settings.clinic_phone,
+        language=negotiate(request),
     )
     return _document(pdf, pdf=True, filename="discharge-instructions")
