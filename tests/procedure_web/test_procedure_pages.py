@@ -230,3 +230,14 @@ def test_the_checklist_table_shows_each_hold_and_restart_with_its_status(client,
     assert [c.strip() for c in cells["dalteparin"][1:5]] == ["24 h", "secondary source", "12-24 h", "UNVERIFIED"]
     assert [c.strip() for c in cells["apixaban"][1:5]] == ["3 days", "UNVERIFIED", "24 h", "UNVERIFIED"]
     assert "percutaneous decompression laminectomy" in page
+
+
+def test_a_patient_who_reads_spanish_gets_the_discharge_sheet_in_spanish(client, patient_rosa, db):
+    rosa = patient_rosa.patient_id
+    proc_id = store.list_for_patient(db, patient_id=rosa)[0].id
+    login(client, patient_rosa)
+    sheet = client.get(f"/patients/{rosa}/procedures/{proc_id}/instructions")
+    assert sheet.status_code == 200 and '<html lang="es">' in sheet.text
+    assert "Pida ayuda de emergencia ya si tiene" in sheet.text and "dificultad nueva para orinar" in sheet.text
+    english = client.get(f"/patients/{rosa}/procedures/{proc_id}/instructions?lang=en")
+    assert "Get emergency help now if you have" in english.text
