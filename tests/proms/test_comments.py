@@ -43,7 +43,7 @@ def test_a_danger_sign_in_a_questionnaire_comment_raises_an_emergency_flag(
     assert triage["level"] == "emergency" and triage["flag_id"] is not None
     assert any(words in m["text"] and m["text"] in comment for m in triage["matched"])
     row = _worklist_row(client, dr_alice, triage["flag_id"])
-    assert row["level"] == "emergency" and row["matched"] == triage["matched"]
+    assert row["level"] == "emergency" and row["matched"] == triage["matched"] and row["origin"] == "questionnaire"
     assert all(r.startswith("Patient reported") for r in row["reasons"])
     entry = db.get(DiaryEntryRecord, triage["entry_id"])
     assert entry is not None and entry.origin == "questionnaire" and entry.answers == {"notes": comment}

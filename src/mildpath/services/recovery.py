@@ -246,6 +246,7 @@ class FlagView:
     resolved_at: datetime | None
     resolution_note: str
     escalated_at: datetime | None = None
+    origin: str = "diary"  # where the words were written: diary, questionnaire or self_check (a comment)
 
     @property
     def overdue(self) -> bool:
@@ -702,6 +703,7 @@ def _flag_view(
         resolved_at=flag.resolved_at,
         resolution_note=flag.resolution_note,
         escalated_at=flag.escalated_at,
+        origin=entry.origin or "diary",
     )
 
 
