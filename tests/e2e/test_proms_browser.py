@@ -26,22 +26,22 @@ def test_a_patient_fills_an_odi_on_her_phone_leaves_resumes_and_sees_her_trend(p
     odi = phone.locator("[data-timepoint='3m'] li[data-instrument='odi']")
     odi.locator("button").click()
     phone.wait_for_load_state("domcontentloaded")
-    assert phone.locator("#step-count").inner_text() == "Step 1 of 10"
+    assert phone.locator("#step-count").inner_text() == "Paso 1 de 10"  # Rosa reads Spanish (issue 15 §3)
     assert phone.evaluate("document.documentElement.scrollWidth") <= 400, "the form scrolls sideways on a phone"
 
     for section, value in [(1, 3), (2, 1), (3, 3), (4, 2)]:
         answer(phone, section, value)
-    assert phone.locator("#step-count").inner_text() == "Step 5 of 10"
+    assert phone.locator("#step-count").inner_text() == "Paso 5 de 10"
     assert phone.locator("#progress").get_attribute("value") == "4"
     phone.click("label[for=odi-5-2]")
     phone.click("#leave")
     phone.wait_for_load_state("domcontentloaded")
-    assert "Your answers are saved" in phone.locator("#saved").inner_text()
+    assert "Sus respuestas están guardadas" in phone.locator("#saved").inner_text()
 
     phone.goto(live_server + "/me/questionnaires")  # later: she comes back
     phone.locator("[data-timepoint='3m'] li[data-instrument='odi'] a.button").click()
     phone.wait_for_load_state("domcontentloaded")
-    assert phone.locator("#step-count").inner_text() == "Step 6 of 10"
+    assert phone.locator("#step-count").inner_text() == "Paso 6 de 10"
     phone.click("#back")
     phone.wait_for_load_state("domcontentloaded")
     assert phone.locator("#odi-5-2").is_checked(), "the answer saved before leaving is still there"

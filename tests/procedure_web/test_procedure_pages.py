@@ -257,3 +257,14 @@ def test_a_sites_own_anticoagulant_table_replaces_the_shipped_one_on_the_checkli
     finally:
         use_site_content(settings.content_dir)
     assert "warfarin" in client.get(_url(scheduled, "checklist")).text
+
+
+def test_a_patient_who_reads_spanish_gets_the_discharge_sheet_in_spanish(client, patient_rosa, db):
+    rosa = patient_rosa.patient_id
+    proc_id = store.list_for_patient(db, patient_id=rosa)[0].id
+    login(client, patient_rosa)
+    sheet = client.get(f"/patients/{rosa}/procedures/{proc_id}/instructions")
+    assert sheet.status_code == 200 and '<html lang="es">' in sheet.text
+    assert "Pida ayuda de emergencia ya si tiene" in sheet.text and "dificultad nueva para orinar" in sheet.text
+    english = client.get(f"/patients/{rosa}/procedures/{proc_id}/instructions?lang=en")
+    assert "Get emergency help now if you have" in english.text

@@ -40,8 +40,9 @@ def test_the_patient_sees_what_is_waiting(client, patient_rosa):
     assert resp.status_code == 303
     page = client.get(resp.headers["location"])
     assert page.status_code == 200
-    assert 'data-timepoint="3m"' in page.text and "Overdue" in page.text
-    assert "Continue" in page.text  # the ZCQ she started
+    # Rosa prefers Spanish (issue 15 §3): her questionnaires speak it
+    assert 'data-timepoint="3m"' in page.text and "Atrasado" in page.text
+    assert "Seguir" in page.text  # the ZCQ she started
     assert_strict_csp_friendly(page.text)
 
 
@@ -50,7 +51,7 @@ def test_a_patient_fills_an_odi_step_by_step_leaves_and_resumes(client, db, pati
     login(client, patient_rosa)
     fill = start_odi(client, rosa)
     page = client.get(fill)
-    assert "Step 1 of 10" in page.text and '<progress id="progress" max="10" value="0"' in page.text
+    assert "Paso 1 de 10" in page.text and '<progress id="progress" max="10" value="0"' in page.text
     assert_strict_csp_friendly(page.text)
     for step in range(3):
         resp = post_step(client, fill, step, {f"odi-{step + 1}": 2})
@@ -59,9 +60,9 @@ def test_a_patient_fills_an_odi_step_by_step_leaves_and_resumes(client, db, pati
     assert fill.endswith("step=4")
     left = post_step(client, fill, 3, {"odi-4": 1}, action="leave")
     assert left.headers["location"] == f"/patients/{rosa}/questionnaires?saved=1"
-    assert "Your answers are saved" in client.get(left.headers["location"]).text
+    assert "Sus respuestas están guardadas" in client.get(left.headers["location"]).text
     resumed = client.get(fill.split("?")[0])
-    assert "Step 5 of 10" in resumed.text
+    assert "Paso 5 de 10" in resumed.text
     row = db.scalar(select(PromResponse).where(PromResponse.patient_id == rosa, PromResponse.instrument == "odi"))
     assert row.answers == {"odi-1": 2, "odi-2": 2, "odi-3": 2, "odi-4": 1} and row.current_step == 3 + 1
 
@@ -72,7 +73,7 @@ def test_an_invalid_answer_re_shows_the_step_naming_the_question(client, db, pat
     fill = start_odi(client, rosa)
     resp = post_step(client, fill, 0, {"odi-1": "9"})
     assert resp.status_code == 422
-    assert "Question 1 (Pain intensity)" in resp.text and "outside 0-5" in resp.text
+    assert "Pregunta 1 (Dolor: cuánto le duele)" in resp.text and "outside 0-5" in resp.text
     row = db.scalar(select(PromResponse).where(PromResponse.patient_id == rosa, PromResponse.instrument == "odi"))
     assert row.answers == {}
 
@@ -109,7 +110,7 @@ def test_finishing_with_too_many_blanks_asks_for_the_missing_question(client, pa
         answers = {} if step in (2, 5) else {f"odi-{step + 1}": 1}
         resp = post_step(client, fill, step, answers)
     assert resp.status_code == 422
-    assert "Question 3 (Lifting)" in resp.text and "Step 3 of 10" in resp.text
+    assert "Pregunta 3 (Levantar cosas)" in resp.text and "Paso 3 de 10" in resp.text
 
 
 def test_the_clinician_tab_shows_the_schedule_and_every_response(client, dr_alice, pat_id):

@@ -180,7 +180,7 @@ def _form_items(instrument: Instrument, data: dict[str, Any], where: str) -> tup
     return tuple(out)
 
 
-def _load_form(instrument_id: str) -> InstrumentForm:
+def _load_form(instrument_id: str) -> tuple[InstrumentForm, InstrumentForm]:
     path = INSTRUMENTS_DIR / f"{instrument_id}.yaml"
     where = f"content/instruments/{path.name}"
     try:
@@ -197,7 +197,7 @@ def _load_form(instrument_id: str) -> InstrumentForm:
     if instrument.source not in sources:
         raise ContentError(f"{where}: must cite the scoring source {instrument.source!r}")
     subscales = data.get("subscales") or {}
-    return InstrumentForm(
+    form = InstrumentForm(
         id=instrument_id,
         title=str(data["title"]),
         short_title=str(data.get("short_title", instrument_id.upper())),
@@ -209,21 +209,66 @@ def _load_form(instrument_id: str) -> InstrumentForm:
         subscale_labels=tuple((str(k), str(v)) for k, v in subscales.items()),
         licensed_title=str(data.get("licensed_title") or data["title"]),
     )
+    spanish = data.get("es")
+    if not isinstance(spanish, dict):
+        raise ContentError(f"{where}: needs an es: section (Spanish neutral labels, issue 15 §3)")
+    return form, _translated(form, spanish, f"{where}: es")
+
+
+def _translated(form: InstrumentForm, data: dict[str, Any], where: str) -> InstrumentForm:
+    """The form in another language: every title, item label and option label must be translated (a form
+    half in English is refused). The licensed title stays the instrument's own name."""
+    items = data.get("items") or {}
+    if not isinstance(items, dict) or set(items) != {item.id for item in form.items}:
+        raise ContentError(f"{where}: items must translate exactly {[i.id for i in form.items]}")
+    labels = {str(k): str(v) for k, v in (data.get("option_labels") or {}).items()}
+    shown = {o.label for item in form.items for o in item.options if not o.label.isdigit()}
+    if shown - set(labels):
+        raise ContentError(f"{where}: option_labels misses {sorted(shown - set(labels))}")
+    subscales = {str(k): str(v) for k, v in (data.get("subscales") or {}).items()}
+    if set(subscales) != {k for k, _ in form.subscale_labels}:
+        raise ContentError(f"{where}: subscales must translate {[k for k, _ in form.subscale_labels]}")
+    if not str(data.get("title") or "").strip():
+        raise ContentError(f"{where}: needs a title")
+    return replace(
+        form,
+        title=str(data["title"]),
+        instructions=str(data.get("instructions", "")).strip(),
+        items=tuple(
+            replace(
+                item,
+                label=str(items[item.id]),
+                options=tuple(replace(o, label=labels.get(o.label, o.label)) for o in item.options),
+            )
+            for item in form.items
+        ),
+        subscale_labels=tuple((k, subscales[k]) for k, _ in form.subscale_labels),
+        language=str(data.get("language", "es")),
+    )
 
 
 @lru_cache(maxsize=8)
-def _shipped_form(instrument_id: str) -> InstrumentForm:
+def _shipped_forms(instrument_id: str) -> tuple[InstrumentForm, InstrumentForm]:
+    """The shipped form in English and in Spanish."""
     return _load_form(instrument_id)
 
 
-def instrument_form(instrument_id: str, site_wording: SiteWording | None = None) -> InstrumentForm:
-    """The form of one instrument: mildpath's neutral labels, or the site's licensed wording laid over them.
+def _shipped_form(instrument_id: str, language: str = "en") -> InstrumentForm:
+    english, spanish = _shipped_forms(instrument_id)
+    return spanish if language == "es" else english
+
+
+def instrument_form(
+    instrument_id: str, site_wording: SiteWording | None = None, language: str = "en"
+) -> InstrumentForm:
+    """The form of one instrument: mildpath's neutral labels (in ``language``: ``en`` or ``es``), or the site's
+    licensed wording laid over them (in the language of the site's file, whatever ``language`` asks).
 
     Raises ``KeyError`` for an unknown instrument id and :class:`ContentError` for a broken shipped file.
     """
     if instrument_id not in INSTRUMENTS:
         raise KeyError(instrument_id)
-    form = _shipped_form(instrument_id)
+    form = _shipped_form(instrument_id, language if site_wording is None else "en")
     if site_wording is None:
         return form
     if site_wording.instrument != instrument_id:
@@ -246,9 +291,9 @@ def instrument_form(instrument_id: str, site_wording: SiteWording | None = None)
     )
 
 
-def titled_form(instrument_id: str, wording: str) -> InstrumentForm:
+def titled_form(instrument_id: str, wording: str, language: str = "en") -> InstrumentForm:
     """The shipped form titled for a stored response's ``wording`` (``licensed`` or ``neutral``)."""
-    form = instrument_form(instrument_id)
+    form = instrument_form(instrument_id, language=language)
     return replace(form, title=form.licensed_title) if wording == "licensed" else form
 
 

@@ -8,7 +8,7 @@ load and every item must cite known sources: a malformed file fails loudly with 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,10 @@ class CitedText:
 
     text: str
     sources: tuple[str, ...]
+    text_es: str = ""  # the same sentence in Spanish (issue 15 §3); shown to a patient who reads Spanish
+
+    def in_language(self, language: str) -> str:
+        return self.text_es if language == "es" and self.text_es else self.text
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,10 @@ class InstructionSection:
     sentences: tuple[CitedText, ...]
     urgency: str = ""
     action: CitedText | None = None
+    title_es: str = ""
+
+    def title_in(self, language: str) -> str:
+        return self.title_es if language == "es" and self.title_es else self.title
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,11 @@ class PatientTexts:
     never_stop_blood_thinner: CitedText
     fasting_instructions: tuple[CitedText, ...]
     discharge_instructions: tuple[InstructionSection, ...]
+    #: the discharge sheet's own words by language (``title``, ``procedure_on``, ``phone``, ``sources``)
+    discharge_sheet: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def sheet_words(self, language: str) -> dict[str, str]:
+        return self.discharge_sheet.get(language) or self.discharge_sheet.get("en") or {}
 
 
 @dataclass(frozen=True)
@@ -176,7 +189,10 @@ def _cited(entry: dict[str, Any], where: str) -> CitedText:
     text = str(entry.get("text", "")).strip()
     if not text:
         raise ContentError(f"{where}: empty text")
-    return CitedText(text, _sources(entry, where))
+    text_es = str(entry.get("text_es", "")).strip()
+    if not text_es:  # every patient-facing sentence comes in Spanish too (issue 15 §3)
+        raise ContentError(f"{where}: needs text_es (the Spanish sentence)")
+    return CitedText(text, _sources(entry, where), text_es)
 
 
 def _policies(data: dict[str, Any], drugs: dict[str, Any], texts: PatientTexts) -> ProcedurePolicies:
@@ -254,7 +270,13 @@ def _patient_texts(data: dict[str, Any]) -> PatientTexts:
         urgency = str(block.get("urgency", ""))
         if urgency not in ("", "emergency", "urgent"):
             raise ContentError(f"{where}: urgency must be emergency or urgent")
-        sections.append(InstructionSection(str(block["id"]), str(block["title"]), sentences, urgency, action))
+        if not block.get("title_es"):
+            raise ContentError(f"{where}: needs title_es (the Spanish title)")
+        sections.append(
+            InstructionSection(
+                str(block["id"]), str(block["title"]), sentences, urgency, action, str(block["title_es"])
+            )
+        )
     fasting = tuple(_cited(s, "procedure.yaml: fasting_instructions") for s in data.get("fasting_instructions") or ())
     if not sections or not fasting:
         raise ContentError("procedure.yaml: discharge_instructions and fasting_instructions are required")
@@ -262,7 +284,21 @@ def _patient_texts(data: dict[str, Any]) -> PatientTexts:
         never_stop_blood_thinner=_cited(data.get("never_stop_blood_thinner") or {}, "procedure.yaml: never_stop"),
         fasting_instructions=fasting,
         discharge_instructions=tuple(sections),
+        discharge_sheet=_sheet(data.get("discharge_sheet") or {}),
     )
+
+
+_SHEET_WORDS = {"title", "procedure_on", "phone", "sources"}
+
+
+def _sheet(data: dict[str, Any]) -> dict[str, dict[str, str]]:
+    out = {}
+    for language in ("en", "es"):
+        words = data.get(language) or {}
+        if set(words) != _SHEET_WORDS:
+            raise ContentError(f"procedure.yaml: discharge_sheet.{language} must give {sorted(_SHEET_WORDS)}")
+        out[language] = {str(k): str(v) for k, v in words.items()}
+    return out
 
 
 def _procedure_code(data: dict[str, Any]) -> ProcedureCode:

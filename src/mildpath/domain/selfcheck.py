@@ -94,6 +94,9 @@ class SelfCheck(BaseModel):
     cancer_history: bool | None = None
     night_pain: bool | None = None
     recent_trauma: bool | None = None
+    #: anything else the patient wants to say, in their own words: the services read it with the symptom reader
+    #: (issue 15 §1); no screening criterion reads it.
+    comment: str | None = Field(default=None, max_length=2000)
 
     def to_facts(self) -> PatientFacts:
         """The answers as facts, dated ``answered_on``."""

@@ -150,8 +150,11 @@ def procedure_note_html(
     )
 
 
-def discharge_instructions_html(*, patient: str, procedure_date: date | None = None, phone: str = "") -> str:
-    """The patient's discharge instructions as a standalone HTML document, in plain words, from cited content."""
+def discharge_instructions_html(
+    *, patient: str, procedure_date: date | None = None, phone: str = "", language: str = "en"
+) -> str:
+    """The patient's discharge instructions as a standalone HTML document, in plain words, from cited content,
+    in ``language`` (``en`` or ``es``: every sentence of the content has its Spanish sibling)."""
     texts = patient_texts()
     cited = [sid for sec in texts.discharge_instructions for s in sec.sentences for sid in s.sources]
     cited += [sid for sec in texts.discharge_instructions if sec.action for sid in sec.action.sources]
@@ -165,6 +168,8 @@ def discharge_instructions_html(*, patient: str, procedure_date: date | None = N
             phone=phone,
             sections=texts.discharge_instructions,
             sources=_sources(cited),
+            language="es" if language == "es" else "en",
+            words=texts.sheet_words(language),
         )
     )
 
@@ -185,6 +190,10 @@ def procedure_note_pdf(
     return html_to_pdf(procedure_note_html(day, patient=patient, today=today, policies=policies))
 
 
-def discharge_instructions_pdf(*, patient: str, procedure_date: date | None = None, phone: str = "") -> bytes:
+def discharge_instructions_pdf(
+    *, patient: str, procedure_date: date | None = None, phone: str = "", language: str = "en"
+) -> bytes:
     """The discharge instructions as PDF bytes (see :func:`discharge_instructions_html`)."""
-    return html_to_pdf(discharge_instructions_html(patient=patient, procedure_date=procedure_date, phone=phone))
+    return html_to_pdf(
+        discharge_instructions_html(patient=patient, procedure_date=procedure_date, phone=phone, language=language)
+    )

@@ -126,20 +126,25 @@ def discharge_instructions(
     *,
     fmt: Literal["html", "pdf"],
     fallback_phone: str = "",
+    language: str | None = None,
 ) -> bytes:
     """The discharge instructions for this procedure (staff, or the patient themself): a standalone HTML document
     (UTF-8) or a PDF. They print the clinic's phone (or ``fallback_phone``, ``MILDPATH_CLINIC_PHONE``); without
-    either, :class:`Conflict` naming the setting."""
+    either, :class:`Conflict` naming the setting. ``language`` (``en``/``es``) defaults to the patient's
+    preference: the sheet is for the patient."""
     row, patient = procedure_for(session, actor, patient_id, procedure_id)
     if row.status == "cancelled":
         raise Conflict("the procedure was cancelled")
     phone = discharge_phone(session, patient, fallback_phone)
     name = f"{patient.given_name} {patient.family_name}"
     record(session, actor, "procedure.instructions_export", "Procedure", row.id, patient.id, {"format": fmt})
+    lang = language or (patient.preferred_language if patient.preferred_language in ("en", "es") else "en")
     if fmt == "pdf":
-        return documents.discharge_instructions_pdf(patient=name, procedure_date=row.scheduled_date, phone=phone)
+        return documents.discharge_instructions_pdf(
+            patient=name, procedure_date=row.scheduled_date, phone=phone, language=lang
+        )
     return documents.discharge_instructions_html(
-        patient=name, procedure_date=row.scheduled_date, phone=phone
+        patient=name, procedure_date=row.scheduled_date, phone=phone, language=lang
     ).encode()
 
 

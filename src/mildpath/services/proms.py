@@ -29,7 +29,7 @@ re-exported here (``patient_schedule``, ``clinic_follow_up``, ``queue_due_remind
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -48,6 +48,7 @@ from mildpath.content.instruments import (
     titled_form,
 )
 from mildpath.content.schedule import follow_up_plan
+from mildpath.domain.diary import MAX_TEXT
 from mildpath.domain.errors import Conflict, InvalidAnswer, InvalidInput, NotFound
 from mildpath.domain.inputs import EdgeInput
 from mildpath.domain.instruments import INSTRUMENTS, Score, score
@@ -63,6 +64,7 @@ from mildpath.fhir.questionnaires import (
     score_observations,
 )
 from mildpath.services.access import Actor, get_patient_for, record, require_staff, visible_patients
+from mildpath.services.comments import CommentTriage, clean_comment, stored_comment_triage, triage_comment
 from mildpath.services.proms_schedule import (
     REMINDER_BODY,
     REMINDER_KIND,
@@ -124,6 +126,11 @@ class ResponseView:
     answered_on: date | None
     #: ``licensed`` or ``neutral``: the words the patient answered (see ``store.proms.WORDINGS``).
     wording: str = "neutral"
+    #: the patient's optional comment, as written, and what the symptom reader made of it (issue 15 §1):
+    #: ``comment_triage`` is filled where the comment was just read or one response is shown, else ``None``.
+    comment: str = ""
+    comment_entry_id: int | None = None
+    comment_triage: CommentTriage | None = None
 
     @property
     def resume_step(self) -> int:
@@ -174,6 +181,12 @@ class ResponseIn(EdgeInput):
         max_length=40, description="Item id -> answer; null or absent means unanswered"
     )
     answered_on: date | None = Field(default=None, description="The day the patient answered (default: today)")
+    comment: str | None = Field(
+        default=None,
+        max_length=MAX_TEXT,
+        description="Anything the patient wants to add, in their own words; read by the symptom reader like a diary "
+        "note: a warning sign raises a worklist flag and the answer's comment_triage",
+    )
 
 
 #: What each instrument's trend chart plots. Lower is better except walking time.  # source: odi, zcq, nprs, walking
@@ -225,10 +238,16 @@ def site_wordings(content_dir: str) -> dict[str, SiteWording]:
     return _site_wordings_cached(content_dir, stamps) if stamps else {}
 
 
-def form_for(instrument_id: str, content_dir: str = "") -> InstrumentForm:
-    """The instrument's form: the site's licensed wording when it supplies one, else mildpath's neutral labels."""
+def form_for(instrument_id: str, content_dir: str = "", language: str = "en") -> InstrumentForm:
+    """The instrument's form: the site's licensed wording when it supplies one, else mildpath's neutral labels
+    in ``language`` (``en`` or ``es``; our own plain words, not a validated translation)."""
     _check_instrument(instrument_id)
-    return instrument_form(instrument_id, site_wordings(content_dir).get(instrument_id))
+    return instrument_form(instrument_id, site_wordings(content_dir).get(instrument_id), language=language)
+
+
+def response_title(view: ResponseView, language: str = "en") -> str:
+    """The title of a stored response in ``language``: the instrument's name only over licensed wording."""
+    return titled_form(view.instrument, view.wording, language).title
 
 
 def steps_for(instrument_id: str, after_treatment: bool) -> tuple[Step, ...]:
@@ -408,6 +427,8 @@ def _view(row: store.PromResponse, plan: SchedulePlan, names: Mapping[int, str])
         completed_at=row.completed_at,
         answered_on=row.answered_on,
         wording=row.wording or "neutral",
+        comment=row.comment or "",
+        comment_entry_id=row.comment_entry_id,
     )
 
 
@@ -539,16 +560,25 @@ def save_section(
 
 
 def complete_response(
-    session: Session, actor: Actor, patient_id: int, response_id: int, *, today: date, now: datetime
+    session: Session,
+    actor: Actor,
+    patient_id: int,
+    response_id: int,
+    *,
+    today: date,
+    now: datetime,
+    comment: str | None = None,
 ) -> ResponseView:
     """Complete an in-progress response: re-score it from its answers and mark it answered today.
 
     A patient must have answered enough for every score the timepoint asks (:class:`InvalidAnswer` names the
-    first item still needed); staff may complete with a score left empty (its reason is kept).
+    first item still needed); staff may complete with a score left empty (its reason is kept). ``comment`` is
+    read by the symptom reader (:func:`_read_comment`).
     """
     row = _row_for(session, actor, patient_id, response_id)
     if row.status != "in_progress":
         raise Conflict("this questionnaire is already completed")
+    text = clean_comment(comment)
     stored, result = _normalise(row.instrument, row.answers or {}, row.after_treatment)
     if actor.role == "patient":
         needed = _still_needed(row.instrument, result, row.after_treatment)
@@ -558,7 +588,17 @@ def complete_response(
     store.complete(session, row, answered_on=today, now=now)
     session.flush()
     record(session, actor, "proms.complete", "PromResponse", row.id, patient_id, _detail(row, mode=row.entry_mode))
-    return _views(session, [row])[0]
+    return _read_comment(session, actor, row, text, now=now)
+
+
+def _read_comment(session: Session, actor: Actor, row: store.PromResponse, text: str, *, now: datetime) -> ResponseView:
+    """Keep the response's comment and read it like a diary note: a sign raises a diary entry of origin
+    ``questionnaire`` with its worklist flag (:func:`mildpath.services.comments.triage_comment`)."""
+    if not text:
+        return _views(session, [row])[0]
+    triage = triage_comment(session, actor, row.patient_id, text, origin="questionnaire", now=now)
+    store.set_comment(session, row, comment=text, entry_id=triage.entry_id if triage else None)
+    return replace(_views(session, [row])[0], comment_triage=triage)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -587,6 +627,7 @@ def record_response(
     """
     get_patient_for(session, actor, patient_id)
     _check_instrument(data.instrument)
+    text = clean_comment(data.comment)
     answered_on = data.answered_on or today
     if answered_on > today:
         raise InvalidInput("answered_on: cannot be in the future", field="answered_on", value=str(answered_on))
@@ -642,7 +683,7 @@ def record_response(
         session.flush()
     action = "proms.import" if mode == "import" else "proms.record"
     record(session, actor, action, "PromResponse", row.id, patient_id, _detail(row, mode=mode))
-    return _views(session, [row])[0]
+    return _read_comment(session, actor, row, text, now=now)
 
 
 def _choose_timepoint(
@@ -735,7 +776,10 @@ def _authored_date(authored: Any, today: date) -> date:
 def get_response(session: Session, actor: Actor, patient_id: int, response_id: int) -> ResponseView:
     row = _row_for(session, actor, patient_id, response_id)
     record(session, actor, "proms.read", "PromResponse", row.id, patient_id)
-    return _views(session, [row])[0]
+    view = _views(session, [row])[0]
+    if row.comment_entry_id is None:
+        return view
+    return replace(view, comment_triage=stored_comment_triage(session, actor, patient_id, row.comment_entry_id))
 
 
 def list_responses(

@@ -216,6 +216,7 @@ class DiaryEntryView:
     flag_status: str | None
     clinic_phone: str = ""
     entered_by_caregiver: str = ""  # "Ana (daughter)" when a caregiver entered it for the patient (issue 20)
+    origin: str = "diary"  # or "questionnaire" / "self_check": a comment read by the symptom reader (issue 15)
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -265,6 +266,7 @@ class FlagView:
     resolved_at: datetime | None
     resolution_note: str
     escalated_at: datetime | None = None
+    origin: str = "diary"  # where the words were written: diary, questionnaire or self_check (a comment)
 
     @property
     def overdue(self) -> bool:
@@ -460,7 +462,7 @@ def _milestone_view(m: DatedMilestone, procedure_date: date, today: date) -> Mil
 
 
 def record_diary_entry(
-    session: Session, actor: Actor, patient_id: int, data: Mapping[str, Any], *, now: datetime
+    session: Session, actor: Actor, patient_id: int, data: Mapping[str, Any], *, now: datetime, origin: str = "diary"
 ) -> DiaryEntryView:
     """Validate, triage and store one diary entry; raise a flag (and, for ``emergency`` or ``same_day``, queue
     the clinicians' notifications) when the entry is above ``expected``.
@@ -468,7 +470,8 @@ def record_diary_entry(
     ``data`` holds the :class:`~mildpath.domain.diary.DiaryEntry` fields (missing means "not reported").
     When ``days_since_procedure`` is missing and the patient has a plan, it is the number of days from the
     plan's procedure date to ``now``'s local date (left empty before the procedure). Invalid data raises
-    :class:`InvalidInput` naming the field before anything is written.
+    :class:`InvalidInput` naming the field before anything is written. ``origin`` says where the words were
+    written (``diary``; ``questionnaire`` or ``self_check`` for a comment: :mod:`mildpath.services.comments`).
     """
     patient = get_patient_for(session, actor, patient_id)
     values = dict(data)
@@ -500,8 +503,9 @@ def record_diary_entry(
         reasons=_reasons_json(result, english),
         advice=result.advice,
         rules_version=result.rules_version,
+        origin=origin,
     )
-    record(session, actor, "recovery.diary_create", "DiaryEntry", row.id, patient_id)
+    record(session, actor, "recovery.diary_create", "DiaryEntry", row.id, patient_id, {"origin": origin})
     flag = None
     if result.level is not TriageLevel.EXPECTED:
         flag = store.add_flag(session, patient_id=patient_id, entry_id=row.id, level=result.level.value, created_at=now)
@@ -630,6 +634,7 @@ def _entry_view(
         flag_status=flag.status if flag else None,
         clinic_phone=clinic_phone,
         entered_by_caregiver=caregiver,
+        origin=row.origin or "diary",
     )
 
 
@@ -753,6 +758,7 @@ def _flag_view(
         resolved_at=flag.resolved_at,
         resolution_note=flag.resolution_note,
         escalated_at=flag.escalated_at,
+        origin=entry.origin or "diary",
     )
 
 

@@ -25,7 +25,7 @@ FHIR import, so what the page explains is exactly what was entered.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -44,6 +44,7 @@ from mildpath.fhir.write import guidance_response, risk_assessment
 from mildpath.services import clock
 from mildpath.services import proms as proms_svc
 from mildpath.services.access import Actor, get_patient_for, record, require_role, require_staff
+from mildpath.services.comments import CommentTriage, stored_comment_triage, triage_comment
 from mildpath.store import screenings as store
 from mildpath.store import users as users_store
 from mildpath.store.models import Patient
@@ -87,6 +88,8 @@ class ScreeningView:
     created_by: int | None
     created_by_name: str
     created_at: datetime
+    #: what the symptom reader made of a self-check's comment (issue 15 §1); filled where one screening is shown
+    comment_triage: CommentTriage | None = None
 
     @property
     def status_label(self) -> str:
@@ -322,7 +325,15 @@ def screen_patient_from_form(
     stored_answers = form.model_dump(mode="json", exclude_none=True)
     if not any(v not in (None, [], "") for k, v in stored_answers.items() if k != _DATE_FIELD[kind]):
         raise InvalidInput("answers: answer at least one question before saving", field="answers")
-    return _store(session, actor, patient, kind, day, form.to_facts(), stored_answers, content_dir)
+    view = _store(session, actor, patient, kind, day, form.to_facts(), stored_answers, content_dir)
+    comment = getattr(form, "comment", None)
+    if not comment:
+        return view
+    # The comment is read like a diary note: a sign raises a diary entry of origin self_check and its flag.
+    triage = triage_comment(session, actor, patient.id, comment, origin="self_check", now=clock.now())
+    if triage is not None and triage.entry_id is not None:
+        store.set_comment_entry(session, screening_id=view.id, entry_id=triage.entry_id)
+    return replace(view, comment_triage=triage)
 
 
 def screen_from_fhir(
@@ -410,7 +421,10 @@ def get_screening(session: Session, actor: Actor, patient_id: int, screening_id:
     if row is None:
         raise NotFound(f"no screening {screening_id}", record_type="Screening", record_id=screening_id)
     record(session, actor, "screening.read", "Screening", row.id, patient_id)
-    return _views(session, [row])[0]
+    view = _views(session, [row])[0]
+    if row.comment_entry_id is None:
+        return view
+    return replace(view, comment_triage=stored_comment_triage(session, actor, patient_id, row.comment_entry_id))
 
 
 def screening_fhir(

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint, func, select
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from mildpath.store.base import Base, JSONType, UTCDateTime, utcnow
@@ -65,6 +65,8 @@ class PromResponse(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     answered_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     wording: Mapped[str] = mapped_column(String(16), default="neutral", server_default="neutral")
+    comment: Mapped[str] = mapped_column(Text, default="", server_default="")  # the patient's own words
+    comment_entry_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the triaged diary entry
 
 
 class PromReminder(Base):
@@ -142,6 +144,13 @@ def write_answers(
     row.entered_at = now
     if current_step is not None:
         row.current_step = current_step
+    return row
+
+
+def set_comment(session: Session, row: PromResponse, *, comment: str, entry_id: int | None) -> PromResponse:
+    """Keep the patient's comment and the diary entry its triage raised, if any (written at the next flush)."""
+    row.comment = comment
+    row.comment_entry_id = entry_id
     return row
 
 

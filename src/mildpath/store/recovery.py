@@ -59,6 +59,8 @@ class DiaryEntryRecord(Base):
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     advice: Mapped[str] = mapped_column(Text, default="")
     rules_version: Mapped[str] = mapped_column(String(40), default="")
+    # Where the words were written: the diary, or a comment on a questionnaire or the self-check (issue 15 §1).
+    origin: Mapped[str] = mapped_column(String(16), default="diary", server_default="diary")
 
 
 class TriageFlag(Base):
@@ -126,8 +128,10 @@ def add_entry(
     reasons: list[dict[str, Any]],
     advice: str,
     rules_version: str,
+    origin: str = "diary",
 ) -> DiaryEntryRecord:
     row = DiaryEntryRecord(
+        origin=origin,
         patient_id=patient_id,
         entered_by=entered_by,
         entered_at=entered_at,

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, String, func, select
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from mildpath.store.base import Base, JSONType, UTCDateTime, utcnow
@@ -43,6 +43,14 @@ class Screening(Base):
     answers: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    comment_entry_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the comment's triaged entry
+
+
+def set_comment_entry(session: Session, *, screening_id: int, entry_id: int) -> None:
+    """Remember the diary entry that carries the triage of a self-check's comment (written at the next flush)."""
+    row = session.get(Screening, screening_id)
+    if row is not None:
+        row.comment_entry_id = entry_id
 
 
 def add_screening(

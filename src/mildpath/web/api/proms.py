@@ -25,6 +25,7 @@ from mildpath.fhir.questionnaires import questionnaire
 from mildpath.services import clock
 from mildpath.services import proms as svc
 from mildpath.web import idempotency
+from mildpath.web.api.schemas import CommentTriagePublic
 from mildpath.web.deps import PatientId, PatientRecordActor, RecordId, SessionDep, SettingsDep, SignedIn, Staff
 from mildpath.web.problems import FhirJSONResponse
 
@@ -96,6 +97,10 @@ class ResponsePublic(BaseModel):
         default="neutral",
         description="licensed (the site's licensed wording) or neutral (mildpath's own labels, not the validated "
         "instrument: kept out of comparisons with the trials unless the site declares the licensed wording)",
+    )
+    comment: str = Field(default="", description="The patient's comment, as written")
+    comment_triage: CommentTriagePublic | None = Field(
+        default=None, description="What the symptom reader made of the comment (null without a comment)"
     )
 
 

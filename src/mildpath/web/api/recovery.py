@@ -184,6 +184,9 @@ class FlagPublic(BaseModel):
     resolved_by: str
     resolved_at: datetime | None
     resolution_note: str
+    origin: str = Field(
+        default="diary", description="Where the words were written: diary, or a questionnaire or self_check comment"
+    )
 
     @classmethod
     def of(cls, view: svc.FlagView) -> FlagPublic:

@@ -28,6 +28,7 @@ from mildpath.domain.selfcheck import Guidance
 from mildpath.services import clock
 from mildpath.services import screening as svc
 from mildpath.web import idempotency
+from mildpath.web.api.schemas import CommentTriagePublic
 from mildpath.web.deps import (
     PatientId,
     PatientRecordActor,
@@ -147,6 +148,9 @@ class ScreeningPublic(BaseModel):
     answers: dict[str, Any] = Field(description="The input: the form's answers, or a summary of the FHIR facts read")
     created_by: int | None
     created_at: Any
+    comment_triage: CommentTriagePublic | None = Field(
+        default=None, description="What the symptom reader made of a self-check's comment (answers.comment)"
+    )
 
 
 class ScreeningPage(BaseModel):
@@ -203,6 +207,7 @@ def _public(view: svc.ScreeningView) -> ScreeningPublic:
         answers=view.answers,
         created_by=view.created_by,
         created_at=view.created_at,
+        comment_triage=CommentTriagePublic.model_validate(view.comment_triage) if view.comment_triage else None,
     )
 
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mildpath.reports.outcomes_pdf import fmt_num
+from mildpath.web.i18n import gettext
 
 SHORT = {"baseline": "Before", "6w": "6 wk", "3m": "3 mo", "6m": "6 mo", "12m": "12 mo", "24m": "24 mo"}
 W, H = 360, 220
@@ -195,7 +196,8 @@ def survival(report: Mapping[str, Any], endpoint: str = "any") -> dict[str, Any]
 
 
 def patient_lines(outcomes: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """One small chart per measure of one patient: their own line, a dot per answered timepoint."""
+    """One small chart per measure of one patient: their own line, a dot per answered timepoint, in the language
+    set for the page (``i18n.set_language``: a patient reads these)."""
     order = [t["id"] for t in outcomes["timepoints"]]
     charts = []
     for k, info in enumerate(outcomes["measures"]):
@@ -205,17 +207,17 @@ def patient_lines(outcomes: Mapping[str, Any]) -> list[dict[str, Any]]:
         charts.append(
             {
                 "id": f"patient-{info['id']}",
-                "title": info["label"],
-                "better": "Higher is better" if info["higher_is_better"] else "Lower is better",
-                **frame.axes([SHORT.get(t, t) for t in order]),
+                "title": gettext(info["label"]),
+                "better": gettext("Higher is better") if info["higher_is_better"] else gettext("Lower is better"),
+                **frame.axes([gettext(SHORT.get(t, t)) for t in order]),
                 "css": f"series-{k % 7}",
                 "line": " ".join(f"{x},{y}" for x, y, _ in xy),
                 "dots": [
                     {
                         "x": x,
                         "y": y,
-                        "tip": f"{p['label']}: {fmt_num(p['value'])} {info['unit']}"
-                        + (f", answered {p['answered_on']}" if p["answered_on"] else ""),
+                        "tip": f"{gettext(p['label'])}: {fmt_num(p['value'])} {gettext(info['unit'])}"
+                        + (", " + gettext("answered %(day)s") % {"day": p["answered_on"]} if p["answered_on"] else ""),
                     }
                     for x, y, p in xy
                 ],

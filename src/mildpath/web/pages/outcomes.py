@@ -7,6 +7,7 @@ swaps only the results (``HX-Request``) and keeps the URL in step, so a filtered
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -17,6 +18,7 @@ from mildpath.reports.outcomes_pdf import fmt_ci, fmt_num, fmt_pct
 from mildpath.services import outcomes as svc
 from mildpath.services.clock import today
 from mildpath.web.deps import PatientId, PatientRecordActor, SessionDep, SettingsDep, Staff
+from mildpath.web.i18n import negotiate, set_language
 from mildpath.web.pages import _outcomes_charts as charts
 from mildpath.web.pages._common import render
 
@@ -120,10 +122,17 @@ def dashboard_json(request: Request, actor: Staff, session: SessionDep, settings
 @router.get("/patients/{patient_id}/outcomes")
 def patient_page(request: Request, patient_id: PatientId, actor: PatientRecordActor, session: SessionDep) -> Response:
     outcomes = svc.patient_outcomes(session, actor, patient_id, today=today())
+    set_language(negotiate(request))  # the charts' words are built before the page renders
     return render(
         request,
         "outcomes/patient.html",
-        {"o": outcomes, "f": FORMAT, "charts": charts.patient_lines(outcomes), "patient_id": patient_id},
+        {
+            "o": outcomes,
+            "f": FORMAT,
+            "charts": charts.patient_lines(outcomes),
+            "patient_id": patient_id,
+            "procedure_day": date.fromisoformat(outcomes["procedure_date"]) if outcomes["procedure_date"] else None,
+        },
     )
 
 

@@ -37,6 +37,7 @@ from mildpath.web.deps import (
     StaffPatientRecordActor,
     StaffPatientRecordForm,
 )
+from mildpath.web.i18n import N_, negotiate
 from mildpath.web.pages import _procedure_forms as forms
 from mildpath.web.pages._common import redirect, render
 
@@ -66,10 +67,10 @@ PRINT_CSP = (
     "base-uri 'none'; form-action 'none'"
 )
 STATUS_LABELS = {
-    "scheduled": "Scheduled",
-    "in_progress": "In progress",
-    "completed": "Completed",
-    "cancelled": "Cancelled",
+    "scheduled": N_("Scheduled"),
+    "in_progress": N_("In progress"),
+    "completed": N_("Completed"),
+    "cancelled": N_("Cancelled"),
 }
 ITEM_STATUS = {"done": "Done", "open": "Open", "not_applicable": "Not applicable"}
 # Which checklist section answers which item (the form's fieldsets follow the content's item order).
@@ -647,7 +648,13 @@ def instructions_print(
 ) -> Response:
     """The discharge instructions as a standalone page to print (the patient may open their own)."""
     html = exports.discharge_instructions(
-        session, actor, patient_id, procedure_id, fmt="html", fallback_phone=settings.clinic_phone
+        session,
+        actor,
+        patient_id,
+        procedure_id,
+        fmt="html",
+        fallback_phone=settings.clinic_phone,
+        language=negotiate(request),
     )
     return _document(html, pdf=False, filename="")
 
@@ -662,6 +669,12 @@ def instructions_pdf(
     settings: SettingsDep,
 ) -> Response:
     pdf = exports.discharge_instructions(
-        session, actor, patient_id, procedure_id, fmt="pdf", fallback_phone=settings.clinic_phone
+        session,
+        actor,
+        patient_id,
+        procedure_id,
+        fmt="pdf",
+        fallback_phone=settings.clinic_phone,
+        language=negotiate(request),
     )
     return _document(pdf, pdf=True, filename="discharge-instructions")

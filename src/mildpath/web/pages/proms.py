@@ -39,9 +39,12 @@ from mildpath.web.deps import (
     Staff,
     StaffPatientRecordActor,
     StaffPatientRecordForm,
+    get_settings,
 )
+from mildpath.web.i18n import N_, gettext, negotiate, translations
 from mildpath.web.pages._common import form_errors, redirect, render
 from mildpath.web.pages._proms_chart import chart
+from mildpath.web.pages.recovery import LEVEL_LABELS
 
 router = APIRouter(include_in_schema=False)
 
@@ -63,15 +66,29 @@ PATIENT_TABS = [
 # ODI bands with their cut points (source: odi). Patients see the range only; staff see the band's name too.
 BAND_RANGES = {"minimal": "0-20", "moderate": "21-40", "severe": "41-60", "crippled": "61-80", "bed_bound": "81-100"}
 STATUS_LABELS = {
-    "completed": "Done",
-    "upcoming": "Not open yet",
-    "due": "Due",
-    "overdue": "Overdue",
-    "missed": "Missed",
-    "in_progress": "In progress",
-    "not_started": "Not started",
+    "completed": N_("Done"),
+    "upcoming": N_("Not open yet"),
+    "due": N_("Due"),
+    "overdue": N_("Overdue"),
+    "missed": N_("Missed"),
+    "in_progress": N_("In progress"),
+    "not_started": N_("Not started"),
 }
 MODE_LABELS = {"patient": "by the patient", "paper": "from a paper form", "import": "imported"}
+BAND_NAMES = {
+    "minimal": N_("minimal"),
+    "moderate": N_("moderate"),
+    "severe": N_("severe"),
+    "crippled": N_("crippled"),
+    "bed_bound": N_("bed-bound"),
+}
+SUBSCALE_NAMES = {
+    "severity": N_("severity"),
+    "function": N_("function"),
+    "satisfaction": N_("satisfaction"),
+    "back": N_("back"),
+    "leg": N_("leg"),
+}
 
 
 # ------------------------------------------------------------------------------------------ formatting helpers
@@ -85,17 +102,18 @@ def _num(value: Any, places: int = 2) -> str:
 
 
 def summary(instrument: str, scores: dict[str, Any] | None) -> str:
-    """One line of scores for tables: ``ODI 35.56 (moderate)``, ``severity 2.29 · function 1.5`` ..."""
+    """One line of scores for tables: ``ODI 35.56 (moderate)``, ``severity 2.29 · function 1.5`` ...
+    (in the page's language: it is called while a page renders)."""
     if not scores:
         return "—"
     if instrument in ("odi", "walking"):
         if scores.get("value") is None:
-            return "no score (" + str(scores.get("reason") or "too many unanswered") + ")"
+            return gettext("no score") + " (" + str(scores.get("reason") or gettext("too many unanswered")) + ")"
         unit = " min" if instrument == "walking" else ""
-        band = f" ({scores['band'].replace('_', '-')})" if scores.get("band") else ""
+        band = f" ({gettext(BAND_NAMES[scores['band']])})" if scores.get("band") in BAND_NAMES else ""
         return f"{_num(scores['value'])}{unit}{band}"
     parts = [
-        f"{name} {_num(sub.get('value'))}"
+        f"{gettext(SUBSCALE_NAMES.get(name, name))} {_num(sub.get('value'))}"
         for name, sub in (scores.get("subscales") or {}).items()
         if not (name == "satisfaction" and sub.get("value") is None and not sub.get("answered"))
     ]
@@ -111,12 +129,19 @@ def _when(value: Any) -> str:
     return "" if value is None else value.astimezone().strftime("%d %b %Y, %H:%M")
 
 
-def _form(settings: Any, instrument: str) -> InstrumentForm:
-    return svc.form_for(instrument, settings.content_dir)
+def _form(settings: Any, instrument: str, language: str = "en") -> InstrumentForm:
+    return svc.form_for(instrument, settings.content_dir, language)
+
+
+def _titles(request: Request) -> dict[str, str]:
+    """Each instrument's title in the page's language (trend charts)."""
+    language = negotiate(request)
+    return {i: svc.form_for(i, get_settings(request).content_dir, language).title for i in INSTRUMENTS}
 
 
 def _labelled(form: InstrumentForm, exc: InvalidInput) -> dict[str, str]:
-    """An error for the form: the question's label in front of what is wrong ("Lifting: answer 7 is outside 0-5")."""
+    """An error for the form: the question's label in front of what is wrong ("Lifting: answer 7 is outside 0-5"),
+    framed in the form's language (the error is built before the page renders)."""
     field = exc.field or "form"
     message = exc.message
     try:
@@ -124,7 +149,9 @@ def _labelled(form: InstrumentForm, exc: InvalidInput) -> dict[str, str]:
     except KeyError:
         return {"field": field, "message": message}
     what = message.split(": ", 1)[1] if message.startswith(f"{field}: ") else message
-    return {"field": field, "message": f"Question {item.number} ({item.label}): {what}"}
+    frame = translations(form.language).gettext("Question %(n)s (%(label)s): %(what)s")
+    message = frame % {"n": item.number, "label": item.label, "what": what}
+    return {"field": field, "message": message}
 
 
 def _common(extra: dict[str, Any]) -> dict[str, Any]:
@@ -183,6 +210,7 @@ def _overview(
                 "saved": saved,
                 "error": error,
                 "instruments": list(INSTRUMENTS),
+                "titles": _titles(request),
             }
         ),
         status_code=status_code,
@@ -241,8 +269,9 @@ def _step_page(
     values: dict[str, Any],
     errors: list[dict[str, str]],
     status_code: int = 200,
+    comment: str = "",
 ) -> Response:
-    form = _form(settings, view.instrument)
+    form = _form(settings, view.instrument, negotiate(request))
     steps = svc.steps_for(view.instrument, view.after_treatment)
     step = steps[index]
     groups = dict(form.subscale_labels)
@@ -261,6 +290,7 @@ def _step_page(
                 "values": {k: str(v) for k, v in values.items() if v is not None},
                 "errors": errors,
                 "error_fields": {e["field"] for e in errors},
+                "comment": comment,
             }
         ),
         status_code=status_code,
@@ -287,24 +317,28 @@ async def save_step(
         index = view.resume_step
     action = str(form.get("action", "next"))
     answers = {item_id: str(form.get(item_id, "")) for item_id in steps[index].item_ids}
+    comment = str(form.get("comment", ""))
     # Leaving resumes on the next step when this one is fully answered, else on this one.
     leave_to = index + 1 if all(answers.values()) and index + 1 < len(steps) else index
     go_to = {"back": index - 1, "leave": leave_to}.get(action, index + 1)
     try:
         svc.save_section(session, actor, patient_id, response_id, index, answers, now=clock.now(), go_to=max(go_to, 0))
         if action == "next" and index + 1 >= len(steps):
-            svc.complete_response(session, actor, patient_id, response_id, today=clock.today(), now=clock.now())
+            svc.complete_response(
+                session, actor, patient_id, response_id, today=clock.today(), now=clock.now(), comment=comment
+            )
             return redirect(f"/patients/{patient_id}/responses/{response_id}?done=1")
     except InvalidAnswer as exc:
         # The error may name an item of another step (a question still needed at the end): show that step.
         target = next((s.index for s in steps if exc.item_id in s.item_ids), index)
         fresh = svc.get_response(session, actor, patient_id, response_id) if target != index else view
         values = {**view.answers, **{k: v for k, v in answers.items() if v}} if target == index else fresh.answers
-        error = _labelled(_form(settings, view.instrument), exc)
-        return _step_page(request, settings, fresh, target, dict(values), [error], status_code=422)
+        error = _labelled(_form(settings, view.instrument, negotiate(request)), exc)
+        return _step_page(request, settings, fresh, target, dict(values), [error], status_code=422, comment=comment)
     except InvalidInput as exc:
-        error = _labelled(_form(settings, view.instrument), exc)
-        return _step_page(request, settings, view, index, {**view.answers, **answers}, [error], status_code=422)
+        error = _labelled(_form(settings, view.instrument, negotiate(request)), exc)
+        values = {**view.answers, **answers}
+        return _step_page(request, settings, view, index, values, [error], status_code=422, comment=comment)
     if action == "leave":
         return redirect(f"/patients/{patient_id}/questionnaires?saved=1")
     return redirect(f"/patients/{patient_id}/responses/{response_id}/fill?step={max(go_to, 0) + 1}")
@@ -328,7 +362,8 @@ def result(
         return redirect(f"/patients/{patient_id}/responses/{response_id}/fill")
     patient = patients_svc.view_patient(session, actor, patient_id)
     trend = svc.patient_trend(session, actor, patient_id, view.instrument)
-    form = _form(settings, view.instrument)
+    language = negotiate(request)
+    form = _form(settings, view.instrument, language)
     answers = [
         {"item": item, "value": view.answers.get(item.id), "option": _option_label(item, view.answers.get(item.id))}
         for item in form.items
@@ -347,6 +382,9 @@ def result(
                 "answers": answers,
                 "done": bool(done),
                 "subscale_labels": dict(form.subscale_labels),
+                "level_labels": LEVEL_LABELS,
+                "title": svc.response_title(view, language),
+                "titles": _titles(request),
             }
         ),
     )
@@ -354,7 +392,7 @@ def result(
 
 def _option_label(item: Any, value: Any) -> str:
     if value is None:
-        return "not answered"
+        return gettext("not answered")
     for option in item.options:
         if option.value == value:
             return str(option.label)

@@ -26,7 +26,7 @@ from starlette.datastructures import FormData
 from mildpath.content.criteria import Question, load_forms
 from mildpath.content.sources import bibliography
 from mildpath.domain.errors import InvalidInput
-from mildpath.services import clock
+from mildpath.services import clock, comments
 from mildpath.services import patients as patients_svc
 from mildpath.services import screening as svc
 from mildpath.web.deps import (
@@ -43,6 +43,7 @@ from mildpath.web.deps import (
 )
 from mildpath.web.i18n import N_, negotiate, translations
 from mildpath.web.pages._common import redirect, render
+from mildpath.web.pages.recovery import LEVEL_LABELS
 
 router = APIRouter(include_in_schema=False)
 
@@ -151,6 +152,7 @@ def _self_check_values(form: FormData) -> dict[str, Any]:
     """What the visitor entered, as text (for re-showing the form) plus the list of treatments."""
     values: dict[str, Any] = {name: str(form.get(name, ""))[:40] for name in SELF_CHECK_BOOLEANS + SELF_CHECK_CHOICES}
     values["treatments_tried"] = [str(v)[:32] for v in form.getlist("treatments_tried")][:10]
+    values["comment"] = str(form.get("comment", ""))[:2000]
     return values
 
 
@@ -163,6 +165,7 @@ def _self_check_answers(values: dict[str, Any]) -> dict[str, Any]:
     for name in SELF_CHECK_CHOICES:
         answers[name] = values.get(name) or None
     answers["treatments_tried"] = list(values.get("treatments_tried") or [])
+    answers["comment"] = str(values.get("comment") or "").strip() or None
     return answers
 
 
@@ -384,10 +387,13 @@ async def self_check_result(request: Request, actor: PublicForm, settings: Setti
         )
     except InvalidInput as exc:
         return _self_check_page(request, values, [_self_check_error(request, exc)], status=422)
+    # The comment is read at once (nothing is stored until a signed-in patient saves the self-check).
+    triage = comments.read_anonymous_comment(values.get("comment", ""), language=negotiate(request))
     return render(
         request,
         "screening/self_check_result.html",
-        {**_guidance_context(request, outcome), "values": values, "can_save": actor.role == "patient", "saved": None},
+        {**_guidance_context(request, outcome), "values": values, "can_save": actor.role == "patient", "saved": None,
+         "comment_triage": triage, "level_labels": LEVEL_LABELS},
     )
 
 
@@ -431,7 +437,8 @@ def my_self_check(
     return render(
         request,
         "screening/self_check_result.html",
-        {**_guidance_context(request, outcome), "values": {}, "can_save": False, "saved": view},
+        {**_guidance_context(request, outcome), "values": {}, "can_save": False, "saved": view,
+         "comment_triage": view.comment_triage, "level_labels": LEVEL_LABELS},
     )
 
 
