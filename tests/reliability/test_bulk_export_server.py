@@ -3,8 +3,9 @@ poll respecting ``Retry-After``, manifest, download with the access token, delet
 killed with SIGKILL mid-export: nothing half-written is ever listed or served, and the next server runs the job
 again from an empty folder, to the same files ``mildpath export fhir`` writes.
 
-The client authenticates with a staff API token (a clinician exporting her clinic's Group); SMART Backend
-Services tokens take its place once they exist. To stop the export mid-way without a hook in the code, the test
+The client flow authenticates as a SMART Backend Services client (registered with `mildpath fhir-client add`,
+its access token got at `/auth/token` with a signed JWT assertion); the crash test uses a clinician's API token
+(exporting her clinic's Group). To stop the export mid-way without a hook in the code, the test
 puts a named pipe where the worker writes its first temporary file: opening it for writing blocks until someone
 reads, so the worker is caught inside the export, files open, job marked running.
 """
@@ -88,9 +89,32 @@ def _download(manifest: dict, site: Site) -> dict[str, bytes]:  # type: ignore[t
     return files
 
 
+def _smart_client(server: Server, site: Site) -> Site:
+    """A registered backend client with system/*.read and the access token it gets with a signed JWT."""
+    from tests.smart.conftest import ASSERTION_TYPE, _rsa
+
+    signer = _rsa("bulk-1")
+    jwks = site.tmp / "bulk-client.jwks.json"
+    jwks.write_text(json.dumps(signer.jwks), encoding="utf-8")
+    added = mildpath(site.env, "fhir-client", "add", "bulk-analytics", "--jwks", str(jwks), "--scope",
+                     "system/*.read", "--json")
+    assert added.returncode == 0, added.stderr
+    client_id = json.loads(added.stdout)["client_id"]
+    token_url = server.url + "/auth/token"
+    now = int(time.time())
+    claims = {"iss": client_id, "sub": client_id, "aud": token_url, "exp": now + 240, "jti": f"bulk-{now}"}
+    resp = httpx.post(token_url, timeout=30, data={
+        "grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": signer.sign(claims), "scope": "system/*.read"})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["token_type"].lower() == "bearer" and resp.json()["scope"] == "system/*.read"
+    return Site(site.env, site.data_dir, resp.json()["access_token"], site.tmp)
+
+
 def test_a_bulk_data_client_kicks_off_polls_downloads_and_deletes(site: Site):
     server = site.server("flow", bulk_export_interval_seconds="1")
     try:
+        site = _smart_client(server, site)  # a SMART backend client, not a person's token
         status_url = _group_export(server, site)
         manifest = _wait_for_manifest(status_url, site)
         assert manifest["requiresAccessToken"] is True and manifest["request"].endswith("/$export")

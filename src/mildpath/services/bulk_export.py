@@ -122,7 +122,8 @@ def kick_off(
 ) -> ExportJob:
     """Queue an export (202 at the caller); audited as ``fhir.export_kickoff`` with its level and scope."""
     clinic_id = may_export(session, actor, level, group_id)
-    row = store.add(session, job_id=secrets.token_hex(16), requester_user_id=actor.user_id or 0, level=level,
+    row = store.add(session, job_id=secrets.token_hex(16), requester_user_id=actor.user_id,
+                    requester_client_id=actor.email if actor.role == "backend" else None, level=level,
                     clinic_id=clinic_id, request_url=request_url, types=list(kickoff.types), since=kickoff.since,
                     type_filters=list(kickoff.type_filters), now=now)
     record(session, actor, "fhir.export_kickoff", "BulkExport", row.id, None,
@@ -130,12 +131,17 @@ def kick_off(
     return _view(row)
 
 
+def _requested_by(row: store.BulkExportJob, actor: Actor) -> bool:
+    if actor.role == "backend":
+        return row.requester_client_id is not None and row.requester_client_id == actor.email
+    return actor.user_id is not None and row.requester_user_id == actor.user_id
+
+
 def _mine(session: Session, actor: Actor, job_id: str, now: datetime) -> store.BulkExportJob:
     row = store.get(session, job_id=job_id)
     if (
         row is None
-        or actor.user_id is None
-        or row.requester_user_id != actor.user_id
+        or not _requested_by(row, actor)
         or row.status not in store.LIVE
         or (row.expires_at is not None and row.expires_at <= now)
     ):
@@ -209,7 +215,7 @@ def run_job(settings: Settings, factory: sessionmaker[Session], job_id: str, att
             return 0
         row = store.get(session, job_id=job_id)
         assert row is not None
-        actor = Actor(row.requester_user_id, "system", None, None, "bulk-export", "worker")
+        actor = Actor(row.requester_user_id, "system", None, None, row.requester_client_id or "bulk-export", "worker")
         kickoff = bulk.Kickoff(tuple(row.types or ()), row.since, type_filters=tuple(row.type_filters or ()))
         clinic_id = row.clinic_id
     folder = jobs_dir(settings.data_dir) / job_id

@@ -112,7 +112,8 @@ def _resources(session: Session, actor: Actor, rtype: str, only: set[str] | None
     if rtype == "Questionnaire":
         return _support(session, rtype, patients, [])
     if rtype == "Group":
-        return _support(session, rtype, patients, []) if actor.role in ("clinician", "admin") else []
+        staff = actor.role in ("clinician", "coordinator", "admin", "backend")  # never a patient: the clinic's list
+        return _support(session, rtype, patients, []) if staff else []
     return _support(session, rtype, patients, list(_patient_resources(session, patients)))
 
 

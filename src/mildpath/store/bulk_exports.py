@@ -24,7 +24,9 @@ LIVE = ("queued", "running", "completed", "failed")
 class BulkExportJob(Base):
     __tablename__ = "bulk_export_jobs"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, unguessable (in the status URL)
-    requester_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # Who asked: a person (their account) or a SMART backend client (its client id); only they may poll it.
+    requester_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True, nullable=True)
+    requester_client_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     level: Mapped[str] = mapped_column(String(8))  # system | patient | group
     clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinics.id"), nullable=True)  # None: every clinic
     request_url: Mapped[str] = mapped_column(Text)
@@ -42,10 +44,11 @@ class BulkExportJob(Base):
 
 
 def add(
-    session: Session, *, job_id: str, requester_user_id: int, level: str, clinic_id: int | None, request_url: str,
+    session: Session, *, job_id: str, requester_user_id: int | None, requester_client_id: str | None, level: str, clinic_id: int | None, request_url: str,
     types: list[str], since: datetime | None, type_filters: list[str], now: datetime,
 ) -> BulkExportJob:
-    row = BulkExportJob(id=job_id, requester_user_id=requester_user_id, level=level, clinic_id=clinic_id,
+    row = BulkExportJob(id=job_id, requester_user_id=requester_user_id, requester_client_id=requester_client_id,
+                        level=level, clinic_id=clinic_id,
                         request_url=request_url, types=types, since=since, type_filters=type_filters,
                         status="queued", attempts=0, created_at=now, output=[], error="")
     session.add(row)

@@ -25,7 +25,8 @@ def upgrade() -> None:
     op.create_table(
         "bulk_export_jobs",
         sa.Column("id", sa.String(32), nullable=False),
-        sa.Column("requester_user_id", sa.Integer(), nullable=False),
+        sa.Column("requester_user_id", sa.Integer(), nullable=True),
+        sa.Column("requester_client_id", sa.String(64), nullable=True),
         sa.Column("level", sa.String(8), nullable=False),
         sa.Column("clinic_id", sa.Integer(), nullable=True),
         sa.Column("request_url", sa.Text(), nullable=False),
