@@ -44,7 +44,8 @@ class BulkExportJob(Base):
 
 
 def add(
-    session: Session, *, job_id: str, requester_user_id: int | None, requester_client_id: str | None, level: str, clinic_id: int | None, request_url: str,
+    session: Session, *, job_id: str, requester_user_id: int | None, requester_client_id: str | None, level: str,
+    clinic_id: int | None, request_url: str,
     types: list[str], since: datetime | None, type_filters: list[str], now: datetime,
 ) -> BulkExportJob:
     row = BulkExportJob(id=job_id, requester_user_id=requester_user_id, requester_client_id=requester_client_id,
