@@ -69,11 +69,14 @@ SEARCH: dict[str, dict[str, tuple[str, ...]]] = {
         "date": ("occurrenceDateTime",),
     },
     "GuidanceResponse": {"_id": ("id",), "patient": ("subject",), "subject": ("subject",)},
+    "ServiceRequest": {"_id": ("id",), "patient": ("subject",), "subject": ("subject",)},
     "Questionnaire": {"_id": ("id",), "url": ("url",)},
     "Practitioner": {"_id": ("id",)},
     "Organization": {"_id": ("id",)},
 }
 TYPES = tuple(SEARCH)
+#: types that also take the create interaction (``POST /fhir/<type>``): an EHR's ServiceRequest enrols (issue 20)
+CREATE = frozenset({"ServiceRequest"})
 KIND: dict[str, str] = {
     "_id": "token",
     "patient": "reference",
@@ -298,7 +301,8 @@ def capability_statement(base: str, date: str, version: str) -> dict[str, Any]:
         resources.append(
             {
                 "type": rtype,
-                "interaction": [{"code": "read"}, {"code": "search-type"}],
+                "interaction": [{"code": "read"}, {"code": "search-type"}]
+                + ([{"code": "create"}] if rtype in CREATE else []),
                 "searchParam": [{"name": name, "type": KIND[name]} for name in params],
             }
         )
@@ -315,8 +319,9 @@ def capability_statement(base: str, date: str, version: str) -> dict[str, Any]:
         "rest": [
             {
                 "mode": "server",
-                "documentation": "Read and search; errors are OperationOutcome. Unknown search parameters are "
-                "ignored unless `Prefer: handling=strict`. `_count` (at most 500), `_summary=count`.",
+                "documentation": "Read and search; create ServiceRequest (enrols the patient); errors are "
+                "OperationOutcome. Unknown search parameters are ignored unless `Prefer: handling=strict`. `_count` "
+                "(at most 500), `_summary=count`.",
                 "security": {
                     "cors": False,
                     "description": "Authorization: Bearer <mildpath API token>; a clinician sees their clinic, a "
