@@ -70,6 +70,7 @@ SEARCH: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "GuidanceResponse": {"_id": ("id",), "patient": ("subject",), "subject": ("subject",)},
     "ServiceRequest": {"_id": ("id",), "patient": ("subject",), "subject": ("subject",)},
+    "RelatedPerson": {"_id": ("id",), "patient": ("patient",)},
     "Questionnaire": {"_id": ("id",), "url": ("url",)},
     "Practitioner": {"_id": ("id",)},
     "Organization": {"_id": ("id",)},

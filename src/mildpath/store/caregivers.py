@@ -83,3 +83,13 @@ def names(session: Session, *, patient_id: int, user_ids: Iterable[int | None]) 
         select(CaregiverGrant).where(CaregiverGrant.patient_id == patient_id, CaregiverGrant.user_id.in_(wanted))
     ).all()
     return {r.user_id: f"{r.name} ({r.relation})" for r in rows}
+
+
+def of_patients(session: Session, *, patient_ids: Iterable[int]) -> Sequence[CaregiverGrant]:
+    """Every grant (current or revoked) of these patients, oldest first."""
+    wanted = sorted(set(patient_ids))
+    if not wanted:
+        return []
+    return session.scalars(
+        select(CaregiverGrant).where(CaregiverGrant.patient_id.in_(wanted)).order_by(CaregiverGrant.id)
+    ).all()

@@ -5,10 +5,10 @@ fills. A row starts ``in_progress`` (a patient filling a form section by section
 resume) and becomes ``completed``. ``answers`` is the whole response as given (``{item id: value}``; an absent
 item is unanswered); ``scores`` is computed from the answers by the domain on every write and never typed in.
 ``entered_by`` is the account that wrote the answers and ``entry_mode`` how: ``patient`` (the patient, on the
-portal or the API), ``paper`` (a clinician typing a paper form or posting for a patient) or ``import`` (a FHIR
-QuestionnaireResponse). ``answered_on`` is the day the patient answered (for paper, the date on the form);
-``procedure_date`` is the procedure the timepoint was counted from, kept so a later change of the procedure date
-does not re-file what was collected.
+portal or the API), ``paper`` (a clinician typing a paper form or posting for a patient), ``import`` (a FHIR
+QuestionnaireResponse) or ``proxy`` (a caregiver the patient let answer for them, issue 20). ``answered_on`` is
+the day the patient answered (for paper, the date on the form); ``procedure_date`` is the procedure the
+timepoint was counted from, kept so a later change of the procedure date does not re-file what was collected.
 
 ``prom_reminders`` remembers the one reminder queued per patient, timepoint and procedure date, so that the
 reminder job can run as often as it likes (idempotent).
@@ -36,7 +36,7 @@ STATUSES = ("in_progress", "completed")
 #: ``wording``: the words the patient answered: ``licensed`` (a site's licensed text) or ``neutral`` (mildpath's
 #: own labels, which are not the validated instrument: such scores stay out of comparisons with the trials).
 WORDINGS = ("neutral", "licensed")
-ENTRY_MODES = ("patient", "paper", "import")
+ENTRY_MODES = ("patient", "paper", "import", "proxy")  # proxy: a caregiver answered for the patient
 
 
 class PromResponse(Base):
@@ -287,6 +287,11 @@ class RegistryResponse:
     answers: dict[str, Any]
     scores: dict[str, Any]
     wording: str = "neutral"
+
+    @property
+    def proxy(self) -> bool:
+        """Answered by a caregiver for the patient (``entry_mode`` ``proxy``), not by the patient."""
+        return self.entry_mode == "proxy"
 
 
 def registry_responses(
