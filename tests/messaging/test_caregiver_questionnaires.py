@@ -55,7 +55,7 @@ def _answer_nprs(client, pat_id: int):  # type: ignore[no-untyped-def]
 
 def test_a_caregiver_answers_and_the_clinician_sees_it_was_a_proxy(client, db, ana, dr_alice, pat_id):  # type: ignore[no-untyped-def]
     login(client, ana)
-    assert "/patients/%d/questionnaires" % pat_id in client.get("/caregiving").text
+    assert f"/patients/{pat_id}/questionnaires" in client.get("/caregiving").text
     done = _answer_nprs(client, pat_id)
     row = db.scalar(select(PromResponse).where(PromResponse.patient_id == pat_id, PromResponse.instrument == "nprs",
                                                PromResponse.timepoint == "3m"))
