@@ -112,7 +112,8 @@ def invite(
     row = store.add(session, store.CaregiverGrant(
         patient_id=patient_id, user_id=user.id, name=data.name, relation=data.relation,
         can_read=data.shared.read, can_diary=data.shared.diary, can_questionnaires=data.shared.questionnaires,
-        can_reminders=data.shared.reminders, how=data.how, granted_by_user_id=actor.user_id, created_at=now))
+        can_reminders=data.shared.reminders, how=data.how, granted_by_user_id=actor.user_id, created_at=now,
+        channel=data.channel, phone=data.phone))
     record(session, actor, "caregiver.grant", "CaregiverGrant", row.id, patient_id,
            {"shared": _view(row).shared, "how": data.how})
     message_id = None

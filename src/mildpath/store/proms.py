@@ -80,6 +80,18 @@ class PromReminder(Base):
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class CaregiverReminder(Base):
+    """A copy of a reminder sent to a caregiver the patient shares reminders with (issue 20): re-checked like the
+    patient's (its :class:`PromReminder`) and against the caregiver's grant."""
+
+    __tablename__ = "caregiver_reminders"
+    __table_args__ = (UniqueConstraint("reminder_id", "grant_id", name="caregiver_reminder_once"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reminder_id: Mapped[int] = mapped_column(ForeignKey("prom_reminders.id"))
+    grant_id: Mapped[int] = mapped_column(ForeignKey("caregivers.id"))
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), index=True, unique=True)
+
+
 # ------------------------------------------------------------------------------------------ responses
 
 
@@ -260,6 +272,21 @@ def add_reminder(
 def reminder_for_message(session: Session, *, outbox_id: int) -> PromReminder | None:
     """The questionnaire reminder an outbox message carries, if it is one."""
     return session.scalars(select(PromReminder).where(PromReminder.outbox_id == outbox_id)).first()
+
+
+def add_caregiver_reminder(session: Session, *, reminder_id: int, grant_id: int, outbox_id: int) -> None:
+    session.add(CaregiverReminder(reminder_id=reminder_id, grant_id=grant_id, outbox_id=outbox_id))
+    session.flush()
+
+
+def caregiver_reminder_for_message(session: Session, *, outbox_id: int) -> tuple[PromReminder, int] | None:
+    """(the patient's reminder, the caregiver grant id) of a caregiver's copy, if the message is one."""
+    row = session.execute(
+        select(PromReminder, CaregiverReminder.grant_id)
+        .join(CaregiverReminder, CaregiverReminder.reminder_id == PromReminder.id)
+        .where(CaregiverReminder.outbox_id == outbox_id)
+    ).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 # ------------------------------------------------------------------------------------------ registry queries
