@@ -59,3 +59,25 @@ def test_an_admin_resets_another_accounts_second_factor_from_the_page(client, db
                                               AuditEvent.record_id == str(bob.user_id))) is not None
     own = client.post(f"/admin/users/{admin_ada.user_id}/mfa/reset", data={"csrf_token": csrf})
     assert own.status_code == 422 and mfa.enrolled(db, admin_ada.user_id)
+
+
+def test_an_admin_requires_a_second_factor_for_a_clinics_staff(client, db, admin_ada, dr_alice):  # type: ignore[no-untyped-def]
+    from mildpath.store.models import Clinic
+
+    login(client, admin_ada)
+    assert "/admin/clinics" in client.get("/admin/users").text
+    csrf = page_csrf(client, "/admin/clinics")
+    url = f"/admin/clinics/{dr_alice.clinic_id}/staff-mfa"
+    assert client.post(url, data={"csrf_token": csrf, "required": "yes"}).status_code == 303
+    assert db.get(Clinic, dr_alice.clinic_id).staff_mfa_required is True
+    assert "required" in client.get("/admin/clinics").text
+    event = db.scalar(select(AuditEvent).where(AuditEvent.action == "clinic.staff_mfa"))
+    assert (event.actor_user_id, event.detail) == (admin_ada.user_id, {"required": True})
+    client.cookies.clear()
+    login(client, dr_alice)  # no second factor yet: only its set-up page
+    assert client.get("/patients").headers.get("location") == "/account/mfa"
+    client.cookies.clear()
+    login(client, admin_ada)
+    csrf = page_csrf(client, "/admin/clinics")
+    assert client.post(url, data={"csrf_token": csrf, "required": "no"}).status_code == 303
+    assert db.get(Clinic, dr_alice.clinic_id).staff_mfa_required is False

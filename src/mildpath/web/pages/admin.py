@@ -7,7 +7,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from mildpath.domain.errors import Conflict, InvalidInput, NotFound
 from mildpath.services import audit as audit_svc
-from mildpath.services import auth, mfa
+from mildpath.services import auth, clinics, mfa
 from mildpath.web.deps import Admin, AdminForm, RecordId, SessionDep
 from mildpath.web.pages._common import redirect, render
 
@@ -109,6 +109,19 @@ def unblock(request: Request, user_id: RecordId, actor: AdminForm, session: Sess
     user = auth.get_user(session, user_id)
     lifted = auth.unblock(session, actor, user.email)
     return _user_page(request, session, actor, user_id, message=f"Lifted {lifted} login block(s).")
+
+
+@router.get("/admin/clinics")
+def clinics_page(request: Request, actor: Admin, session: SessionDep) -> Response:
+    """The clinics, each with whether its clinicians and coordinators must have a second factor."""
+    return render(request, "admin/clinics.html", {"clinics": clinics.list_clinics(session, actor)})
+
+
+@router.post("/admin/clinics/{clinic_id}/staff-mfa")
+async def set_staff_mfa(request: Request, clinic_id: RecordId, actor: AdminForm, session: SessionDep) -> Response:
+    required = str((await request.form()).get("required", "")) == "yes"
+    clinics.set_staff_mfa_required(session, actor, clinic_id, required)
+    return redirect("/admin/clinics")
 
 
 @router.get("/admin/audit")
