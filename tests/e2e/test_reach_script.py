@@ -1,8 +1,9 @@
 """Issue 20's "done when", as a script against a real server with only its API, its pages and the stand-in SMS
-gateway (a real HTTP server): the EHR enrols a patient with a ServiceRequest; the patient gets a text invitation,
-opens the link (once: a second time it is refused), invites a caregiver by text; the caregiver opens their link and
-fills a diary entry that the clinician sees as entered by the caregiver. Then, in a phone-sized browser, a
-Spanish-speaking patient opens a sign-in link from a text and reads the page in Spanish."""
+gateway (a real HTTP server): the EHR enrols a patient with a ServiceRequest (``POST /fhir/ServiceRequest``); the
+patient gets a text invitation, opens the link (once: a second time it is refused), completes a questionnaire from
+the reminder's link (the clinic's hourly ``mildpath reminders send``), invites a caregiver by text; the caregiver
+opens their link and fills a diary entry that the clinician sees as entered by the caregiver. Then, in a
+phone-sized browser, a Spanish-speaking patient opens a sign-in link from a text and reads the page in Spanish."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from datetime import date, timedelta
 
 import httpx
 import pytest
@@ -65,7 +67,7 @@ def reach(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object
     else:
         server.kill()
         raise RuntimeError("the server did not start: " + (data / "server.log").read_text()[-500:])
-    yield {"base": base, "gateway": gateway_url, "clinician": {"Authorization": f"Bearer {token}"}}
+    yield {"base": base, "gateway": gateway_url, "clinician": {"Authorization": f"Bearer {token}"}, "env": env}
     server.terminate()
     gateway.kill()
     try:
@@ -95,7 +97,7 @@ def _open(client: httpx.Client, base: str, text: str) -> httpx.Response:
 
 SERVICE_REQUEST = {
     "resourceType": "ServiceRequest", "identifier": [{"system": "urn:ehr", "value": "SR-REACH-1"}],
-    "status": "active", "intent": "order",
+    "status": "active", "intent": "order", "occurrenceDateTime": (date.today() + timedelta(days=30)).isoformat(),
     "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "0275T"}]},
     "subject": {"reference": "#p"},
     "contained": [{"resourceType": "Patient", "id": "p", "identifier": [{"value": "REACH-1"}],
@@ -105,14 +107,34 @@ SERVICE_REQUEST = {
 }
 
 
+def _complete_a_questionnaire(client: httpx.Client, base: str, pid: int) -> httpx.Response:
+    """Start the pain scale of the open timepoint and answer every step (3 of 10)."""
+    page = client.get(f"{base}/patients/{pid}/questionnaires")
+    timepoint = re.search(r'data-timepoint="([a-z0-9]+)"', page.text).group(1)  # type: ignore[union-attr]
+    resp = client.post(f"{base}/patients/{pid}/questionnaires/start", data={
+        "csrf_token": csrf_from(page.text), "instrument": "nprs", "timepoint": timepoint})
+    for _ in range(10):
+        assert resp.status_code == 303, resp.text[:300]
+        if "done=1" in resp.headers["location"]:
+            break
+        url = base + resp.headers["location"]
+        step = client.get(url)
+        items = dict.fromkeys(re.findall(r'name="(nprs-[a-z]+)"', step.text), "3")
+        number = re.search(r'name="step" value="(\d+)"', step.text).group(1)  # type: ignore[union-attr]
+        resp = client.post(url.split("?")[0], data={"csrf_token": csrf_from(step.text), "step": number,
+                                                    "action": "next", **items})
+    return resp
+
+
 def test_the_reach_script(reach):  # type: ignore[no-untyped-def]
     base = str(reach["base"])
-    enrolled = httpx.post(base + "/api/v1/enrolments", params={"sms_consent": "true"}, json=SERVICE_REQUEST,
+    enrolled = httpx.post(base + "/fhir/ServiceRequest", params={"sms_consent": "true"}, json=SERVICE_REQUEST,
                           headers=reach["clinician"], timeout=60)
     assert enrolled.status_code == 201, enrolled.text
-    pid = enrolled.json()["patient_id"]
-    again = httpx.post(base + "/api/v1/enrolments", json=SERVICE_REQUEST, headers=reach["clinician"], timeout=60)
-    assert again.status_code == 200 and again.json()["patient_id"] == pid
+    assert enrolled.headers["location"] == f"{base}/fhir/ServiceRequest/{enrolled.json()['id']}"
+    pid = int(enrolled.json()["subject"]["reference"].removeprefix("Patient/"))
+    again = httpx.post(base + "/fhir/ServiceRequest", json=SERVICE_REQUEST, headers=reach["clinician"], timeout=60)
+    assert again.status_code == 200 and again.json() == enrolled.json()
 
     (invitation,) = _text_to(reach, "+15550009999")
     assert invitation.startswith("mildpath: su clínica le invita")
@@ -121,6 +143,16 @@ def test_the_reach_script(reach):  # type: ignore[no-untyped-def]
         assert done.status_code == 303 and done.headers["location"] == "/me"
         path = LINK.search(invitation).group(1)  # type: ignore[union-attr]
         assert patient.get(base + path).status_code == 410  # a used link does not work twice
+
+    subprocess.run([sys.executable, "-m", "mildpath", "reminders", "send"], env=reach["env"], check=True,
+                   capture_output=True, cwd=ROOT)
+    reminder = _text_to(reach, "+15550009999", count=2)[-1]
+    assert reminder.startswith("mildpath: tiene un cuestionario pendiente")
+    with httpx.Client(timeout=60) as patient:
+        opened = _open(patient, base, reminder)
+        assert opened.status_code == 303 and opened.headers["location"] == "/me/questionnaires"
+        done = _complete_a_questionnaire(patient, base, pid)
+        assert "done=1" in done.headers["location"]
         form = patient.get(f"{base}/patients/{pid}/caregivers")
         assert form.status_code == 200
         invited = patient.post(f"{base}/patients/{pid}/caregivers", data={
@@ -153,7 +185,7 @@ def test_a_spanish_patient_opens_a_sign_in_link_on_a_phone(reach, phone):  # typ
                                                             "target": "/me/diary"},
                       headers=reach["clinician"], timeout=60)
     assert sent.status_code == 201, sent.text
-    texts = _text_to(reach, "+15550009999", count=2)
+    texts = _text_to(reach, "+15550009999", count=3)
     assert texts[-1].startswith("mildpath: su enlace para entrar")
     phone.goto(base + LINK.search(texts[-1]).group(1))  # type: ignore[union-attr]
     assert phone.locator("html").get_attribute("lang") == "es" and "Seguir" in phone.content()

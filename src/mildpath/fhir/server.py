@@ -71,6 +71,8 @@ SEARCH: dict[str, dict[str, tuple[str, ...]]] = {
         "date": ("occurrenceDateTime",),
     },
     "GuidanceResponse": {"_id": ("id",), "patient": ("subject",), "subject": ("subject",)},
+    "ServiceRequest": {"_id": ("id",), "patient": ("subject",), "subject": ("subject",)},
+    "RelatedPerson": {"_id": ("id",), "patient": ("patient",)},
     "Questionnaire": {"_id": ("id",), "url": ("url",)},
     "Practitioner": {"_id": ("id",)},
     "Organization": {"_id": ("id",)},
@@ -79,6 +81,8 @@ SEARCH: dict[str, dict[str, tuple[str, ...]]] = {
 for _params in SEARCH.values():
     _params["_lastUpdated"] = ("meta.lastUpdated",)
 TYPES = tuple(SEARCH)
+#: types that also take the create interaction (``POST /fhir/<type>``): an EHR's ServiceRequest enrols (issue 20)
+CREATE = frozenset({"ServiceRequest"})
 KIND: dict[str, str] = {
     "_id": "token",
     "_lastUpdated": "date",
@@ -386,7 +390,8 @@ def capability_statement(base: str, date: str, version: str, token_url: str = ""
     for rtype, params in SEARCH.items():
         entry: dict[str, Any] = {
             "type": rtype,
-            "interaction": [{"code": "read"}, {"code": "search-type"}],
+            "interaction": [{"code": "read"}, {"code": "search-type"}]
+            + ([{"code": "create"}] if rtype in CREATE else []),
             "searchParam": [{"name": name, "type": KIND[name]} for name in params],
         }
         if rtype in EXPORT_LEVEL:
@@ -406,8 +411,9 @@ def capability_statement(base: str, date: str, version: str, token_url: str = ""
         "rest": [
             {
                 "mode": "server",
-                "documentation": "Read and search; errors are OperationOutcome. Unknown search parameters are "
-                "ignored unless `Prefer: handling=strict`. `_count` (at most 500), `_summary=count`. " + EXPORT_DOC,
+                "documentation": "Read and search; create ServiceRequest (enrols the patient); errors are "
+                "OperationOutcome. Unknown search parameters are ignored unless `Prefer: handling=strict`. `_count` "
+                "(at most 500), `_summary=count`. " + EXPORT_DOC,
                 "security": {
                     "cors": False,
                     "service": [{"coding": [{"system": SECURITY_SERVICE, "code": "SMART-on-FHIR"}]}],

@@ -225,6 +225,30 @@ def deactivate_user(session: Session, actor: Actor, email: str) -> User:
     return user
 
 
+#: the roles an admin may move a staff account between (a patient's or a caregiver's account belongs to a person
+#: of the pathway, not to a job: it is never turned into a staff account or back)
+STAFF_ROLES = ("clinician", "coordinator", "admin")
+
+
+def change_role(session: Session, actor: Actor, user_id: int, role: str) -> User:
+    """An admin moves a staff account to another staff role; it holds at the account's next request (the role is
+    read on every request), and an account made admin must set up its second factor. Audited (from, to)."""
+    require_role(actor, "admin")
+    user = get_user(session, user_id)
+    if role not in STAFF_ROLES:
+        raise InvalidInput(f"role: one of {', '.join(STAFF_ROLES)}", field="role")
+    if user.role not in STAFF_ROLES:
+        raise Conflict(f"a {user.role} account keeps its role")
+    if actor.user_id is not None and actor.user_id == user.id:
+        raise Conflict("an admin cannot change their own role")
+    if role != "admin" and user.clinic_id is None:
+        raise Conflict(f"a {role} belongs to a clinic, and this account has none")
+    if role != user.role:
+        record(session, actor, "user.role", "User", user.id, None, {"from": user.role, "to": role})
+        user.role = role
+    return user
+
+
 # ------------------------------------------------------------------------------------------ throttling
 
 

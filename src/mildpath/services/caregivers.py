@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 from sqlalchemy.orm import Session
@@ -112,7 +112,8 @@ def invite(
     row = store.add(session, store.CaregiverGrant(
         patient_id=patient_id, user_id=user.id, name=data.name, relation=data.relation,
         can_read=data.shared.read, can_diary=data.shared.diary, can_questionnaires=data.shared.questionnaires,
-        can_reminders=data.shared.reminders, how=data.how, granted_by_user_id=actor.user_id, created_at=now))
+        can_reminders=data.shared.reminders, how=data.how, granted_by_user_id=actor.user_id, created_at=now,
+        channel=data.channel, phone=data.phone))
     record(session, actor, "caregiver.grant", "CaregiverGrant", row.id, patient_id,
            {"shared": _view(row).shared, "how": data.how})
     message_id = None
@@ -166,3 +167,15 @@ def cared_for(session: Session, actor: Actor) -> list[CaredFor]:
 def entered_by_names(session: Session, patient_id: int, user_ids: set[int | None]) -> dict[int, str]:
     """Who among ``user_ids`` is (or was) a caregiver of the patient: ``{user id: "Ana (daughter)"}``."""
     return store.names(session, patient_id=patient_id, user_ids=user_ids)
+
+
+def fhir_resources_for_patient(session: Session, patient_id: int) -> list[dict[str, Any]]:
+    """Each caregiver of the patient (current or revoked) as an R4 ``RelatedPerson`` (id: the grant), so that a
+    questionnaire answered by a proxy (``QuestionnaireResponse.source``) resolves (patient-rights registry)."""
+    return [related_person(row) for row in store.for_patient(session, patient_id=patient_id)]
+
+
+def related_person(row: store.CaregiverGrant) -> dict[str, Any]:
+    return {"resourceType": "RelatedPerson", "id": str(row.id), "active": row.revoked_at is None,
+            "patient": {"reference": f"Patient/{row.patient_id}"}, "name": [{"text": row.name}],
+            "relationship": [{"text": row.relation}]}

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mildpath.domain.errors import Conflict, InvalidInput
+from mildpath.domain.errors import Conflict, InvalidInput, NotFound
 from mildpath.services.access import Actor, record, require_role
 from mildpath.store.models import Clinic
 
@@ -25,6 +25,7 @@ class ClinicView:
     address: str
     emergency_number: str
     timezone: str
+    staff_mfa_required: bool = False  # its clinicians and coordinators must have a second factor (admins always)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -43,7 +44,8 @@ class ClinicView:
 
 def _view(clinic: Clinic) -> ClinicView:
     return ClinicView(
-        clinic.id, clinic.name, clinic.phone, clinic.address, clinic.emergency_number, clinic.timezone or ""
+        clinic.id, clinic.name, clinic.phone, clinic.address, clinic.emergency_number, clinic.timezone or "",
+        bool(clinic.staff_mfa_required),
     )
 
 
@@ -97,3 +99,16 @@ def list_clinics(session: Session, actor: Actor) -> list[ClinicView]:
     if actor.role not in ("admin", "system"):
         stmt = stmt.where(Clinic.id == actor.clinic_id)
     return [_view(c) for c in session.scalars(stmt)]
+
+
+def set_staff_mfa_required(session: Session, actor: Actor, clinic_id: int, required: bool) -> ClinicView:
+    """An admin asks (or stops asking) a clinic's clinicians and coordinators for a second factor; those without
+    one reach only its set-up page from their next request (services/mfa.py). Audited."""
+    require_role(actor, "admin")
+    clinic = session.get(Clinic, clinic_id)
+    if clinic is None:
+        raise NotFound(f"no clinic {clinic_id}", record_type="Clinic", record_id=clinic_id)
+    if bool(clinic.staff_mfa_required) != required:
+        clinic.staff_mfa_required = required
+        record(session, actor, "clinic.staff_mfa", "Clinic", clinic.id, None, {"required": required})
+    return _view(clinic)

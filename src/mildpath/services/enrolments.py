@@ -56,7 +56,10 @@ def _patient(
     data = patients.PatientIn(mrn=facts.mrn, given_name=facts.given_name, family_name=facts.family_name,
                               birth_date=facts.birth_date, sex=facts.sex, phone=facts.phone,
                               email=facts.email or None, preferred_language=facts.language)
-    return patients.create_patient(session, actor, data, today=today, clinic_id=clinic_id)
+    patients.create_patient(session, actor, data, today=today, clinic_id=clinic_id)
+    created = store.patient_by_mrn(session, clinic_id=clinic_id, mrn=facts.mrn)
+    assert created is not None
+    return created
 
 
 def _stored(resource: dict[str, Any], req: EnrolmentRequest, patient_id: int, enrolment_id: int) -> dict[str, Any]:
@@ -136,3 +139,28 @@ def _invite(
                                                                                  channel=channel),
                                        now=now, secret_key=secret_key, public_url=public_url)
     return sent.message_id
+
+
+#: R4 RequestIntent (ServiceRequest.intent, 1..1, required binding): https://hl7.org/fhir/R4/valueset-request-intent.html
+REQUEST_INTENTS = frozenset({"proposal", "plan", "directive", "order", "original-order", "reflex-order",
+                             "filler-order", "instance-order", "option"})
+
+
+def create_service_request(
+    session: Session, actor: Actor, resource: Any, *, today: date, now: datetime, secret_key: str, public_url: str,
+    record_sms_consent: bool = False,
+) -> EnrolmentOut:
+    """``POST /fhir/ServiceRequest`` (the FHIR create interaction): :func:`enrol`, for a ServiceRequest only, with
+    R4's required ``intent``. ``created`` false: the same identifier enrolled before and nothing changed."""
+    if not isinstance(resource, dict) or resource.get("resourceType") != "ServiceRequest":
+        raise InvalidInput("resourceType: this endpoint creates ServiceRequest resources", field="resourceType")
+    if resource.get("intent") not in REQUEST_INTENTS:
+        raise InvalidInput("ServiceRequest.intent: a RequestIntent code is needed (e.g. order)", field="intent")
+    return enrol(session, actor, resource, today=today, now=now, secret_key=secret_key, public_url=public_url,
+                 record_sms_consent=record_sms_consent)
+
+
+def fhir_resources_for_patient(session: Session, patient_id: int) -> list[dict[str, Any]]:
+    """The ServiceRequests that enrolled the patient, as stored (patient-rights registry; the FHIR server's read
+    and search of ``ServiceRequest``)."""
+    return [row.resource for row in store.for_patient(session, patient_id=patient_id, resource_type="ServiceRequest")]

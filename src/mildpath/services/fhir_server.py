@@ -149,6 +149,6 @@ def _patient_of(resource: dict[str, Any]) -> int | None:
     if resource.get("resourceType") == "Patient":
         rid = str(resource.get("id", ""))
         return int(rid) if rid.isdigit() else None
-    ref = str((resource.get("subject") or {}).get("reference", ""))
+    ref = str((resource.get("subject") or resource.get("patient") or {}).get("reference", ""))
     tail = ref.removeprefix("Patient/")
     return int(tail) if ref.startswith("Patient/") and tail.isdigit() else None

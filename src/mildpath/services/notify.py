@@ -40,7 +40,10 @@ from mildpath.store.models import OutboxMessage
 
 log = logging.getLogger("mildpath.notify")
 CHANNELS = ("email", "sms", "in_app")
-QUIET_KINDS = frozenset({"prom_reminder"})
+QUIET_KINDS = frozenset({"prom_reminder", "prom_reminder_caregiver"})
+#: messages to a caregiver about a patient: the consent on record is the patient's grant to that caregiver
+#: (services/caregivers.py; re-checked by the kind's own re-check), not the patient's consent to a channel
+GRANT_CONSENT_KINDS = frozenset({"prom_reminder_caregiver"})
 """Kinds that wait out the quiet hours; alerts to staff (escalations) are never held back."""
 
 
@@ -229,7 +232,7 @@ def consent_hold(session: Session, message: OutboxMessage, at: datetime) -> Hold
     force (withdrawn by a STOP reply, a link or the clinic); in-app messages need none. The one exception: an
     email to the address of the patient's own portal account (given for that account's messages) goes out
     until consent to email is withdrawn."""
-    if message.patient_id is None or message.channel == "in_app":
+    if message.patient_id is None or message.channel == "in_app" or message.kind in GRANT_CONSENT_KINDS:
         return None
     consent = store.consent_in_force(session, patient_id=message.patient_id, channel=message.channel)
     if consent is None and message.channel == "email" and message.recipient_user_id is not None:

@@ -79,6 +79,7 @@ from mildpath.services.proms_schedule import (
     procedure_dates,
     queue_due_reminders,
 )
+from mildpath.store import caregivers as caregivers_store
 from mildpath.store import patients as patients_store
 from mildpath.store import proms as store
 from mildpath.store import users as users_store
@@ -131,6 +132,8 @@ class ResponseView:
     comment: str = ""
     comment_entry_id: int | None = None
     comment_triage: CommentTriage | None = None
+    #: "Ana (daughter)" when a caregiver answered for the patient (``entry_mode`` ``proxy``), else empty.
+    answered_by_proxy: str = ""
 
     @property
     def resume_step(self) -> int:
@@ -402,7 +405,9 @@ def _names(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
     return users_store.display_names(session, user_ids=ids)
 
 
-def _view(row: store.PromResponse, plan: SchedulePlan, names: Mapping[int, str]) -> ResponseView:
+def _view(
+    row: store.PromResponse, plan: SchedulePlan, names: Mapping[int, str], proxies: Mapping[tuple[int, int], str]
+) -> ResponseView:
     form = titled_form(row.instrument, row.wording or "neutral")
     return ResponseView(
         id=row.id,
@@ -429,13 +434,21 @@ def _view(row: store.PromResponse, plan: SchedulePlan, names: Mapping[int, str])
         wording=row.wording or "neutral",
         comment=row.comment or "",
         comment_entry_id=row.comment_entry_id,
+        answered_by_proxy=proxies.get(_proxy_key(row), "") if row.entry_mode == "proxy" else "",
     )
+
+
+def _caregivers(session: Session, rows: Sequence[store.PromResponse]) -> dict[tuple[int, int], Any]:
+    """``{(patient id, user id): grant}`` of the caregivers who answered some of ``rows`` (the latest grant)."""
+    proxied = {r.patient_id for r in rows if r.entry_mode == "proxy"}
+    return {(g.patient_id, g.user_id): g for g in caregivers_store.of_patients(session, patient_ids=proxied)}
 
 
 def _views(session: Session, rows: Sequence[store.PromResponse]) -> list[ResponseView]:
     plan = _plan()
     names = _names(session, (r.entered_by for r in rows))
-    return [_view(r, plan, names) for r in rows]
+    proxies = {key: f"{g.name} ({g.relation})" for key, g in _caregivers(session, rows).items()}
+    return [_view(r, plan, names, proxies) for r in rows]
 
 
 def _row_for(session: Session, actor: Actor, patient_id: int, response_id: int) -> store.PromResponse:
@@ -447,7 +460,13 @@ def _row_for(session: Session, actor: Actor, patient_id: int, response_id: int) 
 
 
 def _mode(actor: Actor, patient_id: int) -> str:
+    if actor.role == "caregiver":
+        return "proxy"  # a caregiver the patient let answer (get_patient_for checked the grant)
     return "patient" if actor.role == "patient" and actor.patient_id == patient_id else "paper"
+
+
+#: who answers like the patient: the patient's own windows and completeness rules apply (a caregiver for them too)
+ANSWERING_ROLES = ("patient", "caregiver")
 
 
 def _detail(row: store.PromResponse, **extra: Any) -> dict[str, Any]:
@@ -492,7 +511,7 @@ def start_response(
         raise Conflict(f"this questionnaire ({instrument}, {tp.label}) is already answered")
     if existing is None:
         placed = place(tp, procedure_date, today, completed=False)
-        if actor.role == "patient" and not placed.open:
+        if actor.role in ANSWERING_ROLES and not placed.open:
             when = f"opens on {placed.opens:%d %B %Y}" if placed.status == Status.UPCOMING else "has closed"
             raise Conflict(f"the {tp.label} questionnaire {when}")
         existing = store.add_response(
@@ -543,8 +562,9 @@ def save_section(
     merged.update({k: v for k, v in answers.items() if v is not None and not (isinstance(v, str) and not v.strip())})
     stored, result = _normalise(row.instrument, merged, row.after_treatment)
     target = step + 1 if go_to is None else go_to
-    if _mode(actor, patient_id) == "paper":
-        row.entry_mode = "paper"  # a clinician typed (part of) it: the record says so
+    mode = _mode(actor, patient_id)
+    if mode == "paper" or (mode == "proxy" and row.entry_mode == "patient"):
+        row.entry_mode = mode  # a clinician typed (part of) it, or a caregiver answered: the record says so
     store.write_answers(
         session,
         row,
@@ -580,7 +600,7 @@ def complete_response(
         raise Conflict("this questionnaire is already completed")
     text = clean_comment(comment)
     stored, result = _normalise(row.instrument, row.answers or {}, row.after_treatment)
-    if actor.role == "patient":
+    if actor.role in ANSWERING_ROLES:
         needed = _still_needed(row.instrument, result, row.after_treatment)
         if needed is not None:
             raise needed
@@ -860,16 +880,21 @@ def _authored(row: store.PromResponse) -> date | datetime:
     return row.answered_on or row.entered_at
 
 
-def _qr(row: store.PromResponse, form: InstrumentForm | None = None) -> dict[str, Any]:
+def _qr(row: store.PromResponse, form: InstrumentForm | None = None, caregiver: Any = None) -> dict[str, Any]:
+    """``caregiver``: the grant of the caregiver who answered (``proxy``): ``source`` and ``author`` are then the
+    ``RelatedPerson`` (services/caregivers.py exports it), the person who answered and recorded the answers."""
     patient = f"Patient/{row.patient_id}"
     author = patient if row.entry_mode == "patient" or row.entered_by is None else f"Practitioner/{row.entered_by}"
+    source = patient
+    if row.entry_mode == "proxy":
+        source = author = f"RelatedPerson/{caregiver.id}" if caregiver is not None else patient
     return questionnaire_response(
         row.instrument,
         row.answers or {},
         subject=patient,
         authored=_authored(row),
         author=author,
-        source=patient,
+        source=source,
         status="completed" if row.status == "completed" else "in-progress",
         resource_id=f"prom-{row.id}",
         form=form,
@@ -895,7 +920,11 @@ def export_fhir_response(
     """One response as a FHIR R4 QuestionnaireResponse (id ``prom-<id>``; ``in-progress`` until completed)."""
     row = _row_for(session, actor, patient_id, response_id)
     record(session, actor, "proms.export", "PromResponse", row.id, patient_id, {"format": "QuestionnaireResponse"})
-    return _qr(row, form_for(row.instrument, content_dir))
+    return _qr(row, form_for(row.instrument, content_dir), _caregivers(session, [row]).get(_proxy_key(row)))
+
+
+def _proxy_key(row: store.PromResponse) -> tuple[int, int]:
+    return row.patient_id, row.entered_by or 0
 
 
 def export_observations(session: Session, actor: Actor, patient_id: int, response_id: int) -> list[dict[str, Any]]:
@@ -915,8 +944,9 @@ def bulk_fhir(
     ids = patients_store.ids_of(visible_patients(actor), among=patient_ids)
     rows = store.completed_of(session, patient_ids=ids)
     record(session, actor, "proms.export", "PromResponse", None, None, {"format": "bulk", "results": len(rows)})
+    grants = _caregivers(session, rows)
     return {
-        "QuestionnaireResponse": [_qr(r) for r in rows],
+        "QuestionnaireResponse": [_qr(r, caregiver=grants.get(_proxy_key(r))) for r in rows],
         "Observation": [obs for r in rows for obs in _observations(r)],
     }
 
@@ -961,6 +991,7 @@ def registry_responses(
 
 
 __all__ = [
+    "ANSWERING_ROLES",
     "MEASURES",
     "REMINDER_BODY",
     "REMINDER_KIND",

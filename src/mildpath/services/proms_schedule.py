@@ -27,6 +27,8 @@ from mildpath.services import procedures as procedures_service
 from mildpath.services import recovery as recovery_service
 from mildpath.services.access import Actor, get_patient_for, record, require_staff, visible_patients
 from mildpath.services.read_models import ReadModel
+from mildpath.store import access_links as links_store
+from mildpath.store import caregivers as caregivers_store
 from mildpath.store import messaging as messaging_store
 from mildpath.store import patients as patients_store
 from mildpath.store import proms as store
@@ -244,6 +246,18 @@ REMINDER_SMS = {
     "en": "mildpath: a questionnaire is waiting for you. {link}",
     "es": "mildpath: tiene un cuestionario pendiente. {link}",
 }
+CAREGIVER_REMINDER_KIND = "prom_reminder_caregiver"
+CAREGIVER_REMINDER_SMS = {
+    # To a caregiver the patient shares reminders with: no name, no clinical detail, a link (issue 20).
+    "en": "mildpath: someone you help has a questionnaire waiting. {link}",
+    "es": "mildpath: una persona a la que ayuda tiene un cuestionario pendiente. {link}",
+}
+CAREGIVER_REMINDER_BODY = (
+    "Hello,\n\nSomeone you help has a questionnaire waiting in mildpath. Please sign in to see it, or remind "
+    "them.\n\nThis is an automatic message from your clinic."
+)
+CAREGIVER_REMINDER_SUBJECT = "A questionnaire is waiting"
+CAREGIVING_PAGE = "/caregiving"
 REMINDER_LINK_LINE = "\n\nOr open it with this link (it works once, for 72 hours): {link}"
 QUESTIONNAIRES_PAGE = "/me/questionnaires"
 
@@ -264,12 +278,24 @@ def _reminder_route(
 
 def reminder_hold(session: Session, message: OutboxMessage, at: datetime) -> notify.Hold | None:
     """Re-checked just before a reminder is sent: cancelled when its questionnaires were completed meanwhile,
-    or when the procedure it counts from was moved or cancelled (the new date gets reminders of its own)."""
+    or when the procedure it counts from was moved or cancelled (the new date gets reminders of its own). A
+    caregiver's copy is checked the same way, and cancelled once the patient stops sharing reminders with them."""
+    if message.kind == CAREGIVER_REMINDER_KIND:
+        found = store.caregiver_reminder_for_message(session, outbox_id=message.id)
+        if found is None:
+            return None
+        reminder, grant_id = found
+        grant = caregivers_store.get(session, grant_id=grant_id, patient_id=reminder.patient_id)
+        if grant is None or not grant.allows("reminders"):
+            return notify.Hold(cancel="the patient no longer shares reminders with this caregiver")
+        return _reminder_checks(session, reminder, at)
     if message.kind != REMINDER_KIND:
         return None
-    reminder = store.reminder_for_message(session, outbox_id=message.id)
-    if reminder is None:
-        return None
+    patients_reminder = store.reminder_for_message(session, outbox_id=message.id)
+    return None if patients_reminder is None else _reminder_checks(session, patients_reminder, at)
+
+
+def _reminder_checks(session: Session, reminder: store.PromReminder, at: datetime) -> notify.Hold | None:
     current = procedure_dates(session, [reminder.patient_id]).get(reminder.patient_id)
     if current is None:
         return notify.Hold(cancel="the procedure was cancelled")
@@ -330,4 +356,41 @@ def queue_due_reminders(
             )
             record(session, system, "proms.remind", "PromReminder", reminder.id, pid, {"timepoint": tp.id})
             queued += 1
+            _remind_caregivers(session, system, reminder, link_base=link_base, secret_key=secret_key, now=when)
+    return queued
+
+
+def _remind_caregivers(
+    session: Session, system: Actor, reminder: store.PromReminder, *, link_base: str, secret_key: str, now: datetime
+) -> int:
+    """A copy of the reminder to each caregiver the patient shares reminders with, on the caregiver's own channel
+    (the one they were invited on; the grant is the consent on record). Their link opens their caregiving page."""
+    patient = messaging_store.patient_contact(session, patient_id=reminder.patient_id)
+    language = patient.preferred_language if patient is not None else "en"
+    queued = 0
+    for grant in caregivers_store.sharing_reminders(session, patient_id=reminder.patient_id):
+        account = links_store.user_by_id(session, user_id=grant.user_id)
+        if account is None or not account.active:
+            continue
+        if grant.channel == "sms" and grant.phone:
+            link = access_links.link_url(link_base) if secret_key else link_base.rstrip("/") + CAREGIVING_PAGE
+            channel, address = "sms", grant.phone
+            body = CAREGIVER_REMINDER_SMS.get(language, CAREGIVER_REMINDER_SMS["en"]).format(link=link)
+        elif not account.email.endswith("@" + access_links.NO_EMAIL_DOMAIN):
+            channel, address, body = "email", account.email, CAREGIVER_REMINDER_BODY
+            if secret_key:
+                body += REMINDER_LINK_LINE.format(link=access_links.link_url(link_base))
+        else:
+            continue
+        message = notify.queue(session, kind=CAREGIVER_REMINDER_KIND, subject=CAREGIVER_REMINDER_SUBJECT, body=body,
+                               recipient_user_id=grant.user_id, recipient_address=address, channel=channel,
+                               patient_id=reminder.patient_id)
+        session.flush()
+        if secret_key:
+            access_links.attach_sign_in_link(session, message, user_id=grant.user_id, target=CAREGIVING_PAGE,
+                                             secret_key=secret_key, now=now)
+        store.add_caregiver_reminder(session, reminder_id=reminder.id, grant_id=grant.id, outbox_id=message.id)
+        record(session, system, "proms.remind_caregiver", "CaregiverGrant", grant.id, reminder.patient_id,
+               {"timepoint": reminder.timepoint})
+        queued += 1
     return queued

@@ -33,6 +33,9 @@ class CaregiverGrant(Base):
     can_questionnaires: Mapped[bool] = mapped_column(Boolean, default=False)
     can_reminders: Mapped[bool] = mapped_column(Boolean, default=False)
     how: Mapped[str] = mapped_column(String(16))  # link (the patient themself) | form | clinician
+    # The caregiver's own channel (the one they were invited on) and phone, for the reminders shared with them.
+    channel: Mapped[str] = mapped_column(String(16), default="email", server_default="email")
+    phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
     granted_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
@@ -83,3 +86,21 @@ def names(session: Session, *, patient_id: int, user_ids: Iterable[int | None]) 
         select(CaregiverGrant).where(CaregiverGrant.patient_id == patient_id, CaregiverGrant.user_id.in_(wanted))
     ).all()
     return {r.user_id: f"{r.name} ({r.relation})" for r in rows}
+
+
+def sharing_reminders(session: Session, *, patient_id: int) -> Sequence[CaregiverGrant]:
+    """The patient's caregivers who may receive the reminders (grants in force with ``reminders``)."""
+    return session.scalars(
+        select(CaregiverGrant).where(CaregiverGrant.patient_id == patient_id, CaregiverGrant.revoked_at.is_(None),
+                                     CaregiverGrant.can_reminders.is_(True)).order_by(CaregiverGrant.id)
+    ).all()
+
+
+def of_patients(session: Session, *, patient_ids: Iterable[int]) -> Sequence[CaregiverGrant]:
+    """Every grant (current or revoked) of these patients, oldest first."""
+    wanted = sorted(set(patient_ids))
+    if not wanted:
+        return []
+    return session.scalars(
+        select(CaregiverGrant).where(CaregiverGrant.patient_id.in_(wanted)).order_by(CaregiverGrant.id)
+    ).all()

@@ -55,3 +55,9 @@ def add(session: Session, row: Enrolment) -> Enrolment:
     session.add(row)
     session.flush()
     return row
+
+
+def for_patient(session: Session, *, patient_id: int, resource_type: str) -> list[Enrolment]:
+    return list(session.scalars(
+        select(Enrolment).where(Enrolment.patient_id == patient_id, Enrolment.resource_type == resource_type)
+        .order_by(Enrolment.id)))

@@ -5,10 +5,10 @@ fills. A row starts ``in_progress`` (a patient filling a form section by section
 resume) and becomes ``completed``. ``answers`` is the whole response as given (``{item id: value}``; an absent
 item is unanswered); ``scores`` is computed from the answers by the domain on every write and never typed in.
 ``entered_by`` is the account that wrote the answers and ``entry_mode`` how: ``patient`` (the patient, on the
-portal or the API), ``paper`` (a clinician typing a paper form or posting for a patient) or ``import`` (a FHIR
-QuestionnaireResponse). ``answered_on`` is the day the patient answered (for paper, the date on the form);
-``procedure_date`` is the procedure the timepoint was counted from, kept so a later change of the procedure date
-does not re-file what was collected.
+portal or the API), ``paper`` (a clinician typing a paper form or posting for a patient), ``import`` (a FHIR
+QuestionnaireResponse) or ``proxy`` (a caregiver the patient let answer for them, issue 20). ``answered_on`` is
+the day the patient answered (for paper, the date on the form); ``procedure_date`` is the procedure the
+timepoint was counted from, kept so a later change of the procedure date does not re-file what was collected.
 
 ``prom_reminders`` remembers the one reminder queued per patient, timepoint and procedure date, so that the
 reminder job can run as often as it likes (idempotent).
@@ -36,7 +36,7 @@ STATUSES = ("in_progress", "completed")
 #: ``wording``: the words the patient answered: ``licensed`` (a site's licensed text) or ``neutral`` (mildpath's
 #: own labels, which are not the validated instrument: such scores stay out of comparisons with the trials).
 WORDINGS = ("neutral", "licensed")
-ENTRY_MODES = ("patient", "paper", "import")
+ENTRY_MODES = ("patient", "paper", "import", "proxy")  # proxy: a caregiver answered for the patient
 
 
 class PromResponse(Base):
@@ -80,6 +80,18 @@ class PromReminder(Base):
     procedure_date: Mapped[date] = mapped_column(Date)
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"), nullable=True)
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CaregiverReminder(Base):
+    """A copy of a reminder sent to a caregiver the patient shares reminders with (issue 20): re-checked like the
+    patient's (its :class:`PromReminder`) and against the caregiver's grant."""
+
+    __tablename__ = "caregiver_reminders"
+    __table_args__ = (UniqueConstraint("reminder_id", "grant_id", name="caregiver_reminder_once"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reminder_id: Mapped[int] = mapped_column(ForeignKey("prom_reminders.id"))
+    grant_id: Mapped[int] = mapped_column(ForeignKey("caregivers.id"))
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), index=True, unique=True)
 
 
 # ------------------------------------------------------------------------------------------ responses
@@ -271,6 +283,21 @@ def reminder_for_message(session: Session, *, outbox_id: int) -> PromReminder | 
     return session.scalars(select(PromReminder).where(PromReminder.outbox_id == outbox_id)).first()
 
 
+def add_caregiver_reminder(session: Session, *, reminder_id: int, grant_id: int, outbox_id: int) -> None:
+    session.add(CaregiverReminder(reminder_id=reminder_id, grant_id=grant_id, outbox_id=outbox_id))
+    session.flush()
+
+
+def caregiver_reminder_for_message(session: Session, *, outbox_id: int) -> tuple[PromReminder, int] | None:
+    """(the patient's reminder, the caregiver grant id) of a caregiver's copy, if the message is one."""
+    row = session.execute(
+        select(PromReminder, CaregiverReminder.grant_id)
+        .join(CaregiverReminder, CaregiverReminder.reminder_id == PromReminder.id)
+        .where(CaregiverReminder.outbox_id == outbox_id)
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
 # ------------------------------------------------------------------------------------------ registry queries
 
 
@@ -296,6 +323,11 @@ class RegistryResponse:
     answers: dict[str, Any]
     scores: dict[str, Any]
     wording: str = "neutral"
+
+    @property
+    def proxy(self) -> bool:
+        """Answered by a caregiver for the patient (``entry_mode`` ``proxy``), not by the patient."""
+        return self.entry_mode == "proxy"
 
 
 def registry_responses(

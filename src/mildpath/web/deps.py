@@ -214,6 +214,10 @@ CLINIC_STAFF = Policy("clinic_staff", frozenset({"clinician"}))  # staff who bel
 DIARY_RECORD = Policy(
     "diary_record", frozenset({"patient", "clinician", "admin", "caregiver"}), own="patient", caregiver_scope="diary"
 )
+QUESTIONNAIRE_RECORD = Policy(
+    "questionnaire_record", frozenset({"patient", "clinician", "admin", "caregiver"}), own="patient",
+    caregiver_scope="questionnaires",
+)
 PLAN_RECORD = Policy(
     "plan_record", frozenset({"patient", "clinician", "admin", "caregiver"}), own="patient", caregiver_scope="read"
 )
@@ -231,6 +235,7 @@ CaregiverActor = Annotated[Actor, Depends(CAREGIVER)]
 ClinicStaff = Annotated[Actor, Depends(CLINIC_STAFF)]
 DiaryRecordActor = Annotated[Actor, Depends(DIARY_RECORD)]
 PlanRecordActor = Annotated[Actor, Depends(PLAN_RECORD)]
+QuestionnaireRecordActor = Annotated[Actor, Depends(QUESTIONNAIRE_RECORD)]
 
 
 async def _verify_csrf(request: Request) -> None:
@@ -276,6 +281,7 @@ PatientRecordForm = Annotated[Actor, Depends(with_csrf(PATIENT_RECORD))]
 StaffPatientRecordForm = Annotated[Actor, Depends(with_csrf(STAFF_PATIENT_RECORD))]
 PatientSelfForm = Annotated[Actor, Depends(with_csrf(PATIENT_SELF))]
 DiaryRecordForm = Annotated[Actor, Depends(with_csrf(DIARY_RECORD))]
+QuestionnaireRecordForm = Annotated[Actor, Depends(with_csrf(QUESTIONNAIRE_RECORD))]
 
 
 # Ids in paths are bounded so a huge number is a clean 422, never a database overflow.

@@ -4,17 +4,18 @@ OperationOutcome (web/problems.py answers every ``/fhir/`` error that way)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from mildpath import __version__
 from mildpath.domain.errors import NotFound
 from mildpath.fhir import server as fhir
-from mildpath.services import fhir_server
+from mildpath.services import clock, enrolments, fhir_server
 from mildpath.services.access import Actor
-from mildpath.web.deps import PUBLIC, Policy, PublicActor, SessionDep, SettingsDep
+from mildpath.web.api.enrolments import EXAMPLE
+from mildpath.web.deps import PUBLIC, ClinicStaff, Policy, PublicActor, SessionDep, SettingsDep
 from mildpath.web.problems import FHIR_JSON, FhirJSONResponse
 
 FHIR_READ = Policy("fhir_read", frozenset({"patient", "clinician", "admin", "backend"}), own="clinic")
@@ -59,11 +60,42 @@ def metadata(request: Request, settings: SettingsDep, _actor: PublicActor) -> Fh
     return FhirJSONResponse(statement)
 
 
+@router.post("/ServiceRequest", status_code=201,
+             responses={200: {"description": "Enrolled by this identifier before: the stored resource, nothing new"},
+                        201: {"description": "Created: the stored resource; `Location` is its address"}})
+def create_service_request(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: ClinicStaff,
+    resource: Annotated[dict[str, Any], Body(examples=[EXAMPLE])],
+    sms_consent: Annotated[bool, Query(description="Record the patient's consent to texts (on their word)")] = False,
+) -> FhirJSONResponse:
+    """FHIR create (contracts §10): the EHR's ServiceRequest for CPT 0275T enrols the patient (as
+    ``POST /api/v1/enrolments``). 201 with ``Location`` and the stored resource, whose ``subject`` is the mildpath
+    Patient; the same identifier again answers 200 with the stored resource and changes nothing."""
+    out = enrolments.create_service_request(
+        session, actor, resource, today=clock.today(), now=clock.now(), secret_key=settings.secret_key,
+        public_url=settings.links_base, record_sms_consent=sms_consent)
+    location = f"{base_url(request, settings.public_url)}/ServiceRequest/{out.resource['id']}"
+    return FhirJSONResponse(out.resource, status_code=201 if out.created else 200,
+                            headers={"Location": location, "ETag": fhir.etag(out.resource)})
+
+
 def _release_date() -> str:
     """The statement's date: today (the statement describes the running server)."""
     from mildpath.services import clock
 
     return clock.today().isoformat()
+
+
+@router.get("/ServiceRequest")
+def search_service_requests(
+    request: Request, session: SessionDep, settings: SettingsDep, actor: FhirReader
+) -> FhirJSONResponse:
+    """Search ServiceRequests (the EHR's that enrolled patients): as every type's search, on the path that also
+    takes the create interaction."""
+    return search("ServiceRequest", request, session, settings, actor)
 
 
 @router.get("/{rtype}")

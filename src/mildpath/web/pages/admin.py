@@ -7,7 +7,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from mildpath.domain.errors import Conflict, InvalidInput, NotFound
 from mildpath.services import audit as audit_svc
-from mildpath.services import auth
+from mildpath.services import auth, clinics, mfa
 from mildpath.web.deps import Admin, AdminForm, RecordId, SessionDep
 from mildpath.web.pages._common import redirect, render
 
@@ -51,7 +51,8 @@ async def add_user(request: Request, actor: AdminForm, session: SessionDep) -> R
 def _user_page(request: Request, session: SessionDep, actor: Admin, user_id: int, **extra: object) -> Response:
     user = auth.get_user(session, user_id)
     tokens = auth.list_tokens(session, actor, user.email)
-    context = {"user": user, "tokens": tokens, "message": None, "error": None, **extra}
+    context = {"user": user, "tokens": tokens, "message": None, "error": None, "staff_roles": auth.STAFF_ROLES,
+               **extra}
     return render(request, "admin/user.html", context, status_code=422 if extra.get("error") else 200)
 
 
@@ -82,11 +83,45 @@ def deactivate(request: Request, user_id: RecordId, actor: AdminForm, session: S
     return redirect(f"/admin/users/{user_id}")
 
 
+@router.post("/admin/users/{user_id}/role")
+async def change_role(request: Request, user_id: RecordId, actor: AdminForm, session: SessionDep) -> Response:
+    """Move a staff account to another staff role (audited; holds at the account's next request)."""
+    role = str((await request.form()).get("role", ""))[:20]
+    try:
+        auth.change_role(session, actor, user_id, role)
+    except (Conflict, InvalidInput) as exc:
+        return _user_page(request, session, actor, user_id, error=exc.message)
+    return _user_page(request, session, actor, user_id, message=f"The account is now {role}.")
+
+
+@router.post("/admin/users/{user_id}/mfa/reset")
+def reset_second_factor(request: Request, user_id: RecordId, actor: AdminForm, session: SessionDep) -> Response:
+    """Remove another account's second factor (a lost phone): it must set one up again at its next sign-in."""
+    user = auth.get_user(session, user_id)
+    if actor.user_id == user.id:
+        return _user_page(request, session, actor, user_id, error="Reset your own second factor on /account/mfa.")
+    mfa.reset(session, actor, user.id)
+    return _user_page(request, session, actor, user_id, message="The second factor was removed.")
+
+
 @router.post("/admin/users/{user_id}/unblock")
 def unblock(request: Request, user_id: RecordId, actor: AdminForm, session: SessionDep) -> Response:
     user = auth.get_user(session, user_id)
     lifted = auth.unblock(session, actor, user.email)
     return _user_page(request, session, actor, user_id, message=f"Lifted {lifted} login block(s).")
+
+
+@router.get("/admin/clinics")
+def clinics_page(request: Request, actor: Admin, session: SessionDep) -> Response:
+    """The clinics, each with whether its clinicians and coordinators must have a second factor."""
+    return render(request, "admin/clinics.html", {"clinics": clinics.list_clinics(session, actor)})
+
+
+@router.post("/admin/clinics/{clinic_id}/staff-mfa")
+async def set_staff_mfa(request: Request, clinic_id: RecordId, actor: AdminForm, session: SessionDep) -> Response:
+    required = str((await request.form()).get("required", "")) == "yes"
+    clinics.set_staff_mfa_required(session, actor, clinic_id, required)
+    return redirect("/admin/clinics")
 
 
 @router.get("/admin/audit")

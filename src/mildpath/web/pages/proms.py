@@ -30,9 +30,9 @@ from mildpath.services import proms as svc
 from mildpath.services.access import Actor
 from mildpath.web.deps import (
     PatientId,
-    PatientRecordActor,
-    PatientRecordForm,
     PatientSelf,
+    QuestionnaireRecordActor,
+    QuestionnaireRecordForm,
     RecordId,
     SessionDep,
     SettingsDep,
@@ -74,7 +74,8 @@ STATUS_LABELS = {
     "in_progress": N_("In progress"),
     "not_started": N_("Not started"),
 }
-MODE_LABELS = {"patient": "by the patient", "paper": "from a paper form", "import": "imported"}
+MODE_LABELS = {"patient": "by the patient", "paper": "from a paper form", "import": "imported",
+               "proxy": "by a caregiver for the patient"}
 BAND_NAMES = {
     "minimal": N_("minimal"),
     "moderate": N_("moderate"),
@@ -158,6 +159,7 @@ def _common(extra: dict[str, Any]) -> dict[str, Any]:
     return {
         "status_labels": STATUS_LABELS,
         "mode_labels": MODE_LABELS,
+        "answering_roles": svc.ANSWERING_ROLES,
         "band_ranges": BAND_RANGES,
         "summary": summary,
         "num": _num,
@@ -177,7 +179,7 @@ def my_questionnaires(actor: PatientSelf) -> Response:
 
 @router.get("/patients/{patient_id}/questionnaires")
 def overview(
-    request: Request, patient_id: PatientId, actor: PatientRecordActor, session: SessionDep, saved: int = 0
+    request: Request, patient_id: PatientId, actor: QuestionnaireRecordActor, session: SessionDep, saved: int = 0
 ) -> Response:
     return _overview(request, session, actor, patient_id, saved=bool(saved))
 
@@ -219,7 +221,7 @@ def _overview(
 
 @router.post("/patients/{patient_id}/questionnaires/start")
 async def start(
-    request: Request, patient_id: PatientId, actor: PatientRecordForm, session: SessionDep, settings: SettingsDep
+    request: Request, patient_id: PatientId, actor: QuestionnaireRecordForm, session: SessionDep, settings: SettingsDep
 ) -> Response:
     form = await request.form()
     instrument = str(form.get("instrument", ""))[:16]
@@ -248,7 +250,7 @@ def fill(
     request: Request,
     patient_id: PatientId,
     response_id: RecordId,
-    actor: PatientRecordActor,
+    actor: QuestionnaireRecordActor,
     session: SessionDep,
     settings: SettingsDep,
     step: int = 0,
@@ -302,7 +304,7 @@ async def save_step(
     request: Request,
     patient_id: PatientId,
     response_id: RecordId,
-    actor: PatientRecordForm,
+    actor: QuestionnaireRecordForm,
     session: SessionDep,
     settings: SettingsDep,
 ) -> Response:
@@ -352,13 +354,13 @@ def result(
     request: Request,
     patient_id: PatientId,
     response_id: RecordId,
-    actor: PatientRecordActor,
+    actor: QuestionnaireRecordActor,
     session: SessionDep,
     settings: SettingsDep,
     done: int = 0,
 ) -> Response:
     view = svc.get_response(session, actor, patient_id, response_id)
-    if view.status != "completed" and actor.role == "patient":
+    if view.status != "completed" and actor.role in svc.ANSWERING_ROLES:
         return redirect(f"/patients/{patient_id}/responses/{response_id}/fill")
     patient = patients_svc.view_patient(session, actor, patient_id)
     trend = svc.patient_trend(session, actor, patient_id, view.instrument)
