@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 from sqlalchemy.orm import Session
 
 from mildpath.content.coverage import load_coverage
@@ -178,6 +178,30 @@ class DecisionIn(EdgeInput):
     decision: Literal["candidate", "not_candidate", "deferred"]
     reasons: list[str] = Field(default_factory=list, max_length=20)
     overrides: list[OverrideIn] = Field(default_factory=list, max_length=40)
+
+
+class CoverageIn(EdgeInput):
+    """The coverage facts a coordinator records; none of them changes the clinical status."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    status: Literal["medicare_ced", "commercial", "self_pay", "unknown"]
+    study_nct: str = Field(default="", pattern=r"^(NCT\d{8})?$", description="ClinicalTrials.gov number")
+    study_title: str = Field(default="", max_length=300)
+    enrolment: Literal["", "pending", "enrolled", "not_enrolled"] = ""
+    prior_auth_status: Literal["", "not_requested", "requested", "approved", "denied", "appealed"] = ""
+    prior_auth_dates: dict[Literal["requested", "approved", "denied", "appealed"], date] = Field(
+        default_factory=dict)
+    policy_id: str = Field(default="", max_length=100, description="The plan's policy id")
+    source: str = Field(default="", max_length=300, description="Where the coverage fact comes from")
+    reviewed: date | None = Field(default=None, description="The policy's review date")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CoverageIn:
+        if self.status == "medicare_ced" and not self.study_nct:
+            raise ValueError("study_nct: Medicare covers the procedure only within a CED study: name its NCT number")
+        if self.status != "commercial" and (self.prior_auth_status or self.prior_auth_dates):
+            raise ValueError("prior_auth_status: prior authorisation is recorded for a commercial plan")
+        return self
 
 
 class AssignIn(EdgeInput):
@@ -453,15 +477,40 @@ def decide(session: Session, actor: Actor, referral_id: int, data: DecisionIn, *
     return view_referral(session, actor, referral_id)
 
 
+def set_coverage(session: Session, actor: Actor, referral_id: int, data: CoverageIn, *, now: datetime
+                 ) -> ReferralDetail:
+    """Record the referral's coverage, beside (never inside) its clinical status."""
+    row = _get(session, actor, referral_id)
+    cov = store.coverage_of(session, referral_ids=[row.id]).get(row.id) or store.add(
+        session, store.ReferralCoverage(referral_id=row.id))
+    cov.status, cov.study_nct, cov.study_title, cov.enrolment = (
+        data.status, data.study_nct, data.study_title, data.enrolment)
+    cov.prior_auth_status = data.prior_auth_status
+    cov.prior_auth_dates = {k: v.isoformat() for k, v in data.prior_auth_dates.items()}
+    cov.policy_id, cov.source, cov.reviewed = data.policy_id, data.source, data.reviewed
+    cov.updated_by_user_id, cov.updated_at = actor.user_id, now
+    session.flush()
+    record(session, actor, "referral.coverage", "Referral", row.id, row.patient_id, {"status": data.status})
+    return view_referral(session, actor, referral_id)
+
+
 def assign(session: Session, actor: Actor, data: AssignIn, *, now: datetime) -> list[ReferralView]:
     """Bulk: give these referrals to a clinician of the clinic (``user_id`` None: to nobody)."""
     rows = [_get(session, actor, i) for i in data.referral_ids]
     for row in rows:
+        if data.user_id is not None and data.user_id not in store.clinicians_of(session, clinic_id=row.clinic_id):
+            raise InvalidInput("assign referrals to a clinician of their clinic", field="user_id",
+                               value=data.user_id)
         row.assigned_user_id = data.user_id
         row.updated_at = now
         record(session, actor, "referral.assign", "Referral", row.id, row.patient_id, {"user_id": data.user_id})
     session.flush()
     return list_referrals(session, actor, ids=[r.id for r in rows])
+
+
+def clinicians(session: Session, actor: Actor) -> dict[int, str]:
+    """The clinicians a referral of the actor's clinic can be assigned to (the worklist's filter)."""
+    return store.clinicians_of(session, clinic_id=_clinic_scope(actor))
 
 
 # ------------------------------------------------------------------------------------------------ the report

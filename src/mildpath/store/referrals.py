@@ -30,7 +30,7 @@ from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint, 
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from mildpath.store.base import Base, JSONType, UTCDateTime, utcnow
-from mildpath.store.models import Patient
+from mildpath.store.models import Patient, User
 
 OPEN_STATES = ("new", "contacted", "evaluation_booked", "decided", "scheduled")
 
@@ -263,3 +263,11 @@ def patient_by_mrn(session: Session, *, clinic_id: int, mrn: str) -> int | None:
 
 def patient_clinic(session: Session, *, patient_id: int) -> int | None:
     return session.scalar(select(Patient.clinic_id).where(Patient.id == patient_id))
+
+
+def clinicians_of(session: Session, *, clinic_id: int | None) -> dict[int, str]:
+    """``{user id: name}`` of the active clinicians of a clinic (every clinic: None), by name."""
+    stmt = select(User).where(User.role == "clinician", User.active.is_(True))
+    if clinic_id is not None:
+        stmt = stmt.where(User.clinic_id == clinic_id)
+    return {u.id: u.display_name or u.email for u in session.scalars(stmt.order_by(User.display_name, User.id))}
