@@ -15,9 +15,11 @@ Coverage (``coverage``) is a separate object, never an input to the clinical sta
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 from sqlalchemy.orm import Session
@@ -30,6 +32,7 @@ from mildpath.domain.criteria import Role
 from mildpath.domain.errors import InvalidInput, NotFound, PermissionDenied
 from mildpath.domain.inputs import EdgeInput
 from mildpath.services.access import Actor, get_patient_for, record
+from mildpath.services.audit import _cell as csv_cell
 from mildpath.services.read_models import ReadModel
 from mildpath.store import patients as patients_store
 from mildpath.store import referrals as store
@@ -454,6 +457,20 @@ def _findings(sources: Sequence[store.ReferralSource]) -> dict[str, tuple[Role, 
     return out
 
 
+class FindingView(ReadModel):
+    criterion: str
+    status: str
+    against: bool
+
+
+def decision_findings(session: Session, actor: Actor, referral_id: int) -> list[FindingView]:
+    """The criteria the decision is taken on (the latest screening's), marking those that argue against."""
+    row = _get(session, actor, referral_id)
+    findings = _findings(store.sources_of(session, referral_ids=[row.id])[row.id])
+    return [FindingView(criterion=c, status=status.value, against=rules.argues_against(role, status))
+            for c, (role, status) in findings.items()]
+
+
 def decide(session: Session, actor: Actor, referral_id: int, data: DecisionIn, *, now: datetime) -> ReferralDetail:
     """The specialist's decision (clinicians only): overriding a criterion needs a coded reason and a comment."""
     if actor.role not in ("clinician", "system"):
@@ -506,6 +523,42 @@ def assign(session: Session, actor: Actor, data: AssignIn, *, now: datetime) -> 
         record(session, actor, "referral.assign", "Referral", row.id, row.patient_id, {"user_id": data.user_id})
     session.flush()
     return list_referrals(session, actor, ids=[r.id for r in rows])
+
+
+def mark_contacted(session: Session, actor: Actor, referral_ids: Sequence[int], *, now: datetime) -> int:
+    """Bulk: referrals still ``new`` become ``contacted`` (the others are left as they are); how many moved."""
+    moved = 0
+    for referral_id in referral_ids:
+        row = _get(session, actor, referral_id)
+        if row.state == rules.State.NEW.value:
+            _move(session, actor, row, rules.check_transition(rules.State.NEW, rules.State.CONTACTED,
+                                                              reason="bulk"), now)
+            moved += 1
+    return moved
+
+
+def next_states(state: str) -> list[str]:
+    """The states a referral in ``state`` may move to by hand (``decided`` comes from the decision)."""
+    allowed = rules.ALLOWED[rules.State(state)] - {rules.State.DECIDED}
+    return [s.value for s in rules.State if s in allowed]
+
+
+CSV_COLUMNS = ("id", "patient_name", "phone", "state", "urgency", "screening_status", "reasons", "missing",
+               "sources", "coverage", "assigned_user_id", "created_at")
+
+
+def worklist_csv(session: Session, actor: Actor, **filters: Any) -> str:
+    """The worklist as CSV (the same rows and order as the page), spreadsheet formulas neutralised."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(CSV_COLUMNS)
+    for v in list_referrals(session, actor, **filters):
+        writer.writerow([csv_cell(x) for x in (
+            v.id, v.patient_name or v.subject_ref, v.phone, v.state, v.urgency, v.screening_status,
+            "; ".join(v.reasons), "; ".join(v.missing), "; ".join(sorted({s.kind for s in v.sources})),
+            v.coverage.status, v.assigned_user_id, v.created_at)])
+    record(session, actor, "referral.export", "Referral", None, None, {"format": "csv"})
+    return buf.getvalue()
 
 
 def clinicians(session: Session, actor: Actor) -> dict[int, str]:
