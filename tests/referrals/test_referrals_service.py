@@ -199,3 +199,40 @@ def test_a_patient_self_check_with_consent_opens_a_referral(db, patient_pat, pat
     assert outcome == "created"
     assert db.scalar(select(AuditEvent.action).where(AuditEvent.record_type == "Referral",
                                                      AuditEvent.record_id == str(rid))) == "referral.create"
+
+
+def test_a_clinician_screening_that_calls_for_a_specialist_becomes_a_referral_source(db, alice, pat_id):
+    from mildpath.services.screening import screen_patient_from_form
+    from tests.screening_web.conftest import likely_assessment
+
+    view = screen_patient_from_form(db, alice, pat_id, "clinician_assessment", likely_assessment(), today=today())
+    assert view.status == "likely_candidate"
+    (referral,) = [r for r in svc.list_referrals(db, alice) if r.patient_id == pat_id and r.state == "new"]
+    assert referral.sources[-1].kind == "clinician_screening"
+    assert referral.screening_status == "likely_candidate"
+
+
+def test_the_decision_is_a_valid_task_and_clinical_impression_in_the_patient_export(db, cora, alice, pat_id,
+                                                                                     admin_ada):
+    from fhir.resources.R4B.bundle import Bundle
+
+    from mildpath.services.patient_rights import RightsRequest, export_patient
+
+    rid, _ = svc.add_source(db, alice, kind="clinician_screening", key="test:fhir", dated=today(), now=now(),
+                            patient_id=pat_id, result="needs_more_information",
+                            criteria={"conservative_care_failed": "not_met", "lumbar_spinal_stenosis": "met"})
+    svc.log_contact(db, cora, rid, svc.ContactIn(channel="phone", outcome="reached"), now=now())
+    svc.transition(db, cora, rid, svc.TransitionIn(to="evaluation_booked"), now=now())
+    svc.decide(db, alice, rid, svc.DecisionIn(decision="candidate", overrides=[svc.OverrideIn(
+        criterion="conservative_care_failed", reason_code="contraindicated", comment="no NSAIDs")]), now=now())
+    bundle = export_patient(db, admin_ada.actor, pat_id, RightsRequest(reason="patient_request"), now=now())
+    Bundle.model_validate(bundle)
+    resources = [e["resource"] for e in bundle["entry"]]
+    ids = {f"{r['resourceType']}/{r['id']}" for r in resources}
+    task = next(r for r in resources if r["resourceType"] == "Task" and r["id"] == f"referral-{rid}")
+    assert task["businessStatus"]["text"] == "decided" and "Coverage" in task["note"][0]["text"]
+    (output,) = task["output"]
+    assert output["valueReference"]["reference"] in ids
+    impression = next(r for r in resources if f"ClinicalImpression/{r['id']}" == output["valueReference"]["reference"])
+    assert impression["finding"][0]["itemCodeableConcept"]["text"] == "conservative_care_failed"
+    assert impression["subject"]["reference"] in ids

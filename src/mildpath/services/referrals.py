@@ -610,3 +610,57 @@ def overrides_report(session: Session, actor: Actor, *, start: date, end: date) 
     record(session, actor, "referral.overrides_report", "Referral", None, None, {"decisions": len(decisions)})
     ordered = sorted(rows.values(), key=lambda r: (-r.overridden, r.criterion))
     return OverrideReport(start=start, end=end, criteria=ordered, by_clinician=by_clinician)
+
+
+# ------------------------------------------------------------------------------------------------ FHIR export
+
+#: The referral's state as an R4 Task.status (the exact state is Task.businessStatus). source: FHIR R4 Task
+#: (https://hl7.org/fhir/R4/task.html#statemachine): a coordination workflow is a Task; ``closed`` ends it
+#: unfinished (cancelled), ``done`` completes it.
+TASK_STATUS = {"new": "requested", "contacted": "in-progress", "evaluation_booked": "in-progress",
+               "decided": "in-progress", "scheduled": "in-progress", "done": "completed", "closed": "cancelled"}
+
+
+def fhir_resources_for_patient(session: Session, patient_id: int) -> list[dict[str, object]]:
+    """The patient's referrals for the patient export (services/patient_rights.py): a ``Task`` per referral and a
+    ``ClinicalImpression`` per specialist decision.
+
+    Why these two: FHIR R4 models a workflow step someone must carry out as a ``Task`` (its ``businessStatus``
+    holds our state, its ``output`` points at the decision), and "the clinician's assessment of a patient's
+    condition, with the findings it rests on" as a ``ClinicalImpression`` (``summary``: the decision and its
+    reasons; one ``finding`` per criterion the decision overrode, its ``basis`` the coded reason and comment).
+    The coverage goes in a ``Task.note`` of its own, beside the clinical answer and never inside the impression.
+    No practitioner is referenced: the export holds no Practitioner resource for a reference to resolve to.
+    """
+    rows = [r for r in store.listing(session, clinic_id=None) if r.patient_id == patient_id]
+    views = {v.id: v for v in _views(session, rows, detail=True) if isinstance(v, ReferralDetail)}
+    out: list[dict[str, object]] = []
+    subject = {"reference": f"Patient/{patient_id}"}
+    for referral_id, v in views.items():
+        impressions = []
+        for n, d in enumerate(v.decisions, start=1):
+            summary = f"Specialist decision: {d.decision}" + (f" ({'; '.join(d.reasons)})" if d.reasons else "")
+            impression: dict[str, object] = {
+                "resourceType": "ClinicalImpression", "id": f"referral-{referral_id}-decision-{n}",
+                "status": "completed", "subject": subject, "date": d.at.isoformat(), "summary": summary,
+                "description": "Specialist evaluation for the mild procedure (referral decision)"}
+            if d.overrides:
+                impression["finding"] = [{"itemCodeableConcept": {"text": o.criterion},
+                                          "basis": f"override of the screening: {o.reason_code}: {o.comment}"}
+                                         for o in d.overrides]
+            impressions.append(impression)
+        coverage = f"Coverage (separate from the clinical status): {v.coverage.status}; source: {v.coverage.source}"
+        task: dict[str, object] = {
+            "resourceType": "Task", "id": f"referral-{referral_id}", "status": TASK_STATUS[v.state],
+            "businessStatus": {"text": v.state}, "intent": "order", "priority": (
+                "urgent" if v.urgency == "urgent" else "routine"),
+            "description": "Carry the referral to a specialist's decision about the mild procedure",
+            "for": subject, "authoredOn": v.created_at.isoformat(), "lastModified": v.updated_at.isoformat(),
+            "note": [{"text": coverage}],
+        }
+        if impressions:
+            task["output"] = [{"type": {"text": "specialist decision"},
+                               "valueReference": {"reference": f"ClinicalImpression/{i['id']}"}}
+                              for i in impressions]
+        out.extend([task, *impressions])
+    return out

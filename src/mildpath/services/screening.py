@@ -37,6 +37,7 @@ from mildpath.domain.conditions import Present, Select, Tri
 from mildpath.domain.criteria import CriteriaSet, Criterion, Finding, Role
 from mildpath.domain.errors import InvalidAnswer, InvalidInput, NotFound
 from mildpath.domain.facts import Evidence, PatientFacts
+from mildpath.domain.referrals import REFERRABLE
 from mildpath.domain.screening import Caution, ScreeningResult, Status, screen
 from mildpath.domain.selfcheck import ClinicianAssessment, Guidance, SelfCheck, self_check_guidance
 from mildpath.fhir.cds_hooks import patient_view
@@ -44,6 +45,7 @@ from mildpath.fhir.read import FhirRead, facts_from_resources
 from mildpath.fhir.write import guidance_response, risk_assessment
 from mildpath.services import clock
 from mildpath.services import proms as proms_svc
+from mildpath.services import referrals as referrals_svc
 from mildpath.services.access import Actor, get_patient_for, record, require_role, require_staff
 from mildpath.store import screenings as store
 from mildpath.store import users as users_store
@@ -383,7 +385,24 @@ def _store(
     record(
         session, actor, "screening.create", "Screening", row.id, patient.id, {"kind": kind, "criteria_set": rules.label}
     )
+    _refer(session, actor, row.id, patient.id, kind, result)
     return _views(session, [row])[0]
+
+
+# Issue 18: a self-check the patient saved to their record (their consent to share it with the clinic) and a
+# clinician screening become referral sources when the answer calls for a specialist (services/referrals.py).
+REFERRAL_KINDS = {"self_check": "self_check", "clinician_assessment": "clinician_screening"}
+
+
+def _refer(session: Session, actor: Actor, screening_id: int, patient_id: int, kind: str,
+           result: ScreeningResult) -> None:
+    if kind not in REFERRAL_KINDS or result.status.value not in REFERRABLE:
+        return
+    referrals_svc.add_source(
+        session, actor, kind=REFERRAL_KINDS[kind], key=f"screening:{screening_id}", dated=result.as_of,
+        now=clock.now(), patient_id=patient_id, result=result.status.value, criteria_set=result.criteria_set,
+        reasons=result.reasons, missing=result.missing,
+        criteria={c: t.value for c, t in result.statuses().items()})
 
 
 # ---------------------------------------------------------------------------------------------------------------
