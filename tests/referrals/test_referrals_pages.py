@@ -17,13 +17,13 @@ def _import(client, persona):
     r = client.post("/api/v1/referrals/imports", headers=persona.auth,
                     files={"file": ("s.csv", screen_csv(rows)), "export": ("e.zip", export)})
     assert r.status_code == 200, r.text
-    return {x["patient_name"]: x["id"] for x in client.get("/api/v1/referrals", headers=persona.auth).json()}
+    return {x["patient_name"]: x["id"] for x in client.get("/api/v1/referrals?source=population_screen", headers=persona.auth).json()}
 
 
 def test_the_worklist_shows_urgent_referrals_first_with_coverage_beside_the_screening(client, personas):
     cora = personas["coord_cora"]
     _import(client, cora)
-    page = login(client, cora).get("/referrals").text
+    page = login(client, cora).get("/referrals?source=population_screen").text
     assert page.index("Ines Rossi") < page.index("Wen Hansen")
     assert 'data-label="Coverage">unknown' in page and 'data-label="Screening"' in page
 
@@ -36,7 +36,7 @@ def test_bulk_mark_contacted_and_the_csv_export(client, personas):
     r = client.post("/referrals/bulk", data={"csrf_token": token, "action": "contacted",
                                              "referral_id": [str(i) for i in ids.values()]})
     assert r.status_code == 303
-    rows = list(csv.DictReader(io.StringIO(client.get("/referrals.csv").text)))
+    rows = list(csv.DictReader(io.StringIO(client.get("/referrals.csv?source=population_screen").text)))
     assert {row["state"] for row in rows} == {"contacted"}
     assert rows[0]["patient_name"] == "Ines Rossi" and rows[0]["urgency"] == "urgent"
 

@@ -306,10 +306,13 @@ def screen_patient_from_form(
     today: date,
     as_of: date | None = None,
     content_dir: str = "",
+    refer: bool = True,
 ) -> ScreeningView:
     """Screen a patient from the self-check or the clinician assessment, store it with its criteria-set version.
 
     ``as_of``: the form's date (default: the date in the answers, else ``today``; never after ``today``).
+    ``refer``: an answer that calls for a specialist becomes a referral source (issue 18; the demo's history
+    of treated patients passes False).
     """
     patient = get_patient_for(session, actor, patient_id)
     if kind == "clinician_assessment":
@@ -323,7 +326,7 @@ def screen_patient_from_form(
     stored_answers = form.model_dump(mode="json", exclude_none=True)
     if not any(v not in (None, [], "") for k, v in stored_answers.items() if k != _DATE_FIELD[kind]):
         raise InvalidInput("answers: answer at least one question before saving", field="answers")
-    return _store(session, actor, patient, kind, day, form.to_facts(), stored_answers, content_dir)
+    return _store(session, actor, patient, kind, day, form.to_facts(), stored_answers, content_dir, refer=refer)
 
 
 def screen_from_fhir(
@@ -367,6 +370,8 @@ def _store(
     facts: PatientFacts,
     answers: dict[str, Any],
     content_dir: str,
+    *,
+    refer: bool = False,
 ) -> ScreeningView:
     rules = criteria_set_for(content_dir)
     result = screen(rules, _with_demographics(facts, patient), day)
@@ -385,7 +390,8 @@ def _store(
     record(
         session, actor, "screening.create", "Screening", row.id, patient.id, {"kind": kind, "criteria_set": rules.label}
     )
-    _refer(session, actor, row.id, patient.id, kind, result)
+    if refer:
+        _refer(session, actor, row.id, patient.id, kind, result)
     return _views(session, [row])[0]
 
 
