@@ -17,7 +17,8 @@ def _import(client, persona):
     r = client.post("/api/v1/referrals/imports", headers=persona.auth,
                     files={"file": ("s.csv", screen_csv(rows)), "export": ("e.zip", export)})
     assert r.status_code == 200, r.text
-    return {x["patient_name"]: x["id"] for x in client.get("/api/v1/referrals?source=population_screen", headers=persona.auth).json()}
+    listed = client.get("/api/v1/referrals?source=population_screen", headers=persona.auth).json()
+    return {x["patient_name"]: x["id"] for x in listed}
 
 
 def test_the_worklist_shows_urgent_referrals_first_with_coverage_beside_the_screening(client, personas):
