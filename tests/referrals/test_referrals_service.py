@@ -241,3 +241,20 @@ def test_the_decision_is_a_valid_task_and_clinical_impression_in_the_patient_exp
     impression = next(r for r in resources if f"ClinicalImpression/{r['id']}" == output["valueReference"]["reference"])
     assert impression["finding"][0]["itemCodeableConcept"]["text"] == "conservative_care_failed"
     assert impression["subject"]["reference"] in ids
+
+
+def test_anonymising_a_patient_drops_the_referrals_identifiers_and_notes(db, cora, admin_ada, pat_id, tmp_path):
+    from mildpath.services.patient_rights import ConfirmedRightsRequest, anonymise_patient
+    from mildpath.store.referrals import PatientIdentifier
+
+    mrn = _pat_mrn(db, pat_id)
+    _import(db, cora, [screen_row("f-9", "likely_candidate")],
+            export=export_folder(tmp_path / "bulk", [fhir_patient("f-9", "Pat", "Demo", mrn=mrn)]))
+    (referral,) = _imported(db, cora)
+    svc.log_contact(db, cora, referral.id, svc.ContactIn(channel="phone", outcome="reached", note="his wife answered"),
+                    now=now())
+    anonymise_patient(db, admin_ada.actor, pat_id, ConfirmedRightsRequest(reason="research_registry",
+                                                                          confirm_mrn=mrn), now=now())
+    after = svc.view_referral(db, cora, referral.id)
+    assert after.subject_ref == "" and after.contacts[0].note == "" and after.contacts[0].outcome == "reached"
+    assert count(db, PatientIdentifier, patient_id=pat_id) == 0

@@ -664,3 +664,8 @@ def fhir_resources_for_patient(session: Session, patient_id: int) -> list[dict[s
                               for i in impressions]
         out.extend([task, *impressions])
     return out
+
+
+def anonymise_patient(session: Session, patient_id: int) -> int:
+    """Patient rights (services/patient_rights.py): the referrals keep their coded workflow, lose what names."""
+    return store.scrub_patient(session, patient_id=patient_id)

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint, select
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from mildpath.store.base import Base, JSONType, UTCDateTime, utcnow
@@ -271,3 +271,19 @@ def clinicians_of(session: Session, *, clinic_id: int | None) -> dict[int, str]:
     if clinic_id is not None:
         stmt = stmt.where(User.clinic_id == clinic_id)
     return {u.id: u.display_name or u.email for u in session.scalars(stmt.order_by(User.display_name, User.id))}
+
+
+def scrub_patient(session: Session, *, patient_id: int) -> int:
+    """Anonymisation: drop what could name the person (outside identifiers, the screen's FHIR id, free-text
+    notes of contact attempts and state changes); the coded workflow stays. Rows changed."""
+    ids = select(Referral.id).where(Referral.patient_id == patient_id)
+    changed = 0
+    for stmt in (
+        delete(PatientIdentifier).where(PatientIdentifier.patient_id == patient_id),
+        update(Referral).where(Referral.patient_id == patient_id, Referral.subject_ref != "").values(subject_ref=""),
+        update(ReferralContact).where(ReferralContact.referral_id.in_(ids), ReferralContact.note != "")
+        .values(note=""),
+        update(ReferralEvent).where(ReferralEvent.referral_id.in_(ids), ReferralEvent.text != "").values(text=""),
+    ):
+        changed += int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
+    return changed
