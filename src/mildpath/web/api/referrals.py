@@ -56,13 +56,13 @@ def assign_referrals(body: svc.AssignIn, actor: ReferralWorker, session: Session
     return svc.assign(session, actor, body, now=clock.now())
 
 
-@router.get("/referrals/{referral_id}", response_model=svc.ReferralDetail)
+@router.get("/referrals/{referral_id:int}", response_model=svc.ReferralDetail)
 def get_referral(referral_id: RecordId, actor: ReferralWorker, session: SessionDep) -> svc.ReferralDetail:
     """One referral with its sources, history, contacts, decisions and coverage."""
     return svc.view_referral(session, actor, referral_id)
 
 
-@router.post("/referrals/{referral_id}/transitions", response_model=svc.ReferralDetail)
+@router.post("/referrals/{referral_id:int}/transitions", response_model=svc.ReferralDetail)
 def transition(
     referral_id: RecordId, body: svc.TransitionIn, actor: ReferralWorker, session: SessionDep
 ) -> svc.ReferralDetail:
@@ -70,7 +70,7 @@ def transition(
     return svc.transition(session, actor, referral_id, body, now=clock.now())
 
 
-@router.post("/referrals/{referral_id}/contacts", response_model=svc.ReferralDetail, status_code=201)
+@router.post("/referrals/{referral_id:int}/contacts", response_model=svc.ReferralDetail, status_code=201)
 def log_contact(
     referral_id: RecordId, body: svc.ContactIn, actor: ReferralWorker, session: SessionDep
 ) -> svc.ReferralDetail:
@@ -78,7 +78,7 @@ def log_contact(
     return svc.log_contact(session, actor, referral_id, body, now=clock.now())
 
 
-@router.post("/referrals/{referral_id}/decision", response_model=svc.ReferralDetail)
+@router.post("/referrals/{referral_id:int}/decision", response_model=svc.ReferralDetail)
 def decide(
     referral_id: RecordId, body: svc.DecisionIn, actor: ReferralClinician, session: SessionDep
 ) -> svc.ReferralDetail:
@@ -86,7 +86,7 @@ def decide(
     return svc.decide(session, actor, referral_id, body, now=clock.now())
 
 
-@router.put("/referrals/{referral_id}/coverage", response_model=svc.ReferralDetail)
+@router.put("/referrals/{referral_id:int}/coverage", response_model=svc.ReferralDetail)
 def set_coverage(
     referral_id: RecordId, body: svc.CoverageIn, actor: ReferralWorker, session: SessionDep
 ) -> svc.ReferralDetail:

@@ -91,7 +91,7 @@ def _page(request: Request, session: SessionDep, actor: Any, referral_id: int, e
         status_code=422 if errors else 200)
 
 
-@router.get("/referrals/{referral_id}")
+@router.get("/referrals/{referral_id:int}")
 def referral_page(request: Request, referral_id: RecordId, actor: ReferralWorker, session: SessionDep) -> Response:
     return _page(request, session, actor, referral_id)
 
@@ -108,17 +108,17 @@ async def _act(request: Request, session: SessionDep, actor: Any, referral_id: i
         return _page(request, session, actor, referral_id, form_errors(exc))
     except (Conflict, PermissionDenied) as exc:
         return _page(request, session, actor, referral_id, [{"field": "form", "message": exc.message}])
-    return redirect(f"/referrals/{referral_id}")
+    return redirect(f"/referrals/{referral_id:int}")
 
 
-@router.post("/referrals/{referral_id}/contacts")
+@router.post("/referrals/{referral_id:int}/contacts")
 async def contact(request: Request, referral_id: RecordId, actor: ReferralWorkerForm, session: SessionDep
                   ) -> Response:
     return await _act(request, session, actor, referral_id, lambda f: svc.log_contact(
         session, actor, referral_id, svc.ContactIn(**_fields(f, "channel", "outcome", "note")), now=clock.now()))
 
 
-@router.post("/referrals/{referral_id}/transitions")
+@router.post("/referrals/{referral_id:int}/transitions")
 async def move(request: Request, referral_id: RecordId, actor: ReferralWorkerForm, session: SessionDep) -> Response:
     return await _act(request, session, actor, referral_id, lambda f: svc.transition(
         session, actor, referral_id, svc.TransitionIn(**_fields(f, "to", "reason", "text")), now=clock.now()))
@@ -133,7 +133,7 @@ def _decision(form: FormData) -> svc.DecisionIn:
                           overrides=overrides)
 
 
-@router.post("/referrals/{referral_id}/decision")
+@router.post("/referrals/{referral_id:int}/decision")
 async def decide(request: Request, referral_id: RecordId, actor: ReferralClinicianForm, session: SessionDep
                  ) -> Response:
     return await _act(request, session, actor, referral_id, lambda f: svc.decide(
