@@ -108,7 +108,7 @@ async def _act(request: Request, session: SessionDep, actor: Any, referral_id: i
         return _page(request, session, actor, referral_id, form_errors(exc))
     except (Conflict, PermissionDenied) as exc:
         return _page(request, session, actor, referral_id, [{"field": "form", "message": exc.message}])
-    return redirect(f"/referrals/{referral_id:int}")
+    return redirect(f"/referrals/{referral_id}")
 
 
 @router.post("/referrals/{referral_id:int}/contacts")
