@@ -54,6 +54,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "synth": ("population", "register", "Synthetic data for tests and benchmarks."),
     "view": ("views", "group", "Run SQL on FHIR v2 ViewDefinitions over FHIR NDJSON."),
     "reminders": ("reminders", "register", "Questionnaire reminders."),
+    "referrals": ("referrals", "group", "Referrals: import a population screen's candidates."),
 }
 
 

@@ -128,8 +128,10 @@ def seed(session: Session, demo: Demo) -> None:
             self_checks += 1
         if patient.index == 0 and patient.procedure_date is not None:
             _pat_own_self_check(session, demo, patient)
+        # Only people not yet treated become referrals (issue 18): the others' screenings are history.
         screen_patient_from_form(
-            session, _actor(demo, patient), patient.patient_id, kind, answers, today=demo.today, as_of=day
+            session, _actor(demo, patient), patient.patient_id, kind, answers, today=demo.today, as_of=day,
+            refer=patient.procedure_date is None,
         )
 
 
@@ -185,4 +187,5 @@ def _pat_own_self_check(session: Session, demo: Demo, patient: DemoPatient) -> N
         SELF_CHECKS[0],
         today=demo.today,
         as_of=day,
+        refer=False,
     )

@@ -37,12 +37,14 @@ from mildpath.domain.conditions import Present, Select, Tri
 from mildpath.domain.criteria import CriteriaSet, Criterion, Finding, Role
 from mildpath.domain.errors import InvalidAnswer, InvalidInput, NotFound
 from mildpath.domain.facts import Evidence, PatientFacts
+from mildpath.domain.referrals import REFERRABLE
 from mildpath.domain.screening import Caution, ScreeningResult, Status, screen
 from mildpath.domain.selfcheck import ClinicianAssessment, Guidance, SelfCheck, self_check_guidance
 from mildpath.fhir.read import FhirRead, facts_from_resources
 from mildpath.fhir.write import guidance_response, risk_assessment
 from mildpath.services import clock
 from mildpath.services import proms as proms_svc
+from mildpath.services import referrals as referrals_svc
 from mildpath.services.access import Actor, get_patient_for, record, require_role, require_staff
 from mildpath.services.comments import CommentTriage, stored_comment_triage, triage_comment
 from mildpath.store import screenings as store
@@ -308,10 +310,13 @@ def screen_patient_from_form(
     today: date,
     as_of: date | None = None,
     content_dir: str = "",
+    refer: bool = True,
 ) -> ScreeningView:
     """Screen a patient from the self-check or the clinician assessment, store it with its criteria-set version.
 
     ``as_of``: the form's date (default: the date in the answers, else ``today``; never after ``today``).
+    ``refer``: an answer that calls for a specialist becomes a referral source (issue 18; the demo's history
+    of treated patients passes False).
     """
     patient = get_patient_for(session, actor, patient_id)
     if kind == "clinician_assessment":
@@ -325,7 +330,7 @@ def screen_patient_from_form(
     stored_answers = form.model_dump(mode="json", exclude_none=True)
     if not any(v not in (None, [], "") for k, v in stored_answers.items() if k != _DATE_FIELD[kind]):
         raise InvalidInput("answers: answer at least one question before saving", field="answers")
-    view = _store(session, actor, patient, kind, day, form.to_facts(), stored_answers, content_dir)
+    view = _store(session, actor, patient, kind, day, form.to_facts(), stored_answers, content_dir, refer=refer)
     comment = getattr(form, "comment", None)
     if not comment:
         return view
@@ -377,6 +382,8 @@ def _store(
     facts: PatientFacts,
     answers: dict[str, Any],
     content_dir: str,
+    *,
+    refer: bool = False,
 ) -> ScreeningView:
     rules = criteria_set_for(content_dir)
     result = screen(rules, _with_demographics(facts, patient), day)
@@ -395,7 +402,25 @@ def _store(
     record(
         session, actor, "screening.create", "Screening", row.id, patient.id, {"kind": kind, "criteria_set": rules.label}
     )
+    if refer:
+        _refer(session, actor, row.id, patient.id, kind, result)
     return _views(session, [row])[0]
+
+
+# Issue 18: a self-check the patient saved to their record (their consent to share it with the clinic) and a
+# clinician screening become referral sources when the answer calls for a specialist (services/referrals.py).
+REFERRAL_KINDS = {"self_check": "self_check", "clinician_assessment": "clinician_screening"}
+
+
+def _refer(session: Session, actor: Actor, screening_id: int, patient_id: int, kind: str,
+           result: ScreeningResult) -> None:
+    if kind not in REFERRAL_KINDS or result.status.value not in REFERRABLE:
+        return
+    referrals_svc.add_source(
+        session, actor, kind=REFERRAL_KINDS[kind], key=f"screening:{screening_id}", dated=result.as_of,
+        now=clock.now(), patient_id=patient_id, result=result.status.value, criteria_set=result.criteria_set,
+        reasons=result.reasons, missing=result.missing,
+        criteria={c: t.value for c, t in result.statuses().items()})
 
 
 # ---------------------------------------------------------------------------------------------------------------

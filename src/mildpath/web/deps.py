@@ -221,6 +221,10 @@ QUESTIONNAIRE_RECORD = Policy(
 PLAN_RECORD = Policy(
     "plan_record", frozenset({"patient", "clinician", "admin", "caregiver"}), own="patient", caregiver_scope="read"
 )
+# Issue 18: coordinators and clinicians work their clinic's referrals (admins: every clinic); the decision is a
+# clinician's alone (services/referrals.py).
+REFERRAL_WORK = Policy("referral_work", frozenset({"coordinator", "clinician", "admin"}))
+REFERRAL_DECISION = Policy("referral_decision", frozenset({"clinician"}))
 SMS_GATEWAY = SharedSecretPolicy("sms-gateway", frozenset({"sms-gateway"}), secret_setting="sms_inbound_secret")
 
 PublicActor = Annotated[Actor, Depends(PUBLIC)]
@@ -236,6 +240,8 @@ ClinicStaff = Annotated[Actor, Depends(CLINIC_STAFF)]
 DiaryRecordActor = Annotated[Actor, Depends(DIARY_RECORD)]
 PlanRecordActor = Annotated[Actor, Depends(PLAN_RECORD)]
 QuestionnaireRecordActor = Annotated[Actor, Depends(QUESTIONNAIRE_RECORD)]
+ReferralWorker = Annotated[Actor, Depends(REFERRAL_WORK)]
+ReferralClinician = Annotated[Actor, Depends(REFERRAL_DECISION)]
 
 
 async def _verify_csrf(request: Request) -> None:
@@ -282,6 +288,8 @@ StaffPatientRecordForm = Annotated[Actor, Depends(with_csrf(STAFF_PATIENT_RECORD
 PatientSelfForm = Annotated[Actor, Depends(with_csrf(PATIENT_SELF))]
 DiaryRecordForm = Annotated[Actor, Depends(with_csrf(DIARY_RECORD))]
 QuestionnaireRecordForm = Annotated[Actor, Depends(with_csrf(QUESTIONNAIRE_RECORD))]
+ReferralWorkerForm = Annotated[Actor, Depends(with_csrf(REFERRAL_WORK))]
+ReferralClinicianForm = Annotated[Actor, Depends(with_csrf(REFERRAL_DECISION))]
 
 
 # Ids in paths are bounded so a huge number is a clean 422, never a database overflow.

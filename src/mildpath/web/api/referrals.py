@@ -1,0 +1,105 @@
+"""/api/v1 referrals (issue 18, contracts §9): the worklist, manual referrals, state changes, contact attempts,
+the clinician's decision with its overrides, coverage, the import of a population screen and the override
+report. Coordinators and clinicians of the clinic; the decision: clinicians only."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, File, Query, UploadFile
+
+from mildpath.services import clock
+from mildpath.services import referrals as svc
+from mildpath.services.referral_import import import_screen
+from mildpath.web.deps import RecordId, ReferralClinician, ReferralWorker, SessionDep
+
+router = APIRouter(prefix="/api/v1", tags=["referrals"])
+MAX_UPLOAD = 200 * 1024 * 1024  # a population screen of a few hundred thousand people, and its export's Patients
+
+
+@router.get("/referrals", response_model=list[svc.ReferralView])
+def list_referrals(
+    actor: ReferralWorker,
+    session: SessionDep,
+    state: Annotated[str, Query(max_length=200, description="States, comma-separated")] = "",
+    source: Annotated[str, Query(max_length=24, description="Source kind, e.g. population_screen")] = "",
+    clinician: Annotated[int | None, Query(ge=1, description="Assigned clinician's user id")] = None,
+) -> list[svc.ReferralView]:
+    """The clinic's referrals: urgent first, then the oldest first."""
+    return svc.list_referrals(session, actor, state=state, source=source, clinician=clinician)
+
+
+@router.post("/referrals", response_model=svc.ReferralDetail, status_code=201)
+def create_referral(body: svc.ManualReferralIn, actor: ReferralWorker, session: SessionDep) -> svc.ReferralDetail:
+    """A manual referral (from another doctor, with the referrer's name)."""
+    return svc.create_manual(session, actor, body, now=clock.now())
+
+
+@router.post("/referrals/imports", response_model=svc.ImportResult)
+def import_referrals(
+    actor: ReferralWorker,
+    session: SessionDep,
+    file: Annotated[UploadFile, File(description="A `population screen` output (CSV or Parquet)")],
+    export: Annotated[UploadFile | None, File(description="The Bulk export the screen read, as a zip")] = None,
+) -> svc.ImportResult:
+    """Import a population screen's candidates (idempotent): ``{"created", "merged", "skipped"}``."""
+    data = file.file.read(MAX_UPLOAD)
+    bundle = export.file.read(MAX_UPLOAD) if export is not None else None
+    return import_screen(session, actor, name=file.filename or "upload", data=data, export=bundle,
+                         now=clock.now(), today=clock.today())
+
+
+@router.post("/referrals/assign", response_model=list[svc.ReferralView])
+def assign_referrals(body: svc.AssignIn, actor: ReferralWorker, session: SessionDep) -> list[svc.ReferralView]:
+    """Bulk: assign referrals to a clinician of the clinic."""
+    return svc.assign(session, actor, body, now=clock.now())
+
+
+@router.get("/referrals/{referral_id:int}", response_model=svc.ReferralDetail)
+def get_referral(referral_id: RecordId, actor: ReferralWorker, session: SessionDep) -> svc.ReferralDetail:
+    """One referral with its sources, history, contacts, decisions and coverage."""
+    return svc.view_referral(session, actor, referral_id)
+
+
+@router.post("/referrals/{referral_id:int}/transitions", response_model=svc.ReferralDetail)
+def transition(
+    referral_id: RecordId, body: svc.TransitionIn, actor: ReferralWorker, session: SessionDep
+) -> svc.ReferralDetail:
+    """Move the referral to another state (409 naming both states when contracts §9 does not allow it)."""
+    return svc.transition(session, actor, referral_id, body, now=clock.now())
+
+
+@router.post("/referrals/{referral_id:int}/contacts", response_model=svc.ReferralDetail, status_code=201)
+def log_contact(
+    referral_id: RecordId, body: svc.ContactIn, actor: ReferralWorker, session: SessionDep
+) -> svc.ReferralDetail:
+    """Log a contact attempt (channel, outcome)."""
+    return svc.log_contact(session, actor, referral_id, body, now=clock.now())
+
+
+@router.post("/referrals/{referral_id:int}/decision", response_model=svc.ReferralDetail)
+def decide(
+    referral_id: RecordId, body: svc.DecisionIn, actor: ReferralClinician, session: SessionDep
+) -> svc.ReferralDetail:
+    """The specialist's decision; an override of a criterion without its reason: 422."""
+    return svc.decide(session, actor, referral_id, body, now=clock.now())
+
+
+@router.put("/referrals/{referral_id:int}/coverage", response_model=svc.ReferralDetail)
+def set_coverage(
+    referral_id: RecordId, body: svc.CoverageIn, actor: ReferralWorker, session: SessionDep
+) -> svc.ReferralDetail:
+    """Record the coverage, beside (never inside) the clinical status."""
+    return svc.set_coverage(session, actor, referral_id, body, now=clock.now())
+
+
+@router.get("/reports/overrides", response_model=svc.OverrideReport)
+def overrides_report(
+    actor: ReferralWorker,
+    session: SessionDep,
+    start: Annotated[date, Query(alias="from", description="First day (included)")],
+    end: Annotated[date, Query(alias="to", description="Last day (included)")],
+) -> svc.OverrideReport:
+    """How often each criterion was overridden, and why, over the date range."""
+    return svc.overrides_report(session, actor, start=start, end=end)
