@@ -31,6 +31,7 @@ from mildpath.fhir.cds_hooks import (
     patient_view_result,
     prefetch_queries,
 )
+from mildpath.services import clock, referrals
 from mildpath.services.access import Actor, record
 from mildpath.services.screening import criteria_set_for
 from mildpath.services.smart import FetchFailed, fetch_json
@@ -98,7 +99,8 @@ def patient_view(
     for card in answer["cards"]:
         if store.card(session, uuid=card["uuid"]) is None:
             store.add(session, store.CdsCard(uuid=card["uuid"], service_id=SERVICE_ID, status=result.status.value,
-                                             criteria_set=result.criteria_set, criteria=criteria))
+                                             criteria_set=result.criteria_set, criteria=criteria,
+                                             patient_ref=_patient_ref(request), clinic_id=actor.clinic_id))
     record(
         session,
         actor,
@@ -158,10 +160,24 @@ def record_feedback(session: Session, actor: Actor, service_id: str, items: Sequ
     return FeedbackStored(len(items), rows)
 
 
+def _patient_ref(request: Mapping[str, Any]) -> str:
+    """``Patient/<id>`` of the hook's context (the EHR's id; not a mildpath patient), or empty."""
+    pid = str((request.get("context") or {}).get("patientId") or "").strip()
+    return f"Patient/{pid}"[:128] if pid else ""
+
+
 def on_card_accepted(session: Session, actor: Actor, card: store.CdsCard, feedback: FeedbackItem) -> None:
-    """An EHR user accepted a card: where the referral the card suggests will be created (issue 18's referrals,
-    built separately). Today the acceptance is stored (the feedback row) and nothing more happens."""
-    return None
+    """An EHR user accepted a card: the referral it suggests is opened (or the card becomes one more source of the
+    person's open referral) in the clinic that asked, for the EHR's patient named by the hook's context. A card
+    about nobody, or asked by a caller bound to no clinic, has no worklist to land on: only its feedback is kept."""
+    if not card.patient_ref or card.clinic_id is None:
+        return
+    referrals.add_source(
+        session, Actor.system("cds-hooks"), kind="cds_card", key=f"cds-card:{card.uuid}",
+        dated=feedback.outcome_timestamp.date(), now=clock.now(), clinic_id=card.clinic_id,
+        subject_ref=card.patient_ref, result=card.status, criteria_set=card.criteria_set,
+        referrer_name=f"CDS Hooks card accepted ({actor.email or 'EHR'})",
+    )
 
 
 def _client_pk(session: Session, actor: Actor) -> int | None:

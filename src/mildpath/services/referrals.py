@@ -36,6 +36,7 @@ from mildpath.services.audit import _cell as csv_cell
 from mildpath.services.read_models import ReadModel
 from mildpath.store import patients as patients_store
 from mildpath.store import referrals as store
+from mildpath.store import smart as smart_store
 
 SOURCE_KINDS = ("population_screen", "cds_card", "self_check", "clinician_screening", "manual")
 WORKERS = ("coordinator", "clinician", "admin", "system")
@@ -580,6 +581,9 @@ class OverrideReport(ReadModel):
     end: date
     criteria: list[CriterionOverrides]
     by_clinician: dict[str, int]
+    #: CDS Hooks 2.0 feedback on mildpath's cards in the period: per criterion the card rested on, how many
+    #: cards were overridden (``reasons`` by the EHR's ``overrideReason.reason.code``) of all given feedback.
+    cds_feedback: list[CriterionOverrides] = []
 
 
 def overrides_report(session: Session, actor: Actor, *, start: date, end: date) -> OverrideReport:
@@ -607,9 +611,26 @@ def overrides_report(session: Session, actor: Actor, *, start: date, end: date) 
             rows[o.criterion] = row.model_copy(update={"overridden": row.overridden + 1, "reasons": reasons})
             who = str(d.clinician_user_id or "")
             by_clinician[who] = by_clinician.get(who, 0) + 1
-    record(session, actor, "referral.overrides_report", "Referral", None, None, {"decisions": len(decisions)})
+    cds = _cds_feedback_rows(session, scope, first, last)
+    record(session, actor, "referral.overrides_report", "Referral", None, None,
+           {"decisions": len(decisions), "cds_feedback": sum(r.total for r in cds)})
     ordered = sorted(rows.values(), key=lambda r: (-r.overridden, r.criterion))
-    return OverrideReport(start=start, end=end, criteria=ordered, by_clinician=by_clinician)
+    return OverrideReport(start=start, end=end, criteria=ordered, by_clinician=by_clinician, cds_feedback=cds)
+
+
+def _cds_feedback_rows(
+    session: Session, clinic_id: int | None, start: datetime, end: datetime
+) -> list[CriterionOverrides]:
+    rows: dict[str, CriterionOverrides] = {}
+    for item, _card in smart_store.feedback_between(session, clinic_id=clinic_id, start=start, end=end):
+        criterion = item.criterion or "(card)"
+        row = rows.setdefault(criterion, CriterionOverrides(criterion=criterion, overridden=0, total=0, reasons={}))
+        update: dict[str, object] = {"total": row.total + 1}
+        if item.outcome == "overridden":
+            code = str(((item.override_reason or {}).get("reason") or {}).get("code") or "unspecified")
+            update |= {"overridden": row.overridden + 1, "reasons": {**row.reasons, code: row.reasons.get(code, 0) + 1}}
+        rows[criterion] = row.model_copy(update=update)
+    return sorted(rows.values(), key=lambda r: (-r.overridden, r.criterion))
 
 
 # ------------------------------------------------------------------------------------------------ FHIR export

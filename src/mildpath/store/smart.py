@@ -65,6 +65,10 @@ class CdsCard(Base):
     status: Mapped[str] = mapped_column(String(40))
     criteria_set: Mapped[str] = mapped_column(String(120))
     criteria: Mapped[list[str]] = mapped_column(JSONType, default=list)  # ids of the criteria the card rests on
+    # Whom the card was about (the EHR's ``Patient/<id>`` from the hook's context) and the caller's clinic: an
+    # accepted card opens a referral there (services/cds_hooks.on_card_accepted).
+    patient_ref: Mapped[str] = mapped_column(String(128), default="")
+    clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinics.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -124,6 +128,21 @@ def token(session: Session, *, digest: str, now: datetime) -> tuple[AccessToken,
 
 def card(session: Session, *, uuid: str) -> CdsCard | None:
     return session.scalars(select(CdsCard).where(CdsCard.uuid == uuid)).first()
+
+
+def feedback_between(
+    session: Session, *, clinic_id: int | None, start: datetime, end: datetime
+) -> Sequence[tuple[CdsFeedback, CdsCard]]:
+    """CDS Hooks feedback given from ``start`` (included) to ``end`` (excluded), with its card; one clinic's cards
+    or (``clinic_id`` None) every card."""
+    stmt = (
+        select(CdsFeedback, CdsCard)
+        .join(CdsCard, CdsCard.id == CdsFeedback.card_pk)
+        .where(CdsFeedback.outcome_timestamp >= start, CdsFeedback.outcome_timestamp < end)
+    )
+    if clinic_id is not None:
+        stmt = stmt.where(CdsCard.clinic_id == clinic_id)
+    return [(f, c) for f, c in session.execute(stmt.order_by(CdsFeedback.id)).tuples()]
 
 
 def feedback_for(session: Session, *, card_pk: int) -> Sequence[CdsFeedback]:

@@ -75,7 +75,11 @@ def upgrade() -> None:
         sa.Column("status", sa.String(40), nullable=False),
         sa.Column("criteria_set", sa.String(120), nullable=False),
         sa.Column("criteria", JSON, nullable=False),
+        sa.Column("patient_ref", sa.String(128), nullable=False, server_default=""),
+        sa.Column("clinic_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["clinic_id"], ["clinics.id"], name=op.f("fk_cds_cards_clinic_id_clinics"),
+                                ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_cds_cards")),
         sa.UniqueConstraint("uuid", name=op.f("uq_cds_cards_uuid")),
     )
