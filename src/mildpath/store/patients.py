@@ -20,7 +20,7 @@ def visible(*, role: str, clinic_id: int | None, patient_id: int | None) -> Sele
     stmt = select(Patient)
     if role in ("admin", "system"):
         return stmt
-    if role == "clinician":
+    if role in ("clinician", "coordinator"):  # a coordinator's routes are few (web/deps.py SCHEDULING)
         return stmt.where(Patient.clinic_id == clinic_id)
     if role == "patient" and patient_id is not None:
         return stmt.where(Patient.id == patient_id)

@@ -208,6 +208,12 @@ DIARY_RECORD = Policy(
 PLAN_RECORD = Policy(
     "plan_record", frozenset({"patient", "clinician", "admin", "caregiver"}), own="patient", caregiver_scope="read"
 )
+# Scheduling (issue 18): coordinators and clinicians of the patient's clinic, and admins, book and change
+# appointments; the patient reads their own.
+SCHEDULING = Policy("scheduling", frozenset({"clinician", "coordinator", "admin"}), own="patient")
+APPOINTMENT_RECORD = Policy(
+    "appointment_record", frozenset({"patient", "clinician", "coordinator", "admin"}), own="patient"
+)
 SMS_GATEWAY = SharedSecretPolicy("sms-gateway", frozenset({"sms-gateway"}), secret_setting="sms_inbound_secret")
 
 PublicActor = Annotated[Actor, Depends(PUBLIC)]
@@ -222,6 +228,8 @@ CaregiverActor = Annotated[Actor, Depends(CAREGIVER)]
 ClinicStaff = Annotated[Actor, Depends(CLINIC_STAFF)]
 DiaryRecordActor = Annotated[Actor, Depends(DIARY_RECORD)]
 PlanRecordActor = Annotated[Actor, Depends(PLAN_RECORD)]
+SchedulingActor = Annotated[Actor, Depends(SCHEDULING)]
+AppointmentRecordActor = Annotated[Actor, Depends(APPOINTMENT_RECORD)]
 
 
 async def _verify_csrf(request: Request) -> None:
