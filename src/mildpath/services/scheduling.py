@@ -19,7 +19,7 @@ import hashlib
 import hmac
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import ConfigDict, Field
@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from mildpath.content.procedure import policies
 from mildpath.domain.errors import Conflict, InvalidInput, NotFound
 from mildpath.domain.inputs import EdgeInput
+from mildpath.fhir.appointment import appointment_resource
 from mildpath.reports.ics import AppointmentEvent, appointments_to_ics
 from mildpath.services.access import Actor, get_patient_for, record, require_role
 from mildpath.services.read_models import ReadModel
@@ -335,3 +336,18 @@ def feed_ics(session: Session, token: str, *, secret_key: str, now: datetime, ti
     record(session, Actor.system("calendar-feed"), "appointment.export", "Patient", patient.id, patient.id,
            {"format": "ics", "via": "feed"})
     return _calendar(session, patient, store.for_patient(session, patient_id=patient.id), now, titles)
+
+
+# ------------------------------------------------------------------------------------------ FHIR
+
+
+def fhir_resources_for_patient(session: Session, patient_id: int) -> list[dict[str, Any]]:
+    """Every appointment of the patient as an R4 ``Appointment`` (patient-rights export registry and the FHIR
+    server: no access check or audit here; the callers made both)."""
+    return [
+        appointment_resource(
+            appointment_id=v.id, patient_id=v.patient_id, kind=v.kind, start=v.start_local,
+            duration_minutes=v.duration_minutes, status=v.status, place=v.place,
+            clinician_user_id=v.clinician_user_id, cancel_reason=v.cancel_reason)
+        for v in _views(session, store.for_patient(session, patient_id=patient_id))
+    ]
