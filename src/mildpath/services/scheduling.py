@@ -127,7 +127,7 @@ def _check_clinician(session: Session, user_id: int, clinic_id: int) -> None:
                            field="clinician_user_id", value=user_id)
 
 
-def _views(session: Session, rows: Sequence[store.Appointment]) -> list[AppointmentView]:
+def views_of(session: Session, rows: Sequence[store.Appointment]) -> list[AppointmentView]:
     tasks = store.tasks_for(session, appointment_ids=[r.id for r in rows])
     names = users_store.display_names(session, user_ids=[r.clinician_user_id for r in rows])
     zones: dict[int, ZoneInfo] = {}
@@ -194,7 +194,7 @@ def book(session: Session, actor: Actor, patient_id: int, data: AppointmentIn, *
     if procedure_id is not None:
         store.add_tasks(session, _task_rows(row.id, start.astimezone(zone).date()))
     record(session, actor, "appointment.book", "Appointment", row.id, patient.id, {"kind": data.kind})
-    return _views(session, [row])[0]
+    return views_of(session, [row])[0]
 
 
 def change(
@@ -227,7 +227,7 @@ def change(
         record(session, actor, "appointment.done", "Appointment", row.id, patient.id)
     row.updated_at = now
     session.flush()
-    return _views(session, [row])[0]
+    return views_of(session, [row])[0]
 
 
 def _move(
@@ -266,14 +266,14 @@ def list_for_patient(session: Session, actor: Actor, patient_id: int) -> list[Ap
     require_role(actor, "patient", *SCHEDULERS)
     patient = get_patient_for(session, actor, patient_id)
     record(session, actor, "appointment.list", "Patient", patient.id, patient.id)
-    return _views(session, store.for_patient(session, patient_id=patient.id))
+    return views_of(session, store.for_patient(session, patient_id=patient.id))
 
 
 def get_appointment(session: Session, actor: Actor, appointment_id: int) -> AppointmentView:
     require_role(actor, "patient", *SCHEDULERS)
     row, patient = _appointment_for(session, actor, appointment_id)
     record(session, actor, "appointment.read", "Appointment", row.id, patient.id)
-    return _views(session, [row])[0]
+    return views_of(session, [row])[0]
 
 
 # ------------------------------------------------------------------------------------------ calendars
@@ -287,7 +287,7 @@ def _calendar(session: Session, patient: Patient, rows: Sequence[store.Appointme
     events = [
         AppointmentEvent(v.id, names.get(v.kind, v.kind), v.start_local, v.duration_minutes, v.place, v.status,
                          int((r.updated_at - r.created_at).total_seconds()))
-        for v, r in zip(_views(session, rows), rows, strict=True)
+        for v, r in zip(views_of(session, rows), rows, strict=True)
     ]
     return appointments_to_ics(events, now=now, calendar_name=names.get("calendar", "My appointments"))
 
@@ -349,5 +349,5 @@ def fhir_resources_for_patient(session: Session, patient_id: int) -> list[dict[s
             appointment_id=v.id, patient_id=v.patient_id, kind=v.kind, start=v.start_local,
             duration_minutes=v.duration_minutes, status=v.status, place=v.place,
             clinician_user_id=v.clinician_user_id, cancel_reason=v.cancel_reason)
-        for v in _views(session, store.for_patient(session, patient_id=patient_id))
+        for v in views_of(session, store.for_patient(session, patient_id=patient_id))
     ]
