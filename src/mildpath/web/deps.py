@@ -214,6 +214,7 @@ SCHEDULING = Policy("scheduling", frozenset({"clinician", "coordinator", "admin"
 APPOINTMENT_RECORD = Policy(
     "appointment_record", frozenset({"patient", "clinician", "coordinator", "admin"}), own="patient"
 )
+SCHEDULE_DESK = Policy("schedule_desk", frozenset({"clinician", "coordinator", "admin"}))  # the clinic's day
 SMS_GATEWAY = SharedSecretPolicy("sms-gateway", frozenset({"sms-gateway"}), secret_setting="sms_inbound_secret")
 
 PublicActor = Annotated[Actor, Depends(PUBLIC)]
@@ -230,6 +231,7 @@ DiaryRecordActor = Annotated[Actor, Depends(DIARY_RECORD)]
 PlanRecordActor = Annotated[Actor, Depends(PLAN_RECORD)]
 SchedulingActor = Annotated[Actor, Depends(SCHEDULING)]
 AppointmentRecordActor = Annotated[Actor, Depends(APPOINTMENT_RECORD)]
+ScheduleDesk = Annotated[Actor, Depends(SCHEDULE_DESK)]
 
 
 async def _verify_csrf(request: Request) -> None:
