@@ -8,18 +8,9 @@ import json
 import pytest
 
 from tests.cli.test_core_commands import run
+from tests.referrals import test_clinics_cli
 
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory):  # type: ignore[no-untyped-def]
-    data = tmp_path_factory.mktemp("clinic_set")
-    e = {
-        "MILDPATH_DATABASE_URL": f"sqlite:///{data / 'clinics.db'}",
-        "MILDPATH_DATA_DIR": str(data),
-        "MILDPATH_SECRET_KEY": "cli-secret-key-long-enough-0123456789abcdef",
-    }
-    assert run(e, "db", "upgrade").returncode == 0
-    return e
+env = test_clinics_cli.env  # the same migrated database fixture (a module of its own)
 
 
 def test_clinic_set_changes_the_named_fields_and_keeps_the_rest(env):

@@ -133,3 +133,22 @@ def test_a_start_more_than_a_year_away_is_refused(db, personas, new_patient_id, 
     with pytest.raises(Exception, match="start"):
         svc.book(db, personas["coord_cora"].actor, new_patient_id,
                  svc.AppointmentIn(kind="evaluation", start=(now + timedelta(days=400)).isoformat()), now=now)
+
+
+def test_moving_or_cancelling_on_the_procedure_page_carries_the_appointment_along(db, personas, dr_alice,
+                                                                                   new_patient_id, in_two_weeks,
+                                                                                   now):
+    from mildpath.services import procedures as procedures_svc
+
+    appt = _procedure(db, personas["coord_cora"], new_patient_id, in_two_weeks, now)
+    week = timedelta(days=7)
+    procedures_svc.update_schedule(db, dr_alice.actor, new_patient_id, appt.procedure_id,
+                                   procedures_svc.ScheduleUpdate(scheduled_date=appt.local_date + week),
+                                   today=now.date(), now=now)
+    [moved] = svc.list_for_patient(db, dr_alice.actor, new_patient_id)
+    assert moved.local_date == appt.local_date + week and moved.start_local.strftime("%H:%M") == "09:30"
+    assert {t.due_date for t in moved.tasks} == {appt.local_date + week}
+    procedures_svc.cancel_procedure(db, dr_alice.actor, new_patient_id, appt.procedure_id, "declined",
+                                    today=now.date(), now=now)
+    [gone] = svc.list_for_patient(db, dr_alice.actor, new_patient_id)
+    assert gone.status == "cancelled" and {t.status for t in gone.tasks} == {"cancelled"}

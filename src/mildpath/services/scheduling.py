@@ -258,6 +258,28 @@ def _move(
             task.due_date = task.due_date + shift
 
 
+def follow_procedure(session: Session, procedure_id: int, *, new_date: date | None, reason: str, now: datetime
+                     ) -> None:
+    """Keep a procedure's appointment in step when the procedure-day page moves (``new_date``) or cancels
+    (``None``) the procedure itself: the appointment keeps its local time on the new day, its tasks move by the
+    same number of days; a cancelled procedure cancels both. The caller audits the procedure change."""
+    for row in store.for_procedure(session, procedure_id=procedure_id):
+        tasks = store.tasks_for(session, appointment_ids=[row.id])[row.id]
+        if new_date is None:
+            row.status, row.cancel_reason = "cancelled", reason
+            for task in tasks:
+                task.status = "cancelled"
+        else:
+            zone = clinic_zone(session, row.clinic_id)
+            local = row.start_at.astimezone(zone)
+            shift = new_date - local.date()
+            row.start_at = datetime.combine(new_date, local.time(), zone).astimezone(ZoneInfo("UTC"))
+            for task in tasks:
+                task.due_date = task.due_date + shift
+        row.updated_at = now
+    session.flush()
+
+
 # ------------------------------------------------------------------------------------------ queries
 
 

@@ -108,3 +108,10 @@ def tasks_for(session: Session, *, appointment_ids: Sequence[int]) -> dict[int, 
     for row in rows:
         found[row.appointment_id].append(row)
     return found
+
+
+def for_procedure(session: Session, *, procedure_id: int) -> Sequence[Appointment]:
+    """The booked appointments that carry this procedure-day record."""
+    return session.scalars(
+        select(Appointment).where(Appointment.procedure_id == procedure_id, Appointment.status == "booked")
+    ).all()
