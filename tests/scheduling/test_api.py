@@ -71,7 +71,7 @@ def test_the_feed_url_works_without_sign_in_and_shows_cancellations(client, pers
     appt = _book(client, cora, pat_id, kind="follow_up", start=in_two_weeks).json()
     client.patch(f"/api/v1/appointments/{appt['id']}", headers=cora.auth, json={"action": "cancel", "reason": "ill"})
     url = client.get(f"/api/v1/patients/{pat_id}/calendar-feed", headers=pat.auth).json()["url"]
-    path = url[url.index("/calendar/"):]
+    path = url[url.index("/api/v1/calendar/"):]
     feed = client.get(path)
     assert feed.status_code == 200
     assert f"appointment-{appt['id']}@mildpath" in feed.text and "STATUS:CANCELLED" in feed.text

@@ -335,8 +335,8 @@ def _feed_digest(secret_key: str, patient_id: int) -> str:
 
 
 def feed_token(session: Session, actor: Actor, patient_id: int, *, secret_key: str) -> str:
-    """The token of the patient's calendar feed URL (``/calendar/<token>.ics``), for a calendar app that cannot
-    sign in. It reveals only the patient's appointment times and places, and changes with the secret key."""
+    """The token of the patient's calendar feed URL (``/api/v1/calendar/<token>.ics``), for a calendar app that
+    cannot sign in. It reveals only the patient's appointment times and places, and changes with the secret key."""
     require_role(actor, "patient", *SCHEDULERS)
     patient = get_patient_for(session, actor, patient_id)
     record(session, actor, "appointment.feed_link", "Patient", patient.id, patient.id)

@@ -73,10 +73,10 @@ def calendar_feed_link(request: Request, patient_id: PatientId, actor: Appointme
     """The patient's calendar feed URL, for a calendar app to subscribe to (it needs no sign-in)."""
     settings = request.app.state.settings
     token = svc.feed_token(session, actor, patient_id, secret_key=settings.secret_key)
-    return {"url": f"{settings.links_base}/calendar/{token}.ics"}
+    return {"url": f"{settings.links_base}/api/v1/calendar/{token}.ics"}
 
 
-@router.get("/calendar/{token}.ics", response_class=Response, responses=ICS)
+@router.get("/api/v1/calendar/{token}.ics", response_class=Response, responses=ICS)
 def calendar_feed(
     request: Request, token: Annotated[str, Path(max_length=80)], actor: PublicActor, session: SessionDep
 ) -> Response:
