@@ -46,7 +46,7 @@ def test_another_clinic_gets_404_and_a_patient_may_not_book(client, personas, ne
     assert client.get(f"/api/v1/patients/{new_patient_id}/appointments", headers=hal.auth).status_code == 404
     assert client.patch(f"/api/v1/appointments/{appt['id']}", headers=hal.auth,
                         json={"action": "cancel", "reason": "x"}).status_code == 404
-    assert client.get(f"/api/v1/appointments/{appt['id']}.ics", headers=hal.auth).status_code == 404
+    assert client.get(f"/api/v1/appointments/{appt['id']}/calendar.ics", headers=hal.auth).status_code == 404
     pat = personas["patient_pat"]
     assert _book(client, pat, pat_id, kind="evaluation", start=in_two_weeks).status_code == 403
 
@@ -55,7 +55,7 @@ def test_the_ics_is_in_clinic_time_and_names_no_patient(client, personas, new_pa
     cora = personas["coord_cora"]
     appt = _book(client, cora, new_patient_id, kind="evaluation", start=in_two_weeks, duration_minutes=45,
                  place="Room 4").json()
-    resp = client.get(f"/api/v1/appointments/{appt['id']}.ics", headers=cora.auth)
+    resp = client.get(f"/api/v1/appointments/{appt['id']}/calendar.ics", headers=cora.auth)
     assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/calendar")
     assert "TZID=America/Chicago" in resp.text and "BEGIN:VTIMEZONE" in resp.text
     assert "Sam" not in resp.text and "Reyes" not in resp.text
@@ -85,5 +85,5 @@ def test_spanish_patients_get_spanish_event_titles(client, personas, db, pat_id,
     db.flush()
     cora = personas["coord_cora"]
     appt = _book(client, cora, pat_id, kind="follow_up", start=in_two_weeks).json()
-    text = client.get(f"/api/v1/appointments/{appt['id']}.ics", headers=cora.auth).text
+    text = client.get(f"/api/v1/appointments/{appt['id']}/calendar.ics", headers=cora.auth).text
     assert "Visita de seguimiento" in text

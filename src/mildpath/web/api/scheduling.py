@@ -56,7 +56,7 @@ def change_appointment(appointment_id: RecordId, body: svc.AppointmentChange, ac
     return svc.change(session, actor, appointment_id, body, now=clock.now())
 
 
-@router.get("/api/v1/appointments/{appointment_id}.ics", response_class=Response, responses=ICS)
+@router.get("/api/v1/appointments/{appointment_id}/calendar.ics", response_class=Response, responses=ICS)
 def appointment_ics(appointment_id: RecordId, actor: AppointmentRecordActor, session: SessionDep) -> Response:
     return _ics(svc.appointment_ics(session, actor, appointment_id, now=clock.now(), titles=titles),
                 f"appointment-{appointment_id}.ics")
