@@ -66,3 +66,27 @@ def api_routes(app):  # type: ignore[no-untyped-def]
                 yield from walk(route.original_router.routes)
 
     return list(walk(app.routes))
+
+
+def table_names_after_down_and_up(tmp_path, target: str) -> tuple[set[str], set[str]]:  # type: ignore[no-untyped-def]
+    """Migrate a fresh SQLite file to the heads, down to ``target``, and up again: the table names after the
+    downgrade and after the second upgrade."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from mildpath.settings import Settings
+    from mildpath.store.db import make_engine
+    from mildpath.store.migrate import alembic_config, upgrade
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'm.db'}", secret_key="x" * 48, data_dir=str(tmp_path))
+    engine = make_engine(settings)
+    upgrade(settings, engine)
+    with engine.begin() as conn:
+        cfg = alembic_config(settings)
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, target)
+    down = set(inspect(engine).get_table_names())
+    upgrade(settings, engine)
+    up = set(inspect(engine).get_table_names())
+    engine.dispose()
+    return down, up

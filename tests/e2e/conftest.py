@@ -38,14 +38,21 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The settings the live server runs with, for tests that prepare its data with the CLI."""
     data = tmp_path_factory.mktemp("live")
-    env = {
+    return {
         **os.environ,
         "MILDPATH_DATABASE_URL": f"sqlite:///{data / 'live.db'}",
         "MILDPATH_DATA_DIR": str(data),
         "MILDPATH_SECRET_KEY": "e2e-secret-key-long-enough-0123456789abcdef",
     }
+
+
+@pytest.fixture(scope="session")
+def live_server(live_env: dict[str, str]) -> Iterator[str]:
+    env = live_env
+    data = Path(env["MILDPATH_DATA_DIR"])
     mildpath = [sys.executable, "-m", "mildpath"]
     subprocess.run([*mildpath, "demo"], env=env, check=True, capture_output=True, cwd=ROOT)
     port = _free_port()

@@ -216,6 +216,53 @@ def clinic_add(
         sys.stderr.write(f"created clinic {clinic.name} (id {clinic.id})\n")
 
 
+@clinic_app.command("set")
+@handles_errors
+def clinic_set(
+    clinic_id: Annotated[int, typer.Argument(help="Clinic id")],
+    name: Annotated[str | None, typer.Option(help="Clinic name")] = None,
+    phone: Annotated[str | None, typer.Option(help="Clinic phone")] = None,
+    address: Annotated[str | None, typer.Option(help="Postal address")] = None,
+    emergency: Annotated[str | None, typer.Option("--emergency-number", help="Emergency number for patients")] = None,
+    timezone: Annotated[str | None, typer.Option(help="IANA time zone, e.g. America/Chicago; '' for UTC")] = None,
+    oncall_name: Annotated[str | None, typer.Option("--on-call-name", help="On-call contact's name")] = None,
+    oncall_email: Annotated[str | None, typer.Option("--on-call-email", help="On-call contact's email")] = None,
+    oncall_phone: Annotated[str | None, typer.Option("--on-call-phone", help="On-call contact's phone")] = None,
+    emergency_minutes: Annotated[int | None, typer.Option(
+        "--escalate-emergency-minutes", help="Minutes before an unacknowledged emergency flag escalates")] = None,
+    same_day_minutes: Annotated[int | None, typer.Option(
+        "--escalate-same-day-minutes", help="Minutes before an unacknowledged same-day flag escalates")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the clinic as JSON")] = False,
+) -> None:
+    """Change a clinic's details; options left out keep their value."""
+    from pydantic import ValidationError
+
+    from mildpath.domain.errors import NotFound
+    from mildpath.services.access import Actor
+    from mildpath.services.clinics import ClinicUpdate, update_clinic
+
+    given = {
+        "name": name, "phone": phone, "address": address, "emergency_number": emergency, "timezone": timezone,
+        "oncall_name": oncall_name, "oncall_email": oncall_email, "oncall_phone": oncall_phone,
+        "escalate_emergency_minutes": emergency_minutes, "escalate_same_day_minutes": same_day_minutes,
+    }
+    try:
+        data = ClinicUpdate.model_validate({k: v for k, v in given.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        option = "--" + str(first["loc"][0]).replace("oncall_", "on-call-").replace("_", "-")
+        bad_input(f"{option}: {first['msg']}")
+    try:
+        with _unit_of_work(_settings()) as session:
+            clinic = update_clinic(session, Actor.system(), clinic_id, data)
+    except NotFound:
+        bad_input(f"no clinic {clinic_id}")
+    if json_out:
+        emit_json(clinic.to_json())
+    else:
+        sys.stderr.write(f"updated clinic {clinic.name} (id {clinic.id})\n")
+
+
 @token_app.command("create")
 @handles_errors
 def token_create(

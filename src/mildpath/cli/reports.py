@@ -180,3 +180,41 @@ def export_deidentified(
         path = out / f"{name}.{fmt}"
         write_table(rows, COLUMNS[name], path, fmt)
         sys.stderr.write(f"wrote {path} ({len(rows)} rows)\n")
+
+
+@export_app.command("ced")
+@handles_errors
+def export_ced(
+    study: Annotated[str, typer.Option("--study", help="The study's ClinicalTrials.gov number (NCT########).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the tables, the NDJSON and the README.")],
+    patients: Annotated[str, typer.Option(
+        "--patients", help="Comma-separated mildpath patient ids enrolled in the study.")] = "",
+    as_of: AsOfOpt = None,
+) -> None:
+    """A CED-ready extract for one coverage-with-evidence study: CSV, Parquet and FHIR NDJSON, de-identified,
+    with a README that lists what mildpath does not collect yet."""
+    if out.exists() and not out.is_dir():
+        bad_input(f"--out: {out} is a file, not a folder")
+    ids = [p.strip() for p in patients.split(",") if p.strip()]
+    if not ids:
+        bad_input("--patients: name the patients enrolled in the study (ids, comma-separated)")
+    if not all(i.isdigit() and len(i) < 10 for i in ids):
+        bad_input(f"--patients: {patients!r} must be patient ids separated by commas")
+    from mildpath.reports.exports import write_ndjson, write_table
+    from mildpath.services.access import Actor
+    from mildpath.services.ced_export import CED_COLUMNS, ced_fhir, ced_tables, check_study, readme
+    from mildpath.services.outcomes_export import COLUMNS
+    from mildpath.store.db import transaction
+
+    study = check_study(study)
+    settings = _settings()
+    with transaction(_factory(settings)) as session:
+        tables = ced_tables(session, Actor.system("cli"), study=study, patient_ids=[int(i) for i in ids],
+                            today=_as_of(as_of), key=settings.secret_key.encode())
+    columns = {"ced_outcomes": CED_COLUMNS, **COLUMNS}
+    for name, rows in tables.items():
+        for fmt in ("csv", "parquet"):
+            write_table(rows, columns[name], out / f"{name}.{fmt}", fmt)
+    write_ndjson(ced_fhir(tables, study), out / "fhir")
+    (out / "README.md").write_text(readme(study, {n: len(r) for n, r in tables.items()}), encoding="utf-8")
+    sys.stderr.write(f"wrote {out}: " + ", ".join(f"{n} {len(r)}" for n, r in tables.items()) + "\n")

@@ -9,6 +9,8 @@ the calendar's name are in the language the plan was worded in (``RecoveryPlan.l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from icalendar import Calendar, Event
@@ -17,6 +19,19 @@ from mildpath.domain.errors import InvalidInput
 from mildpath.domain.recovery import DatedMilestone, RecoveryPlan
 
 PRODID = "-//mildpath//recovery plan//EN"
+
+
+@dataclass(frozen=True)
+class AppointmentEvent:
+    """What the calendar file shows of one appointment (no patient name; ``title`` already translated)."""
+
+    id: int
+    title: str
+    start_local: datetime  # aware, in the clinic's zone
+    duration_minutes: int
+    place: str
+    status: str
+    sequence: int = 0
 CALENDAR_NAME = "My recovery plan"
 CALENDAR_NAMES = {"en": CALENDAR_NAME, "es": "Mi plan de recuperación"}
 
@@ -56,3 +71,37 @@ def _event(milestone: DatedMilestone, stamp: datetime, namespace: str, language:
     event.add("categories", [milestone.kind.value])
     event.add("transp", "TRANSPARENT")  # a milestone does not make the patient "busy"
     return event
+
+
+APPOINTMENTS_PRODID = "-//mildpath//appointments//EN"
+
+
+def appointments_to_ics(
+    appointments: Sequence[AppointmentEvent], *, now: datetime, calendar_name: str = "My appointments"
+) -> bytes:
+    """Appointments as ``text/calendar`` bytes, each ``VEVENT`` at its time in the clinic's zone (``TZID`` with
+    its ``VTIMEZONE``, RFC 5545 §3.6.5). A cancelled appointment stays in the feed as ``STATUS:CANCELLED`` so a
+    calendar that imported it before removes it; its ``UID`` is stable (``appointment-<id>@mildpath``) and its
+    ``SEQUENCE`` grows with each change. Like the plan, the file names no patient."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise InvalidInput("now: needs a time zone", field="now", value=now)
+    calendar = Calendar()
+    calendar.add("prodid", APPOINTMENTS_PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", calendar_name)
+    for appt in appointments:
+        event = Event()
+        event.add("uid", f"appointment-{appt.id}@mildpath")
+        event.add("dtstamp", now.astimezone(UTC))
+        event.add("dtstart", appt.start_local)
+        event.add("dtend", appt.start_local + timedelta(minutes=appt.duration_minutes))
+        event.add("summary", appt.title)
+        if appt.place:
+            event.add("location", appt.place)
+        event.add("status", "CANCELLED" if appt.status == "cancelled" else "CONFIRMED")
+        event.add("sequence", appt.sequence)
+        calendar.add_component(event)
+    calendar.add_missing_timezones()
+    return bytes(calendar.to_ical())

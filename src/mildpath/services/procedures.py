@@ -68,6 +68,7 @@ from mildpath.domain.procedure import (
     keep_overnight as overnight_outcome,
 )
 from mildpath.services import recovery as recovery_service
+from mildpath.services import scheduling
 from mildpath.services.access import (
     Actor,
     get_patient_for,
@@ -523,6 +524,8 @@ def update_schedule(
         changed.append("operator_user_id")
     _touch(row, now)
     session.flush()
+    if "scheduled_date" in changed:
+        scheduling.follow_procedure(session, row.id, new_date=row.scheduled_date, reason="", now=now)
     record(session, actor, "procedure.reschedule", "Procedure", row.id, patient.id, {"fields": changed})
     return build_view(session, row, patient, today)
 
@@ -539,6 +542,7 @@ def cancel_procedure(
     row.cancel_reason = text
     _touch(row, now)
     session.flush()
+    scheduling.follow_procedure(session, row.id, new_date=None, reason=text, now=now)
     record(session, actor, "procedure.cancel", "Procedure", row.id, patient.id)
     return build_view(session, row, patient, today)
 

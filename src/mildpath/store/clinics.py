@@ -15,3 +15,15 @@ def get_or_none(session: Session, *, clinic_id: int) -> Clinic | None:
 def first_id(session: Session) -> int | None:
     """The id of the first clinic created (the one a single-clinic site has), or None when there is none."""
     return session.scalar(select(Clinic.id).order_by(Clinic.id))
+
+
+def id_named(session: Session, *, name: str) -> int | None:
+    return session.scalar(select(Clinic.id).where(Clinic.name == name))
+
+
+def all_clinics(session: Session, *, only: int | None = None) -> list[Clinic]:
+    """Every clinic by id, or only the one with id ``only``."""
+    stmt = select(Clinic).order_by(Clinic.id)
+    if only is not None:
+        stmt = stmt.where(Clinic.id == only)
+    return list(session.scalars(stmt))

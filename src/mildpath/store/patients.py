@@ -20,7 +20,7 @@ def visible(*, role: str, clinic_id: int | None, patient_id: int | None) -> Sele
     stmt = select(Patient)
     if role in ("admin", "system"):
         return stmt
-    if role == "clinician" or (role == "backend" and clinic_id is not None):
+    if role in ("clinician", "coordinator") or (role == "backend" and clinic_id is not None):
         return stmt.where(Patient.clinic_id == clinic_id)
     if role == "backend":  # a system-wide SMART backend client (services/smart.py); its scopes limit the types
         return stmt

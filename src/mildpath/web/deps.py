@@ -225,6 +225,13 @@ PLAN_RECORD = Policy(
 # clinician's alone (services/referrals.py).
 REFERRAL_WORK = Policy("referral_work", frozenset({"coordinator", "clinician", "admin"}))
 REFERRAL_DECISION = Policy("referral_decision", frozenset({"clinician"}))
+# Scheduling (issue 18): coordinators and clinicians of the patient's clinic, and admins, book and change
+# appointments; the patient reads their own.
+SCHEDULING = Policy("scheduling", frozenset({"clinician", "coordinator", "admin"}), own="patient")
+APPOINTMENT_RECORD = Policy(
+    "appointment_record", frozenset({"patient", "clinician", "coordinator", "admin"}), own="patient"
+)
+SCHEDULE_DESK = Policy("schedule_desk", frozenset({"clinician", "coordinator", "admin"}))  # the clinic's day
 SMS_GATEWAY = SharedSecretPolicy("sms-gateway", frozenset({"sms-gateway"}), secret_setting="sms_inbound_secret")
 
 PublicActor = Annotated[Actor, Depends(PUBLIC)]
@@ -242,6 +249,9 @@ PlanRecordActor = Annotated[Actor, Depends(PLAN_RECORD)]
 QuestionnaireRecordActor = Annotated[Actor, Depends(QUESTIONNAIRE_RECORD)]
 ReferralWorker = Annotated[Actor, Depends(REFERRAL_WORK)]
 ReferralClinician = Annotated[Actor, Depends(REFERRAL_DECISION)]
+SchedulingActor = Annotated[Actor, Depends(SCHEDULING)]
+AppointmentRecordActor = Annotated[Actor, Depends(APPOINTMENT_RECORD)]
+ScheduleDesk = Annotated[Actor, Depends(SCHEDULE_DESK)]
 
 
 async def _verify_csrf(request: Request) -> None:

@@ -111,12 +111,6 @@ def unblock(request: Request, user_id: RecordId, actor: AdminForm, session: Sess
     return _user_page(request, session, actor, user_id, message=f"Lifted {lifted} login block(s).")
 
 
-@router.get("/admin/clinics")
-def clinics_page(request: Request, actor: Admin, session: SessionDep) -> Response:
-    """The clinics, each with whether its clinicians and coordinators must have a second factor."""
-    return render(request, "admin/clinics.html", {"clinics": clinics.list_clinics(session, actor)})
-
-
 @router.post("/admin/clinics/{clinic_id}/staff-mfa")
 async def set_staff_mfa(request: Request, clinic_id: RecordId, actor: AdminForm, session: SessionDep) -> Response:
     required = str((await request.form()).get("required", "")) == "yes"
