@@ -16,13 +16,22 @@ from pydantic import BaseModel, Field
 
 from mildpath.content import education as content
 from mildpath.content.education_search import search as search_library
+from mildpath.domain.inputs import check_text
 from mildpath.reports.handouts import Paper
 from mildpath.services.education import library_handout_pdf
 from mildpath.web.deps import PublicActor
 
 router = APIRouter(prefix="/api/v1", tags=["education"])
 
-Lang = Annotated[str, Query(min_length=2, max_length=8, description="Language of the pages: en or es")]
+Lang = Annotated[
+    str,
+    Query(
+        min_length=2,
+        max_length=8,
+        description="Language of the pages: en or es",
+        json_schema_extra={"enum": list(content.languages())},
+    ),
+]
 PageId = Annotated[str, Path(max_length=80, description="Page id, as listed by /education/pages")]
 
 
@@ -126,6 +135,7 @@ def search(
 ) -> EducationSearchResults:
     """The sections that best answer ``q``, best first (the same answer as the CLI)."""
     content.check_language(lang)
+    check_text(q, "q")  # the text rule of every input (domain/inputs.py), as the schema's pattern says
     return EducationSearchResults(
         results=[EducationSearchResult(**r.as_dict()) for r in search_library(q, lang, limit)]
     )
