@@ -132,7 +132,9 @@ def _kind_ok(annotation: Any, value: Any) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
     if annotation in (float, Decimal):
         return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
-    if annotation in (dt.date, dt.datetime, dt.time):
+    if annotation in (dt.date, dt.datetime):  # text must start as YYYY-MM-DD ("0" is not 1970-01-01)
+        return isinstance(value, annotation) or (isinstance(value, str) and ISO_DATE.match(value) is not None)
+    if annotation is dt.time:
         return isinstance(value, (str, annotation))
     if annotation is str:
         return isinstance(value, str)

@@ -15,8 +15,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from mildpath.content import education as content
+from mildpath.content.education_search import MAX_QUESTION
 from mildpath.content.education_search import search as search_library
-from mildpath.domain.inputs import check_text
 from mildpath.reports.handouts import Paper
 from mildpath.services.education import library_handout_pdf
 from mildpath.web.deps import PublicActor
@@ -129,13 +129,12 @@ def _page_url(language: str) -> Callable[[str, str | None], str]:
 @router.get("/education/search", response_model=EducationSearchResults)
 def search(
     actor: PublicActor,
-    q: Annotated[str, Query(max_length=200, description="The question, in the patient's own words")],
+    q: Annotated[str, Query(max_length=MAX_QUESTION, description="The question, in the patient's own words")],
     lang: Lang = "en",
     limit: Annotated[int, Query(ge=1, le=50)] = 5,
 ) -> EducationSearchResults:
     """The sections that best answer ``q``, best first (the same answer as the CLI)."""
     content.check_language(lang)
-    check_text(q, "q")  # the text rule of every input (domain/inputs.py), as the schema's pattern says
     return EducationSearchResults(
         results=[EducationSearchResult(**r.as_dict()) for r in search_library(q, lang, limit)]
     )
