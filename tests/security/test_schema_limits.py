@@ -95,9 +95,12 @@ def test_text_the_pattern_refuses_is_refused_in_a_query_string_too(client, dr_al
     assert client.get("/api/v1/education/search", params={"q": "back pain"}).status_code == 200
 
 
-def test_a_date_in_a_query_string_is_iso_text_only(client, dr_alice):
+def test_a_number_written_as_text_is_no_date_in_a_query_or_a_body(client, dr_alice, pat_id):
     resp = client.get("/api/v1/outcomes", params={"until": "0"}, headers=dr_alice.auth)
     assert resp.status_code == 422 and resp.json()["errors"][0]["field"] == "until"
+    for text in ("0", "1700000000"):
+        resp = client.patch(f"/api/v1/patients/{pat_id}", json={"birth_date": text}, headers=dr_alice.auth)
+        assert resp.status_code == 422 and resp.json()["errors"][0]["field"] == "birth_date", resp.text
     assert client.get("/api/v1/outcomes", params={"until": "2026-01-01"}, headers=dr_alice.auth).status_code == 200
 
 

@@ -45,6 +45,8 @@ BAD_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\u202a-
 
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: Text pydantic would read as a Unix timestamp for a date: refused (other text goes on to pydantic's parser).
+NUMBER_TEXT = re.compile(r"\s*[+-]?\d+(\.\d*)?\s*")
 
 
 def _iso_date_only(value: Any) -> Any:
@@ -132,8 +134,8 @@ def _kind_ok(annotation: Any, value: Any) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
     if annotation in (float, Decimal):
         return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
-    if annotation in (dt.date, dt.datetime):  # text must start as YYYY-MM-DD ("0" is not 1970-01-01)
-        return isinstance(value, annotation) or (isinstance(value, str) and ISO_DATE.match(value) is not None)
+    if annotation in (dt.date, dt.datetime):  # a number written as text is no date ("0" is not 1970-01-01)
+        return isinstance(value, annotation) or (isinstance(value, str) and NUMBER_TEXT.fullmatch(value) is None)
     if annotation is dt.time:
         return isinstance(value, (str, annotation))
     if annotation is str:
