@@ -51,3 +51,15 @@ def test_the_form_and_the_api_refuse_an_nprs_of_14_the_same_way(client, db, dr_a
     assert "NPRS" in alert and "10" in alert  # listed as an error, next to the question's wording
     assert "14" in form.text  # what was typed is shown again
     assert json.dumps(api.json())  # both are answers, not crashes
+
+
+@pytest.mark.parametrize(("lang", "words"), [("en", "cannot be searched"), ("es", "no se pueden buscar")])
+def test_the_library_search_page_refuses_what_the_api_refuses_and_keeps_the_question(client, lang, words):
+    question = "back\u0084pain"
+    api = client.get("/api/v1/education/search", params={"q": question, "lang": lang})
+    assert api.status_code == 422 and api.json()["errors"][0]["field"] == "q"
+    page = client.get("/learn/search", params={"q": question, "lang": lang})
+    assert page.status_code == 422 and "text/html" in page.headers["content-type"]
+    alert = page.text.split('role="alert"', 1)[1].split("</p>", 1)[0]
+    assert words in alert
+    assert "backpain" not in page.text and "pain" in page.text  # what was typed is in the box again

@@ -116,8 +116,28 @@ def _root() -> None:
 
 def main() -> None:
     """Console-script entry point."""
+    try:  # the click Typer runs on (Typer >= 0.20 ships its own copy)
+        from typer._click import exceptions as click
+    except ImportError:  # pragma: no cover - an older Typer on click itself
+        import click  # type: ignore[no-redef]
+
     try:
-        app()
+        result = app(standalone_mode=False)
+    except click.NoArgsIsHelpError as exc:  # `mildpath` alone, or a group without its command: the help
+        sys.stdout.write(exc.ctx.get_help() + "\n")
+        sys.exit(2)
+    except click.UsageError as exc:  # a bad option value or an unknown command: one line (contracts §2)
+        where = f"{exc.ctx.command_path}: " if exc.ctx is not None else ""
+        sys.stderr.write(f"error: {where}{' '.join(exc.format_message().split())}\n")
+        sys.exit(2)
+    except click.ClickException as exc:
+        sys.stderr.write(f"error: {' '.join(exc.format_message().split())}\n")
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.stderr.write("aborted\n")
+        sys.exit(1)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)
+    if isinstance(result, int):  # outside standalone mode click returns the exit code of typer.Exit
+        sys.exit(result)

@@ -45,7 +45,14 @@ def handles_errors(func: F) -> F:
             return func(*args, **kwargs)
         except InvalidInput as exc:
             bad_input(exc.message)
-        except (FileNotFoundError, IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        except (
+            FileNotFoundError,
+            IsADirectoryError,
+            NotADirectoryError,
+            FileExistsError,
+            PermissionError,
+            UnicodeDecodeError,
+        ) as exc:
             bad_input(f"{getattr(exc, 'filename', '') or ''} {exc}".strip())
         except MildpathError as exc:
             sys.stderr.write(f"error: {exc.message}\n")

@@ -29,6 +29,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from mildpath.content.education import Page, check_language, pages
+from mildpath.domain.errors import InvalidInput
+from mildpath.domain.inputs import check_text
+
+MAX_QUESTION = 200  # characters of one question (the API's `q` says so too)
 
 # Column weights for bm25(): a hit in a heading or curated keyword says more than one in a long body.
 FIELD_WEIGHTS: dict[str, float] = {"title": 4.0, "heading": 6.0, "body": 1.0, "keywords": 4.0}
@@ -290,5 +294,10 @@ def index_for(language: str = "en") -> EducationIndex:
 
 def search(question: str, language: str = "en", limit: int = DEFAULT_LIMIT) -> list[SearchResult]:
     """Search the library in ``language`` (see :class:`EducationIndex`); an unknown language raises
-    :class:`~mildpath.content.education.UnknownLanguage`."""
+    :class:`~mildpath.content.education.UnknownLanguage`, a question longer than ``MAX_QUESTION`` or with
+    text no input may hold (domain/inputs.py) :class:`~mildpath.domain.errors.InvalidInput` naming ``q``:
+    the API and the CLI refuse the same questions."""
+    if len(question) > MAX_QUESTION:
+        raise InvalidInput(f"q: longer than {MAX_QUESTION} characters", field="q")
+    check_text(question, "q")
     return index_for(language).search(question, limit)

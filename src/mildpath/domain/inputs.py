@@ -31,7 +31,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel, BeforeValidator, model_validator
 
 from mildpath.domain.errors import InvalidInput
 
@@ -42,6 +42,23 @@ MAX_ITEMS = 20_000  # items of one free-form array (a Bundle's entries: one pati
 MAX_TEXT = 100_000  # characters of one free-form string
 #: Not allowed in any text: NUL and other controls (tab, LF, CR are), unpaired surrogates, bidi overrides.
 BAD_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e]")
+
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: Text pydantic would read as a Unix timestamp for a date: refused (other text goes on to pydantic's parser).
+NUMBER_TEXT = re.compile(r"\s*[+-]?\d+(\.\d*)?\s*")
+
+
+def _iso_date_only(value: Any) -> Any:
+    """A date written as text must be ``YYYY-MM-DD`` (no ``0`` read as 1970-01-01, no timestamps)."""
+    if isinstance(value, str) and not ISO_DATE.fullmatch(value):
+        raise ValueError("expected a date as YYYY-MM-DD")
+    return value
+
+
+#: A date in a query string: parsed from ``YYYY-MM-DD`` only (query values are text, so the kind check of
+#: :class:`EdgeInput` cannot tell ``0`` from a date there).
+IsoDate = typing.Annotated[dt.date, BeforeValidator(_iso_date_only)]
 
 
 def check_text(value: str, field: str) -> None:
@@ -117,7 +134,9 @@ def _kind_ok(annotation: Any, value: Any) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
     if annotation in (float, Decimal):
         return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
-    if annotation in (dt.date, dt.datetime, dt.time):
+    if annotation in (dt.date, dt.datetime):  # a number written as text is no date ("0" is not 1970-01-01)
+        return isinstance(value, annotation) or (isinstance(value, str) and NUMBER_TEXT.fullmatch(value) is None)
+    if annotation is dt.time:
         return isinstance(value, (str, annotation))
     if annotation is str:
         return isinstance(value, str)

@@ -39,6 +39,7 @@ from mildpath.content.procedure import policies
 from mildpath.content.schedule import follow_up_plan
 from mildpath.content.sources import source
 from mildpath.domain.errors import InvalidInput
+from mildpath.domain.inputs import IsoDate
 from mildpath.domain.instruments import Score, responders, score
 from mildpath.domain.outcomes import (
     AGE_BAND_LABELS,
@@ -133,8 +134,8 @@ class OutcomeFilters(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    since: date | None = Field(default=None, description="First procedure date included")
-    until: date | None = Field(default=None, description="Last procedure date included")
+    since: IsoDate | None = Field(default=None, description="First procedure date included")
+    until: IsoDate | None = Field(default=None, description="Last procedure date included")
     operator: int | None = Field(default=None, ge=1, le=2_147_483_647, description="Operator's user id")
     level: str | None = Field(default=None, max_length=8, description="A level treated, such as L4-L5")
     levels_treated: int | None = Field(default=None, ge=1, le=5, description="Number of levels treated")

@@ -38,7 +38,7 @@ class PatientIn(EdgeInput):
     given_name: str = Field(min_length=1, max_length=120)
     family_name: str = Field(min_length=1, max_length=120)
     birth_date: date
-    sex: str = Field(description="female, male, other or unknown")
+    sex: str = Field(description="female, male, other or unknown", json_schema_extra={"enum": list(SEXES)})
     phone: str = Field(default="", max_length=40)
     email: EmailStr | None = None
     address: str = Field(default="", max_length=400)
@@ -67,7 +67,7 @@ class PatientUpdate(EdgeInput):
     given_name: str | None = Field(default=None, min_length=1, max_length=120)
     family_name: str | None = Field(default=None, min_length=1, max_length=120)
     birth_date: date | None = None
-    sex: str | None = None
+    sex: str | None = Field(default=None, json_schema_extra={"enum": [*SEXES, None]})
     phone: str | None = Field(default=None, max_length=40)
     email: EmailStr | None = None
     address: str | None = Field(default=None, max_length=400)

@@ -22,7 +22,7 @@ from mildpath import __version__
 from mildpath.content.procedure import use_site_content
 from mildpath.settings import Settings
 from mildpath.store.db import make_engine, make_session_factory
-from mildpath.web import problems
+from mildpath.web import openapi_limits, problems
 from mildpath.web.deps import PUBLIC, SessionDep
 from mildpath.web.security import CdsHooksCorsMiddleware, SecurityMiddleware
 from mildpath.web.templating import make_templates
@@ -93,12 +93,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _document_problems(app: FastAPI) -> None:
-    """The OpenAPI schema, built once, with the problem+json error answers declared (web/problems.py)."""
+    """The OpenAPI schema, built once, with the problem+json error answers declared (web/problems.py) and the
+    input limits and security schemes stated per operation (web/openapi_limits.py)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = problems.document_problems(build())
+            schema = problems.document_problems(build())
+            app.openapi_schema = openapi_limits.document_limits(schema, openapi_limits.public_operations(app.routes))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from mildpath.content import education as content
+from mildpath.content.education_search import MAX_QUESTION
 from mildpath.content.education_search import search as search_library
 from mildpath.reports.handouts import Paper
 from mildpath.services.education import library_handout_pdf
@@ -22,7 +23,15 @@ from mildpath.web.deps import PublicActor
 
 router = APIRouter(prefix="/api/v1", tags=["education"])
 
-Lang = Annotated[str, Query(min_length=2, max_length=8, description="Language of the pages: en or es")]
+Lang = Annotated[
+    str,
+    Query(
+        min_length=2,
+        max_length=8,
+        description="Language of the pages: en or es",
+        json_schema_extra={"enum": list(content.languages())},
+    ),
+]
 PageId = Annotated[str, Path(max_length=80, description="Page id, as listed by /education/pages")]
 
 
@@ -120,7 +129,7 @@ def _page_url(language: str) -> Callable[[str, str | None], str]:
 @router.get("/education/search", response_model=EducationSearchResults)
 def search(
     actor: PublicActor,
-    q: Annotated[str, Query(max_length=200, description="The question, in the patient's own words")],
+    q: Annotated[str, Query(max_length=MAX_QUESTION, description="The question, in the patient's own words")],
     lang: Lang = "en",
     limit: Annotated[int, Query(ge=1, le=50)] = 5,
 ) -> EducationSearchResults:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from mildpath.domain.inputs import IsoDate
 from mildpath.domain.outcomes import AgeBand
 from mildpath.services import outcomes as svc
 from mildpath.services.clock import today
@@ -16,10 +17,17 @@ from mildpath.web.deps import PatientId, PatientRecordActor, SessionDep, Setting
 
 router = APIRouter(prefix="/api/v1", tags=["outcomes"])
 
-Since = Annotated[date | None, Query(description="First procedure date included (YYYY-MM-DD)")]
-Until = Annotated[date | None, Query(description="Last procedure date included (YYYY-MM-DD)")]
+Since = Annotated[IsoDate | None, Query(description="First procedure date included (YYYY-MM-DD)")]
+Until = Annotated[IsoDate | None, Query(description="Last procedure date included (YYYY-MM-DD)")]
 Operator = Annotated[int | None, Query(ge=1, le=2_147_483_647, description="Operator's user id")]
-Level = Annotated[str | None, Query(max_length=8, description="A level treated, such as L4-L5")]
+Level = Annotated[
+    str | None,
+    Query(
+        max_length=8,
+        description="A level treated, such as L4-L5",
+        json_schema_extra={"enum": [*svc.level_choices(), None]},
+    ),
+]
 LevelsTreated = Annotated[int | None, Query(ge=1, le=5, description="Number of levels treated")]
 Band = Annotated[AgeBand | None, Query(description="Age band at the procedure")]
 

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from mildpath.content import education as content
 from mildpath.content.education_search import search as search_library
 from mildpath.content.sources import bibliography
+from mildpath.domain.errors import InvalidInput
 from mildpath.reports.handouts import Paper
 from mildpath.services import clock
 from mildpath.services import education as svc
@@ -88,6 +89,7 @@ UI: dict[str, dict[str, str]] = {
         "search": "Search",
         "results_for": "Best answers for",
         "no_results": "No page answers this yet. Try other words, or ask your care team.",
+        "bad_question": "This question holds characters that cannot be searched. Please type it again.",
         "glossary": "Words to know",
         "glossary_intro": "Words used in the pages, explained.",
         "on_this_page": "On this page",
@@ -125,6 +127,7 @@ UI: dict[str, dict[str, str]] = {
         "search": "Buscar",
         "results_for": "Mejores respuestas para",
         "no_results": "Ninguna página responde a esto todavía. Pruebe otras palabras o pregunte a su equipo médico.",
+        "bad_question": "Esta pregunta tiene caracteres que no se pueden buscar. Escríbala de nuevo, por favor.",
         "glossary": "Palabras que debe conocer",
         "glossary_intro": "Palabras que usan las páginas, explicadas.",
         "on_this_page": "En esta página",
@@ -248,11 +251,16 @@ def library_index(request: Request, actor: PublicActor, session: SessionDep) -> 
 @router.get("/learn/search")
 def library_search(request: Request, actor: PublicActor, session: SessionDep, q: Question = "") -> Response:
     language = _language(request, session, actor)
-    results = search_library(q, language, SEARCH_LIMIT) if q.strip() else []
+    error, status = False, 200
+    try:
+        results = search_library(q, language, SEARCH_LIMIT) if q.strip() else []
+    except InvalidInput:  # the rules of every input (a control character): the page again, saying so
+        results, error, status = [], True, 422
     response = render(
         request,
         "education/search.html",
-        _common(request, language, q=q, results=results, page_url=_public_url(language)),
+        _common(request, language, q=q, results=results, error=error, page_url=_public_url(language)),
+        status_code=status,
     )
     return _remember(request, response, language)
 
