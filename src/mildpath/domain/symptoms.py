@@ -14,7 +14,7 @@ How a text is read
    conjunctions ``and / but / y / pero ...``: in "no fever and I can't pee" the "no" does not reach "pee".
 3. **Patterns.** A pattern is a row of slots separated by spaces: ``word``, ``alt|other``, ``prefix*``,
    ``$list`` (a named word list, whose entries may be several words: ``between my legs``), ``@neg`` (any
-   negation cue), ``...`` (zero to three other words), and a trailing ``?`` makes a slot optional. Words of
+   negation cue), ``...`` (zero to six other words; a negation cue among them negates the sign), and a trailing ``?`` makes a slot optional. Words of
    ``fuzzy_min_length`` letters or more (default 5) also match a typo: same first letter and an edit distance of
    1 (2 from 8 letters), so ``numbnes`` and ``bladdr`` are read. A pattern's own negation words (``no puedo
    orinar``, ``can't pee``) are part of the sign, never a cue.
@@ -52,7 +52,7 @@ Level = Literal["emergency", "same_day", "review"]
 Language = Literal["en", "es"]
 UNCLASSIFIED: Final = "unclassified_sign"
 _URGENCY: Final[dict[str, int]] = {"emergency": 3, "same_day": 2, "review": 1}
-_GAP: Final = 3
+_GAP: Final = 6
 _APOSTROPHES: Final = "'’‘`´"
 # A full stop or comma between digits is a decimal mark ("101.5F", "38,4"), not a clause break.
 _CLAUSE_BREAK: Final = re.compile(r"[;:!?()\[\]\n\r¿¡]|\s-\s|[.,](?!\d)|(?<!\d)[.,]")
@@ -449,6 +449,31 @@ class _Matcher:
             return self.match(tokens, i, rest)
         return None
 
+    def gap_tokens(self, tokens: Sequence[_Token], i: int, slots: Sequence[_Slot]) -> tuple[int, ...] | None:
+        """The indices of the tokens a match from ``i`` skipped over in its ``...`` slots (the same match as
+        :meth:`match`), or None when ``slots`` do not match at ``i``."""
+        if not slots:
+            return ()
+        slot, rest = slots[0], slots[1:]
+        if slot.kind == "gap":
+            for skip in range(_GAP + 1):
+                if i + skip > len(tokens):
+                    break
+                tail = self.gap_tokens(tokens, i + skip, rest)
+                if tail is not None:
+                    return tuple(range(i, i + skip)) + tail
+            return None
+        options = self.negation if slot.kind == "neg" else slot.alternatives
+        for phrase in options:
+            after = self.phrase_at(tokens, i, phrase)
+            if after is not None and after > i:
+                tail = self.gap_tokens(tokens, after, rest)
+                if tail is not None:
+                    return tail
+        if slot.optional:
+            return self.gap_tokens(tokens, i, rest)
+        return None
+
     def find_all(self, tokens: Sequence[_Token], slots: Sequence[_Slot]) -> list[tuple[int, int]]:
         """Every (first, after-last) token span where ``slots`` match, one per start token."""
         out: list[tuple[int, int]] = []
@@ -545,6 +570,24 @@ def _context(clause: _Clause, prep: _Prepared) -> _Context:
     )
 
 
+def _negated_inside(
+    prep: _Prepared, tokens: Sequence[_Token], ctx: _Context, first: int, after: int, slots: Sequence[_Slot]
+) -> bool:
+    """"my legs are not swollen": a negation cue among the words a pattern skipped (its ``...``) negates the sign,
+    as one before it does. Not when the pattern's own words hold a negation ("cant feel", "no siento ... nada":
+    Spanish doubles its negations), where a second one only insists."""
+    skipped = set(prep.matcher.gap_tokens(tokens, first, slots) or ())
+    own = set(range(first, after)) - skipped
+    cues = [set(range(s, e)) for s, e in ctx.negations if first <= s and e <= after]
+    if any(cue & own for cue in cues) or any(_is_negation_word(tokens[i].word, prep) for i in own):
+        return False
+    return any(cue <= skipped for cue in cues)
+
+
+def _is_negation_word(word: str, prep: _Prepared) -> bool:
+    return any(len(cue) == 1 and prep.matcher.word_matches(word, cue[0]) for cue in prep.negation)
+
+
 def _status(clause: _Clause, ctx: _Context, first: int, after: int, window: int) -> str | None:
     """``negated``, ``resolved`` or ``None`` for the sign spanning tokens ``first`` to ``after - 1``."""
     part = clause.part[first]
@@ -629,6 +672,8 @@ def read_symptoms(text: str | None, vocab: SymptomVocabulary, *, fever_c: float 
                     suppressed.append(Suppressed(words, start, end, rule.id, "benign"))
                     continue
                 status = _status(clause, ctx, first, after, window)
+                if status is None and _negated_inside(prep, tokens, ctx, first, after, slots):
+                    status = "negated"
                 level: Level = rule.level
                 if status is not None:
                     if not ctx.uncertain:
