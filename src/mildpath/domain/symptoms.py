@@ -14,10 +14,10 @@ How a text is read
    conjunctions ``and / but / y / pero ...``: in "no fever and I can't pee" the "no" does not reach "pee".
 3. **Patterns.** A pattern is a row of slots separated by spaces: ``word``, ``alt|other``, ``prefix*``,
    ``$list`` (a named word list, whose entries may be several words: ``between my legs``), ``@neg`` (any
-   negation cue), ``...`` (zero to six other words; a negation cue among them negates the sign), and a trailing ``?`` makes a slot optional. Words of
-   ``fuzzy_min_length`` letters or more (default 5) also match a typo: same first letter and an edit distance of
-   1 (2 from 8 letters), so ``numbnes`` and ``bladdr`` are read. A pattern's own negation words (``no puedo
-   orinar``, ``can't pee``) are part of the sign, never a cue.
+   negation cue), ``...`` (zero to six other words; a negation cue among them negates the sign), and a
+   trailing ``?`` makes a slot optional. Words of ``fuzzy_min_length`` letters or more (default 5) also match a
+   typo: same first letter and an edit distance of 1 (2 from 8 letters), so ``numbnes`` and ``bladdr`` are read.
+   A pattern's own negation words (``no puedo orinar``, ``can't pee``) are part of the sign, never a cue.
 4. **Negation and resolution.** A negation cue (``no``, ``not``, ``sin``, ``never``...) in the same part of the
    clause at most ``negation_window`` words before the sign, or a resolution cue (``no longer``, ``ya no``,
    ``anymore``, ``ya se me pasó``...) before or after it, suppresses the sign. ``benign`` phrases ("no trouble
