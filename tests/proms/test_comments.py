@@ -108,7 +108,9 @@ def test_a_patient_who_writes_a_danger_sign_on_the_last_step_sees_the_emergency_
     fill = start_odi(client, rosa)
     for step in range(9):
         fill = post_step(client, fill, step, {f"odi-{step + 1}": 2}).headers["location"]
-    assert 'name="comment"' in client.get(fill).text  # the comment box is on the last step only
+    last = client.get(fill).text
+    assert 'name="comment"' in last  # the comment box is on the last step only
+    assert 'id="emergency-notice"' in last  # ... with the notice that the service is not watched around the clock
     done = post_step(client, fill, 9, {"odi-10": 2, "comment": "desde ayer no puedo orinar"})
     assert done.status_code == 303, done.text[:300]
     page = client.get(done.headers["location"])

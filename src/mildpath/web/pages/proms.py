@@ -44,7 +44,7 @@ from mildpath.web.deps import (
 from mildpath.web.i18n import N_, gettext, negotiate, translations
 from mildpath.web.pages._common import form_errors, redirect, render
 from mildpath.web.pages._proms_chart import chart
-from mildpath.web.pages.recovery import LEVEL_LABELS
+from mildpath.web.pages.recovery import LEVEL_LABELS, emergency_notice
 
 router = APIRouter(include_in_schema=False)
 
@@ -260,11 +260,12 @@ def fill(
     if view.status == "completed":
         return redirect(f"/patients/{patient_id}/responses/{response_id}")
     index = view.resume_step if step < 1 else min(step - 1, view.steps_total - 1)
-    return _step_page(request, settings, view, index, dict(view.answers), [])
+    return _step_page(request, session, settings, view, index, dict(view.answers), [])
 
 
 def _step_page(
     request: Request,
+    session: Session,
     settings: Any,
     view: svc.ResponseView,
     index: int,
@@ -293,6 +294,9 @@ def _step_page(
                 "errors": errors,
                 "error_fields": {e["field"] for e in errors},
                 "comment": comment,
+                # the last step takes free text: the page says the service is not watched around the clock
+                "emergency_notice": emergency_notice(request, session, view.patient_id)
+                if step.index + 1 == len(steps) else "",
             }
         ),
         status_code=status_code,
@@ -336,11 +340,13 @@ async def save_step(
         fresh = svc.get_response(session, actor, patient_id, response_id) if target != index else view
         values = {**view.answers, **{k: v for k, v in answers.items() if v}} if target == index else fresh.answers
         error = _labelled(_form(settings, view.instrument, negotiate(request)), exc)
-        return _step_page(request, settings, fresh, target, dict(values), [error], status_code=422, comment=comment)
+        return _step_page(
+            request, session, settings, fresh, target, dict(values), [error], status_code=422, comment=comment
+        )
     except InvalidInput as exc:
         error = _labelled(_form(settings, view.instrument, negotiate(request)), exc)
         values = {**view.answers, **answers}
-        return _step_page(request, settings, view, index, values, [error], status_code=422, comment=comment)
+        return _step_page(request, session, settings, view, index, values, [error], status_code=422, comment=comment)
     if action == "leave":
         return redirect(f"/patients/{patient_id}/questionnaires?saved=1")
     return redirect(f"/patients/{patient_id}/responses/{response_id}/fill?step={max(go_to, 0) + 1}")

@@ -165,14 +165,17 @@ ANSWER_LABELS = {
 VALUE_LABELS = dict(INCISION_CHOICES) | dict(COMPARISONS)
 
 
-def emergency_notice(request: Request, session: Session, patient: Any) -> str:
-    """The "not watched around the clock" notice in the patient's language, with the clinic's emergency number."""
+def emergency_notice(request: Request, session: Session | None, patient: Any) -> str:
+    """The "not watched around the clock" notice in the page's language, with the clinic's emergency number
+    (``patient``: the patient or their id; None, or no session: the site's number, for the anonymous self-check)."""
     from mildpath.web.deps import get_settings
 
     notice = load_symptom_vocabulary().emergency_notice
     if notice is None:
         return ""
-    number = svc.emergency_number(session, patient.id, get_settings(request).emergency_number)
+    fallback = get_settings(request).emergency_number
+    patient_id = patient if isinstance(patient, int) or patient is None else patient.id
+    number = svc.emergency_number(session, patient_id, fallback) if session is not None and patient_id else fallback
     language = getattr(request.state, "lang", None) or negotiate(request)  # the page's language, set at render
     return notice.get("es" if language == "es" else "en").replace("{number}", number)
 

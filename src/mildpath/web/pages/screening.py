@@ -43,7 +43,7 @@ from mildpath.web.deps import (
 )
 from mildpath.web.i18n import N_, negotiate, translations
 from mildpath.web.pages._common import redirect, render
-from mildpath.web.pages.recovery import LEVEL_LABELS
+from mildpath.web.pages.recovery import LEVEL_LABELS, emergency_notice
 
 router = APIRouter(include_in_schema=False)
 
@@ -358,6 +358,8 @@ def _self_check_page(
         {
             "title": forms.self_check_title,
             "intro": forms.self_check_intro,
+            # a page where a patient reports symptoms says the service is not watched around the clock
+            "emergency_notice": emergency_notice(request, None, None),
             "q": forms.self_check,
             "values": values,
             "errors": errors,
