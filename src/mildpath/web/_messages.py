@@ -22,6 +22,8 @@ NAVIGATION = (
     N_("Tell your care team how you are doing"),
     N_("Questionnaires"),
     N_("Questionnaires to answer, your results"),
+    N_("Messages"),
+    N_("Messages from your clinic"),
     N_("My procedure"),
     N_("Outcomes"),
     # the chart's tiles (PATIENT_TABS of each subject module)
