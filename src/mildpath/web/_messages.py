@@ -24,6 +24,8 @@ NAVIGATION = (
     N_("Questionnaires to answer, your results"),
     N_("Messages"),
     N_("Messages from your clinic"),
+    N_("How we contact you"),
+    N_("Email, texts, language and quiet hours"),
     N_("My procedure"),
     N_("Outcomes"),
     # the chart's tiles (PATIENT_TABS of each subject module)
