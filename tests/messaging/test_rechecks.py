@@ -13,7 +13,8 @@ from mildpath.services import proms as proms_svc
 from mildpath.services.clock import now, today
 from mildpath.services.proms_schedule import reminder_hold
 from mildpath.settings import Settings
-from mildpath.store.models import OutboxMessage
+from mildpath.store.messaging import add_consent
+from mildpath.store.models import OutboxMessage, Patient
 from mildpath.store.procedures import ProcedureRow, add_procedure
 from mildpath.store.proms import PromReminder
 
@@ -113,3 +114,33 @@ def test_a_gateway_template_that_would_not_give_json_is_refused_at_start(templat
         check_sms_template(template)
     with pytest.raises(ValueError):
         Settings(database_url="sqlite://", secret_key="k" * 48, sms_body_template=template)
+
+
+def test_a_patients_own_quiet_hours_delay_a_text_when_the_clinic_has_none(db, pat_id, tmp_path):  # type: ignore[no-untyped-def]
+    settings = Settings(database_url="sqlite://", secret_key="k" * 48, quiet_hours="", timezone="America/New_York")
+    notify.deliver_pending(db, notify.LogSender(), limit=100_000, now=now() + timedelta(days=3650))
+    patient = db.get(Patient, pat_id)
+    patient.phone, patient.quiet_hours = "+1 555 010 7788", "12:00-18:00"
+    add_consent(db, patient_id=pat_id, channel="sms", granted=True, how="form", user_id=None, at=now())
+    text = notify.queue(db, kind="prom_reminder", subject="s", body="mildpath: a questionnaire is ready",
+                        channel="sms", recipient_address=patient.phone, patient_id=pat_id)
+    db.flush()
+    sink = notify.SmsFileSink(tmp_path / "sms.ndjson", sender="mildpath")
+    afternoon = datetime(2026, 3, 2, 19, 0, tzinfo=UTC)  # 14:00 in New York: inside the patient's window
+    counts = notify.deliver_pending(db, {"sms": sink}, now=afternoon, rechecks=[notify.quiet_hours_hold(settings)])
+    assert counts.waiting == 1 and text.status == "pending" and not (tmp_path / "sms.ndjson").exists()
+    assert text.next_attempt_at == datetime(2026, 3, 2, 23, 0, tzinfo=UTC)  # 18:00 in New York
+    notify.deliver_pending(db, {"sms": sink}, now=text.next_attempt_at, rechecks=[notify.quiet_hours_hold(settings)])
+    assert text.status == "sent" and "a questionnaire is ready" in (tmp_path / "sms.ndjson").read_text()
+
+
+def test_a_withdrawn_channel_gets_no_text_even_if_one_was_queued(db, pat_id, tmp_path):  # type: ignore[no-untyped-def]
+    notify.deliver_pending(db, notify.LogSender(), limit=100_000, now=now() + timedelta(days=3650))
+    add_consent(db, patient_id=pat_id, channel="sms", granted=True, how="form", user_id=None, at=now())
+    text = notify.queue(db, kind="prom_reminder", subject="s", body="b", channel="sms",
+                        recipient_address="+15550107788", patient_id=pat_id)
+    db.flush()
+    add_consent(db, patient_id=pat_id, channel="sms", granted=False, how="link", user_id=None, at=now())
+    notify.deliver_pending(db, {"sms": notify.SmsFileSink(tmp_path / "sms.ndjson", sender="mildpath")})
+    assert (text.status, text.last_error) == ("cancelled", "the patient withdrew consent to sms")
+    assert not (tmp_path / "sms.ndjson").exists()

@@ -12,12 +12,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
 
 from mildpath.domain.errors import InvalidInput, PermissionDenied
 from mildpath.domain.inputs import EdgeInput
-from mildpath.domain.messaging import is_stop_reply, normalize_phone
+from mildpath.domain.messaging import QuietHours, is_stop_reply, normalize_phone
 from mildpath.services.access import Actor, get_patient_for, record
 from mildpath.store import messaging as store
 
@@ -110,3 +110,52 @@ def inbound_reply(session: Session, reply: InboundReply, *, now: datetime) -> In
         record(session, gateway, "consent.withdraw", "ChannelConsent", row.id, pid, {"channel": "sms",
                                                                                    "how": "sms_stop"})
     return InboundOutcome(action="opted_out")
+
+
+class ContactPreferencesIn(EdgeInput):
+    """What a patient chooses on /me/messages besides consent: the language of their messages and their own
+    quiet hours (``HH:MM-HH:MM`` in the clinic's time zone; empty: the clinic's)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    preferred_language: Literal["en", "es"]
+    quiet_hours: str = Field(default="", max_length=11)
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        value = value.strip()
+        QuietHours.parse(value)  # ValueError: not HH:MM-HH:MM
+        return value
+
+
+class ContactPreferences(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    consent: ConsentSummary
+    preferred_language: str
+    quiet_hours: str = Field(description="the patient's own window; empty: the clinic's applies")
+
+
+def contact_preferences(session: Session, actor: Actor, patient_id: int) -> ContactPreferences:
+    summary = consent_summary(session, actor, patient_id)
+    patient = get_patient_for(session, actor, patient_id)
+    record(session, actor, "contact_preferences.read", "Patient", patient_id, patient_id)
+    return ContactPreferences(consent=summary, preferred_language=patient.preferred_language,
+                              quiet_hours=patient.quiet_hours or "")
+
+
+def set_contact_preferences(
+    session: Session, actor: Actor, patient_id: int, data: ContactPreferencesIn, *, consents: dict[Channel, bool],
+    now: datetime,
+) -> ContactPreferences:
+    """Save the language and quiet hours, and record a consent row for each channel whose choice changed
+    (``how``: ``link`` for the patient themself, services' rule above)."""
+    patient = get_patient_for(session, actor, patient_id)
+    in_force = consent_summary(session, actor, patient_id).in_force
+    how: How = "link" if actor.role == "patient" else "form"
+    for channel, granted in consents.items():
+        if in_force.get(channel) != granted and (granted or channel in in_force):
+            record_consent(session, actor, patient_id, ConsentIn(channel=channel, granted=granted, how=how), now=now)
+    patient.preferred_language, patient.quiet_hours = data.preferred_language, data.quiet_hours or None
+    record(session, actor, "contact_preferences.update", "Patient", patient_id, patient_id,
+           {"preferred_language": data.preferred_language, "own_quiet_hours": bool(data.quiet_hours)})
+    return contact_preferences(session, actor, patient_id)

@@ -245,10 +245,17 @@ def consent_hold(session: Session, message: OutboxMessage, at: datetime) -> Hold
 
 
 def quiet_hours_hold(settings: Settings) -> Recheck:
-    window = QuietHours.parse(settings.quiet_hours)
+    """Reminders wait out the quiet hours: the patient's own (set on /me/messages) when they chose some, the
+    clinic's (``MILDPATH_QUIET_HOURS``) otherwise; in the clinic's time zone."""
+    clinic_window = QuietHours.parse(settings.quiet_hours)
 
     def check(session: Session, message: OutboxMessage, at: datetime) -> Hold | None:
-        if window is None or message.kind not in QUIET_KINDS or message.patient_id is None:
+        if message.kind not in QUIET_KINDS or message.patient_id is None:
+            return None
+        patient = store.patient_contact(session, patient_id=message.patient_id)
+        own = patient.quiet_hours if patient is not None else None
+        window = QuietHours.parse(own) if own else clinic_window
+        if window is None:
             return None
         clinic = store.clinic_of(session, patient_id=message.patient_id)
         zone = ZoneInfo(getattr(clinic, "timezone", "") or settings.timezone)

@@ -96,3 +96,21 @@ def message_for_update(session: Session, *, message_id: int) -> OutboxMessage | 
         .where(OutboxMessage.id == message_id, OutboxMessage.status.in_(("pending", "retrying")))
         .with_for_update(skip_locked=True)
     ).first()
+
+
+def inbox(session: Session, *, patient_id: int) -> Sequence[OutboxMessage]:
+    """The patient's in-app messages that went out, newest first."""
+    return session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.patient_id == patient_id, OutboxMessage.channel == "in_app",
+               OutboxMessage.status == "sent")
+        .order_by(OutboxMessage.id.desc())
+    ).all()
+
+
+def inbox_message(session: Session, *, patient_id: int, message_id: int) -> OutboxMessage | None:
+    """One of the patient's sent in-app messages (None for anyone else's, or another channel's)."""
+    return session.scalars(
+        select(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.patient_id == patient_id,
+                                    OutboxMessage.channel == "in_app", OutboxMessage.status == "sent")
+    ).first()

@@ -61,6 +61,9 @@ class Patient(Base):
     email: Mapped[str] = mapped_column(String(254), default="")
     address: Mapped[str] = mapped_column(String(400), default="")
     preferred_language: Mapped[str] = mapped_column(String(8), default="en")
+    # Issue 20 (migration i20c_patient_quiet_hours): the patient's own quiet hours ("HH:MM-HH:MM" in the clinic's
+    # time zone), used instead of the clinic's MILDPATH_QUIET_HOURS when set.
+    quiet_hours: Mapped[str | None] = mapped_column(String(11), nullable=True)
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -187,3 +190,5 @@ class OutboxMessage(Base):
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"), nullable=True, index=True)
     last_error: Mapped[str] = mapped_column(String(200), default="")
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # When the patient read an in-app message on /me/inbox (migration i20c_patient_quiet_hours).
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -22,6 +22,10 @@ NAVIGATION = (
     N_("Tell your care team how you are doing"),
     N_("Questionnaires"),
     N_("Questionnaires to answer, your results"),
+    N_("Messages"),
+    N_("Messages from your clinic"),
+    N_("How we contact you"),
+    N_("Email, texts, language and quiet hours"),
     N_("My procedure"),
     N_("Outcomes"),
     # the chart's tiles (PATIENT_TABS of each subject module)
