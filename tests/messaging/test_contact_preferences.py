@@ -53,3 +53,9 @@ def test_quiet_hours_that_are_not_a_window_are_refused_and_nothing_changes(clien
 def test_the_page_is_in_spanish(client, patient_pat):  # type: ignore[no-untyped-def]
     page = login(client, patient_pat).get("/me/messages?lang=es")
     assert page.status_code == 200 and "Cómo le contactamos" in page.text
+
+
+def test_a_spanish_reader_gets_the_quiet_hours_error_in_spanish(client, patient_rosa):  # type: ignore[no-untyped-def]
+    login(client, patient_rosa)  # Rosa reads Spanish (her stored preference)
+    refused = _save(client, preferred_language="es", quiet_hours="tarde")
+    assert refused.status_code == 422 and "escríbalas como HH:MM-HH:MM" in refused.text
