@@ -114,7 +114,7 @@ def _build_world(settings: Settings) -> World:
             )
 
         persona("admin_ada", ADMIN[0], ADMIN[1])
-        personas["admin_ada"] = _with_second_factor(s, personas["admin_ada"])
+        personas["admin_ada"] = _with_second_factor(s, settings, personas["admin_ada"])
         persona("dr_alice", CLINICIANS[0][0], CLINICIANS[0][1])
         persona("dr_bob_other_clinic", bob.email, "bob-other-clinic-pw")
         persona("coord_cora", "cora@demo.example", "coordinator-pw-123")
@@ -144,16 +144,18 @@ def _caregiver(s, settings: Settings, patient: Persona) -> None:  # type: ignore
     user.password_hash = hash_password(CAREGIVER[1])
 
 
-def _with_second_factor(s, persona: Persona) -> Persona:  # type: ignore[no-untyped-def]
+def _with_second_factor(s, settings: Settings, persona: Persona) -> Persona:  # type: ignore[no-untyped-def]
     """Admins must use a second factor: the admin persona has one set up, and tests.helpers.login types its code."""
     import dataclasses
 
     import pyotp
 
     from mildpath.store import mfa as mfa_store
+    from mildpath.store import sealing
 
     secret = pyotp.random_base32()
-    row = mfa_store.start(s, user_id=persona.user_id, secret=secret, now=now())
+    row = mfa_store.start(s, user_id=persona.user_id, secret=sealing.seal(sealing.Keys.of(settings), secret),
+                          now=now())
     row.confirmed_at = now()
     return dataclasses.replace(persona, totp_secret=secret)
 

@@ -43,6 +43,11 @@ class Settings(BaseSettings):
         description="Key that signs CSRF tokens; at least 32 random characters. Generated with a warning in "
         "development when unset.",
     )
+    secret_key_previous: str = Field(
+        default="",
+        description="The secret key before the current one, while rotating keys: staff second-factor secrets "
+        "sealed under it still open and are re-sealed under the new key on their next use. Empty: none.",
+    )
     public_url: str = Field(
         default="",
         description="The server's public base URL (FHIR base = this + /fhir; JWT audiences are checked against it; "

@@ -1,5 +1,6 @@
 """Staff multi-factor authentication (issue 20): each account's TOTP secret and its recovery codes.
 
+The TOTP secret is kept sealed (``store/sealing.py``, encrypted under a key derived from the secret key).
 Recovery codes are kept as SHA-256 digests and struck off as they are used. ``last_step`` is the TOTP time step
 last accepted, so a code seen once cannot be replayed within its window.
 
@@ -22,7 +23,7 @@ class UserMfa(Base):
     __tablename__ = "user_mfa"
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
-    secret: Mapped[str] = mapped_column(String(64))
+    secret: Mapped[str] = mapped_column(String(255))  # sealed: store/sealing.py
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     recovery_digests: Mapped[Any] = mapped_column(JSONType, default=list)
     last_step: Mapped[int] = mapped_column(Integer, default=0)
@@ -40,7 +41,7 @@ def confirmed(session: Session, *, user_id: int) -> bool:
 
 
 def start(session: Session, *, user_id: int, secret: str, now: datetime) -> UserMfa:
-    """A new, unconfirmed secret for the account (replaces an unconfirmed one)."""
+    """A new, unconfirmed secret (``secret`` sealed already) for the account (replaces an unconfirmed one)."""
     row = mfa_of(session, user_id=user_id)
     if row is None:
         row = UserMfa(user_id=user_id, secret=secret, created_at=now, recovery_digests=[])

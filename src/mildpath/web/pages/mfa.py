@@ -24,6 +24,10 @@ def _now(request: Request):  # type: ignore[no-untyped-def]
     return getattr(request.app.state, "clock", clock_now)()
 
 
+def _keys(request: Request) -> mfa.Keys:
+    return mfa.Keys.of(request.app.state.settings)
+
+
 def _pending(request: Request, session: SessionDep) -> auth.User | None:
     value = request.cookies.get(SESSION_COOKIE)
     return auth.pending_mfa_user(session, value, _now(request)) if value else None
@@ -49,7 +53,7 @@ def check_code(
     throttle = auth.check_throttle(session, key, actor.address, now)
     if not throttle.allowed:
         raise TooManyAttempts(throttle.retry_after_seconds)
-    if not mfa.verify(session, user, code, now=now, address=actor.address):
+    if not mfa.verify(session, user, code, keys=_keys(request), now=now, address=actor.address):
         auth.note_attempt(session, key, actor.address, False, now, auth.BlockPolicy.of(request.app.state.settings))
         return render(request, "mfa/code.html", {"next": _safe_next(next), "error": "That code is not right."},
                       status_code=401)
@@ -60,7 +64,7 @@ def check_code(
 def setup_page(request: Request, actor: Staff, session: SessionDep) -> Response:
     if mfa.enrolled(session, actor.user_id or 0):
         return render(request, "mfa/setup.html", {"enrolled": True, "enrolment": None, "codes": None, "error": None})
-    enrolment = mfa.begin_enrolment(session, actor, now=_now(request))
+    enrolment = mfa.begin_enrolment(session, actor, keys=_keys(request), now=_now(request))
     return render(request, "mfa/setup.html", {"enrolled": False, "enrolment": enrolment, "codes": None,
                                               "error": None})
 
@@ -70,10 +74,10 @@ def confirm(
     request: Request, actor: StaffForm, session: SessionDep, code: Annotated[str, Form(max_length=40)] = ""
 ) -> Response:
     try:
-        codes = mfa.confirm_enrolment(session, actor, code, now=_now(request))
+        codes = mfa.confirm_enrolment(session, actor, code, keys=_keys(request), now=_now(request))
     except (InvalidInput, Conflict) as exc:
         enrolment = None if mfa.enrolled(session, actor.user_id or 0) else mfa.begin_enrolment(
-            session, actor, now=_now(request))
+            session, actor, keys=_keys(request), now=_now(request))
         return render(request, "mfa/setup.html", {"enrolled": enrolment is None, "enrolment": enrolment,
                                                   "codes": None, "error": exc.message}, status_code=422)
     return render(request, "mfa/setup.html", {"enrolled": True, "enrolment": None, "codes": codes, "error": None})
