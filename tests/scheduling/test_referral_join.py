@@ -106,3 +106,15 @@ def test_another_patients_referral_is_invalid_and_another_clinics_is_not_found(
     db.flush()
     with pytest.raises(NotFound):
         _book(db, hal, hillside.id, in_two_weeks, now, rid)
+
+
+def test_moving_the_procedure_on_its_procedure_page_is_recorded_on_the_referral(
+        db, personas, dr_alice, new_patient_id, in_two_weeks, now):
+    from mildpath.services import procedures as procedures_svc
+
+    rid = _decided(db, personas, new_patient_id, now)
+    appt = _book(db, personas["coord_cora"].actor, new_patient_id, in_two_weeks, now, rid)
+    procedures_svc.update_schedule(db, dr_alice.actor, new_patient_id, appt.procedure_id,
+                                   procedures_svc.ScheduleUpdate(scheduled_date=appt.local_date + timedelta(days=7)),
+                                   today=now.date(), now=now)
+    assert _events(db, personas, rid)[1][-1] == ("scheduled", "scheduled", "moved")

@@ -274,11 +274,12 @@ def _move(
             task.due_date = task.due_date + shift
 
 
-def follow_procedure(session: Session, procedure_id: int, *, new_date: date | None, reason: str, now: datetime
-                     ) -> None:
+def follow_procedure(session: Session, procedure_id: int, *, new_date: date | None, reason: str, now: datetime,
+                     actor: Actor | None = None) -> None:
     """Keep a procedure's appointment in step when the procedure-day page moves (``new_date``) or cancels
     (``None``) the procedure itself: the appointment keeps its local time on the new day, its tasks move by the
-    same number of days; a cancelled procedure cancels both. The caller audits the procedure change."""
+    same number of days; a cancelled procedure cancels both. The caller audits the procedure change; given the
+    ``actor``, a move is also recorded on the appointment's referral (``scheduled → scheduled``, moved)."""
     for row in store.for_procedure(session, procedure_id=procedure_id):
         tasks = store.tasks_for(session, appointment_ids=[row.id])[row.id]
         if new_date is None:
@@ -292,6 +293,9 @@ def follow_procedure(session: Session, procedure_id: int, *, new_date: date | No
             row.start_at = datetime.combine(new_date, local.time(), zone).astimezone(ZoneInfo("UTC"))
             for task in tasks:
                 task.due_date = task.due_date + shift
+            if actor is not None and row.referral_id is not None and row.status == "booked":
+                referrals.follow_appointment(session, actor, row.referral_id, patient_id=row.patient_id,
+                                             kind=row.kind, action="move", now=now)
         row.updated_at = now
     session.flush()
 
