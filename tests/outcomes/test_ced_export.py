@@ -81,10 +81,48 @@ def test_the_readme_lists_what_mildpath_does_not_collect(demo, tmp_path):
 
 @pytest.mark.parametrize(("args", "named"), [
     (["--study", "ENCORE", "--patients", "1"], "--study"),
-    (["--study", STUDY], "--patients"),
+    (["--study", STUDY, "--patients", ","], "--patients"),
     (["--study", STUDY, "--patients", "1,x"], "--patients"),
 ])
 def test_bad_input_exits_2_with_one_line(demo, tmp_path, args, named):
     env, *_ = demo
     done = run(env, "export", "ced", *args, "--out", str(tmp_path / "x"))
     assert done.returncode == 2 and named in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def _enrol(env, patient_id, study, enrolment):  # type: ignore[no-untyped-def]
+    """Record, as a coordinator would, Medicare CED coverage within ``study`` on the patient's referral."""
+    from mildpath.services import referrals
+    from mildpath.services.access import Actor
+    from mildpath.services.clock import now
+    from mildpath.settings import Settings
+    from mildpath.store.db import make_engine, make_session_factory, transaction
+
+    settings = Settings(database_url=env["MILDPATH_DATABASE_URL"], secret_key=env["MILDPATH_SECRET_KEY"],
+                        data_dir=env["MILDPATH_DATA_DIR"])
+    actor = Actor.system("tests")
+    with transaction(make_session_factory(make_engine(settings))) as session:
+        rid = referrals.create_manual(session, actor, referrals.ManualReferralIn(
+            patient_id=patient_id, referrer_name="Dr. Study"), now=now()).id
+        referrals.set_coverage(session, actor, rid, referrals.CoverageIn(
+            status="medicare_ced", study_nct=study, enrolment=enrolment), now=now())
+
+
+def test_without_patients_the_export_holds_those_the_coverage_enrols_in_the_study(demo, tmp_path):
+    env, _data, treated, _names = demo
+    study = "NCT01082991"
+    _enrol(env, treated[0], study, "enrolled")
+    _enrol(env, treated[1], study, "pending")
+    out = tmp_path / "from-coverage"
+    done = run(env, "export", "ced", "--study", study, "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    with (out / "ced_outcomes.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len([r for r in rows if r["study"] == study]) >= 1
+    assert len({r["pid"] for r in rows}) == 1, "only the enrolled patient, not the one still pending"
+    assert "taken from the referrals' coverage" in (out / "README.md").read_text()
+    override = tmp_path / "named"
+    assert run(env, "export", "ced", "--study", study, "--patients", ",".join(map(str, treated[:2])),
+               "--out", str(override)).returncode == 0
+    with (override / "ced_outcomes.csv").open() as f:
+        assert len({r["pid"] for r in csv.DictReader(f)}) == 2, "--patients overrides the coverage records"

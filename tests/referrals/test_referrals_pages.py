@@ -64,3 +64,29 @@ def test_it_hides_other_clinics_referral_pages(client, personas):
     rid = _import(client, personas["coord_cora"])["Wen Hansen"]
     login(client, personas["coord_hal_other_clinic"])
     assert client.get(f"/referrals/{rid}").status_code == 404
+
+
+def test_a_coordinator_records_coverage_on_the_referral_page_beside_the_clinical_status(client, personas):
+    cora = personas["coord_cora"]
+    rid = _import(client, cora)["Wen Hansen"]
+    login(client, cora)
+    token = page_csrf(client, f"/referrals/{rid}")
+    form = {"csrf_token": token, "status": "commercial", "prior_auth_status": "approved",
+            "prior_auth_requested": "2026-11-02", "prior_auth_approved": "2026-11-20", "policy_id": "PA-7781"}
+    assert client.post(f"/referrals/{rid}/coverage", data=form).status_code == 303
+    api = client.get(f"/api/v1/referrals/{rid}", headers=cora.auth).json()
+    assert api["coverage"]["prior_auth"] == {"status": "approved",
+                                             "dates": {"requested": "2026-11-02", "approved": "2026-11-20"}}
+    assert api["coverage"]["policy_id"] == "PA-7781" and api["state"] == "new", "coverage never moves the state"
+    page = client.get(f"/referrals/{rid}").text
+    clinical, coverage = page.index('id="clinical"'), page.index('id="coverage"')
+    assert page.index("PA-7781") > coverage > clinical
+    bad = client.post(f"/referrals/{rid}/coverage", data={"csrf_token": token, "status": "medicare_ced"})
+    assert bad.status_code == 422 and "NCT number" in bad.text
+
+
+def test_the_coverage_form_is_the_coordinators_not_the_clinicians(client, personas):
+    cora, alice = personas["coord_cora"], personas["dr_alice"]
+    rid = _import(client, cora)["Wen Hansen"]
+    assert f'action="/referrals/{rid}/coverage"' in login(client, cora).get(f"/referrals/{rid}").text
+    assert "/coverage" not in login(client, alice).get(f"/referrals/{rid}").text

@@ -87,3 +87,18 @@ def test_spanish_patients_get_spanish_event_titles(client, personas, db, pat_id,
     appt = _book(client, cora, pat_id, kind="follow_up", start=in_two_weeks).json()
     text = client.get(f"/api/v1/appointments/{appt['id']}/calendar.ics", headers=cora.auth).text
     assert "Visita de seguimiento" in text
+
+
+def test_a_referral_of_another_patient_or_clinic_answers_422_or_404_problem_json(
+        client, personas, world, new_patient_id, pat_id, in_two_weeks):
+    cora, hal = personas["coord_cora"], personas["coord_hal_other_clinic"]
+    made = client.post("/api/v1/referrals", headers=cora.auth,
+                       json={"patient_id": new_patient_id, "referrer_name": "Dr. Referrer"})
+    assert made.status_code == 201, made.text
+    rid = made.json()["id"]
+    other = _book(client, cora, pat_id, kind="procedure", start=in_two_weeks, referral_id=rid)
+    assert other.status_code == 422 and "referral_id" in other.text
+    assert other.headers["content-type"].startswith("application/problem+json")
+    hidden = _book(client, hal, world.other_clinic_patient_id, kind="procedure", start=in_two_weeks,
+                   referral_id=rid)
+    assert hidden.status_code == 404, "another clinic's coordinator never sees the referral"

@@ -188,7 +188,8 @@ def export_ced(
     study: Annotated[str, typer.Option("--study", help="The study's ClinicalTrials.gov number (NCT########).")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the tables, the NDJSON and the README.")],
     patients: Annotated[str, typer.Option(
-        "--patients", help="Comma-separated mildpath patient ids enrolled in the study.")] = "",
+        "--patients", help="Comma-separated mildpath patient ids enrolled in the study (default: those the "
+                           "referrals' coverage enrols in it).")] = "",
     as_of: AsOfOpt = None,
 ) -> None:
     """A CED-ready extract for one coverage-with-evidence study: CSV, Parquet and FHIR NDJSON, de-identified,
@@ -196,7 +197,7 @@ def export_ced(
     if out.exists() and not out.is_dir():
         bad_input(f"--out: {out} is a file, not a folder")
     ids = [p.strip() for p in patients.split(",") if p.strip()]
-    if not ids:
+    if patients.strip() and not ids:
         bad_input("--patients: name the patients enrolled in the study (ids, comma-separated)")
     if not all(i.isdigit() and len(i) < 10 for i in ids):
         bad_input(f"--patients: {patients!r} must be patient ids separated by commas")
@@ -209,12 +210,14 @@ def export_ced(
     study = check_study(study)
     settings = _settings()
     with transaction(_factory(settings)) as session:
-        tables = ced_tables(session, Actor.system("cli"), study=study, patient_ids=[int(i) for i in ids],
+        tables = ced_tables(session, Actor.system("cli"), study=study,
+                            patient_ids=[int(i) for i in ids] if ids else None,
                             today=_as_of(as_of), key=settings.secret_key.encode())
     columns = {"ced_outcomes": CED_COLUMNS, **COLUMNS}
     for name, rows in tables.items():
         for fmt in ("csv", "parquet"):
             write_table(rows, columns[name], out / f"{name}.{fmt}", fmt)
     write_ndjson(ced_fhir(tables, study), out / "fhir")
-    (out / "README.md").write_text(readme(study, {n: len(r) for n, r in tables.items()}), encoding="utf-8")
+    (out / "README.md").write_text(readme(study, {n: len(r) for n, r in tables.items()},
+                                             enrolment="operator" if ids else "coverage"), encoding="utf-8")
     sys.stderr.write(f"wrote {out}: " + ", ".join(f"{n} {len(r)}" for n, r in tables.items()) + "\n")

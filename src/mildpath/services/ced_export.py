@@ -9,7 +9,9 @@ and other interventions, hospital and nursing-home use. :data:`FIELDS` says, for
 it or that mildpath does not collect it yet; the README written beside the tables lists the same, so a missing
 field is never a silently blank column.
 
-Enrolment: until referrals record coverage and study enrolment, the caller names the enrolled patients.
+Enrolment comes from the referrals' coverage (``services/referrals.py:set_coverage``): the patients whose coverage
+is ``medicare_ced`` with this study's NCT number and whose enrolment is ``enrolled``. The operator may name the
+patients instead (``--patients``), which overrides the coverage records.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from sqlalchemy.orm import Session
 from mildpath.domain.errors import InvalidInput
 from mildpath.services.access import Actor, record, require_staff
 from mildpath.services.outcomes_export import deidentified_tables, pseudonym
+from mildpath.store import referrals as referrals_store
 
 NCT = re.compile(r"^NCT\d{8}$")
 CPT = "http://www.ama-assn.org/go/cpt"
@@ -72,12 +75,16 @@ def check_study(study: str) -> str:
 
 
 def ced_tables(
-    session: Session, actor: Actor, *, study: str, patient_ids: list[int], today: date, key: bytes
+    session: Session, actor: Actor, *, study: str, patient_ids: list[int] | None, today: date, key: bytes
 ) -> dict[str, list[dict[str, Any]]]:
-    """``{"ced_outcomes", "procedures", "scores", "events"}`` for the enrolled patients, de-identified."""
+    """``{"ced_outcomes", "procedures", "scores", "events"}`` for the enrolled patients, de-identified: those the
+    coverage records enrol in the study, or ``patient_ids`` when the operator names them."""
     require_staff(actor)
     study = check_study(study)
-    if not patient_ids:
+    given = patient_ids is not None
+    if patient_ids is None:
+        patient_ids = referrals_store.enrolled_in_study(session, study_nct=study)
+    if given and not patient_ids:
         raise InvalidInput("--patients: name the patients enrolled in the study", field="patients")
     enrolled = {pseudonym(key, "patient", pid) for pid in patient_ids}
     tables = {name: [r for r in rows if r["pid"] in enrolled]
@@ -98,7 +105,8 @@ def ced_tables(
         for p in tables["procedures"]
     ]
     record(session, actor, "outcomes.export_ced", "Bulk", None, None,
-           {"study": study, "patients": len(patient_ids), "rows": {n: len(r) for n, r in tables.items()}})
+           {"study": study, "patients": len(patient_ids), "enrolment": "operator" if given else "coverage",
+            "rows": {n: len(r) for n, r in tables.items()}})
     return tables
 
 
@@ -133,7 +141,7 @@ def ced_fhir(tables: dict[str, list[dict[str, Any]]], study: str) -> list[dict[s
     return out
 
 
-def readme(study: str, counts: dict[str, int]) -> str:
+def readme(study: str, counts: dict[str, int], *, enrolment: str = "coverage") -> str:
     """The README written with the export: what each CED question maps to, and what is not collected yet."""
     lines = [
         f"# CED export for {study}", "",
@@ -146,6 +154,8 @@ def readme(study: str, counts: dict[str, int]) -> str:
     ]
     lines += [f"| {f.question} | {f.where or '**not collected by mildpath yet**'} | {f.note} |" for f in FIELDS]
     missing = [f.question for f in FIELDS if not f.where]
+    source = ("given by the operator (`--patients`)" if enrolment == "operator" else
+              "taken from the referrals' coverage: Medicare CED within this study, enrolment `enrolled`")
     lines += ["", "Not collected yet (left out, not blank): " + ", ".join(missing) + ".", "",
-              "Enrolment was given by the operator (`--patients`); mildpath does not yet record study enrolment."]
+              f"Enrolment was {source}."]
     return "\n".join(lines) + "\n"

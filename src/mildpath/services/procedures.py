@@ -525,7 +525,7 @@ def update_schedule(
     _touch(row, now)
     session.flush()
     if "scheduled_date" in changed:
-        scheduling.follow_procedure(session, row.id, new_date=row.scheduled_date, reason="", now=now)
+        scheduling.follow_procedure(session, row.id, new_date=row.scheduled_date, reason="", now=now, actor=actor)
     record(session, actor, "procedure.reschedule", "Procedure", row.id, patient.id, {"fields": changed})
     return build_view(session, row, patient, today)
 

@@ -208,6 +208,13 @@ class CoverageIn(EdgeInput):
         return self
 
 
+COVERAGE_CHOICES: dict[str, tuple[str, ...]] = {
+    "status": ("unknown", "medicare_ced", "commercial", "self_pay"),
+    "enrolment": ("", "pending", "enrolled", "not_enrolled"),
+    "prior_auth_status": ("", "not_requested", "requested", "approved", "denied", "appealed"),
+}
+
+
 class AssignIn(EdgeInput):
     model_config = ConfigDict(extra="forbid")
     referral_ids: list[int] = Field(min_length=1, max_length=500)
@@ -429,6 +436,41 @@ def transition(session: Session, actor: Actor, referral_id: int, data: Transitio
         raise PermissionDenied("closing as not_candidate follows a clinician's decision")
     _move(session, actor, row, step, now)
     return view_referral(session, actor, referral_id)
+
+
+# What an appointment booked for a referral does to it: (appointment kind, action, referral state) -> (to, reason).
+_APPOINTMENT_STEPS: dict[tuple[str, str, rules.State], tuple[rules.State, str]] = {
+    ("evaluation", "book", rules.State.CONTACTED): (rules.State.EVALUATION_BOOKED, "appointment"),
+    ("procedure", "book", rules.State.DECIDED): (rules.State.SCHEDULED, "appointment"),
+    ("procedure", "book", rules.State.SCHEDULED): (rules.State.SCHEDULED, "moved"),
+    ("procedure", "move", rules.State.SCHEDULED): (rules.State.SCHEDULED, "moved"),
+    ("procedure", "done", rules.State.SCHEDULED): (rules.State.DONE, "appointment"),
+}
+
+
+def follow_appointment(
+    session: Session, actor: Actor, referral_id: int, *, patient_id: int, kind: str, action: str, now: datetime,
+    close_reason: str = "", text: str = "",
+) -> None:
+    """Keep a referral in step with an appointment booked for it, through the §9 transitions (each audited):
+    booking a procedure for a ``decided`` (candidate) referral schedules it, moving it is ``scheduled → scheduled``
+    (moved), marking it done makes the referral ``done``; booking an evaluation for a ``contacted`` referral books
+    the evaluation. Cancelling leaves the referral as it is, for the coordinator to act, unless ``close_reason``
+    asks to close it. Another clinic's referral is :class:`NotFound`; another patient's is :class:`InvalidInput`."""
+    row = _get(session, actor, referral_id)
+    if row.patient_id != patient_id:
+        raise InvalidInput("referral_id: the referral is another patient's", field="referral_id", value=referral_id)
+    if action == "cancel":
+        if close_reason:
+            transition(session, actor, row.id, TransitionIn(to="closed", reason=close_reason, text=text or None),
+                       now=now)
+        return
+    target = _APPOINTMENT_STEPS.get((kind, action, rules.State(row.state)))
+    if target is None:
+        return
+    decision = rules.Decision(row.decision) if row.decision else None
+    _move(session, actor, row, rules.check_transition(
+        rules.State(row.state), target[0], decision=decision, reason=target[1]), now)
 
 
 def log_contact(session: Session, actor: Actor, referral_id: int, data: ContactIn, *, now: datetime

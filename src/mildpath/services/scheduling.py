@@ -11,6 +11,10 @@ due :data:`TASK_LEAD_DAYS` days before the procedure day. Moving it moves the pr
 every questionnaire window) and every task's due date; cancelling it cancels the record and the tasks. A
 reminder queued for the old date is dropped when the outbox re-checks it before sending (``reminder_hold``
 compares the reminder's date with the procedure record's), so nothing stale is sent.
+
+An appointment booked with a ``referral_id`` carries its referral along (``services/referrals.py:
+follow_appointment``): a procedure schedules a decided referral, moving it records ``scheduled → scheduled``
+(moved), done makes it done; cancelling leaves it scheduled unless the coordinator asks to close it.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from mildpath.domain.errors import Conflict, InvalidInput, NotFound
 from mildpath.domain.inputs import EdgeInput
 from mildpath.fhir.appointment import appointment_resource
 from mildpath.reports.ics import AppointmentEvent, appointments_to_ics
+from mildpath.services import referrals
 from mildpath.services.access import Actor, get_patient_for, record, require_role
 from mildpath.services.read_models import ReadModel
 from mildpath.store import clinics as clinics_store
@@ -69,6 +74,8 @@ class AppointmentChange(EdgeInput):
     place: str | None = Field(default=None, max_length=200)
     clinician_user_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
     reason: str = Field(default="", max_length=500)
+    close_referral: str = Field(default="", max_length=40,
+                                description="On cancel: also close the appointment's referral with this §9 reason")
 
 
 class TaskView(ReadModel):
@@ -177,6 +184,9 @@ def book(session: Session, actor: Actor, patient_id: int, data: AppointmentIn, *
     start = _as_utc(data.start, zone, now)
     if data.clinician_user_id is not None:
         _check_clinician(session, data.clinician_user_id, patient.clinic_id)
+    if data.referral_id is not None:
+        referrals.follow_appointment(session, actor, data.referral_id, patient_id=patient.id, kind=data.kind,
+                                     action="book", now=now)
     procedure_id = None
     if data.kind == "procedure":
         if procedures_store.open_procedure(session, patient_id=patient.id) is not None:
@@ -215,6 +225,8 @@ def change(
     elif data.action == "cancel":
         if not data.reason:
             raise InvalidInput("reason: say why the appointment is cancelled", field="reason")
+        if data.close_referral and row.referral_id is None:
+            raise InvalidInput("close_referral: this appointment has no referral", field="close_referral")
         row.status, row.cancel_reason = "cancelled", data.reason
         for task in store.tasks_for(session, appointment_ids=[row.id])[row.id]:
             task.status = "cancelled"
@@ -225,6 +237,10 @@ def change(
     else:
         row.status = "done"
         record(session, actor, "appointment.done", "Appointment", row.id, patient.id)
+    if row.referral_id is not None:
+        referrals.follow_appointment(session, actor, row.referral_id, patient_id=patient.id, kind=row.kind,
+                                     action=data.action, now=now, close_reason=data.close_referral,
+                                     text=data.reason)
     row.updated_at = now
     session.flush()
     return views_of(session, [row])[0]
@@ -258,11 +274,12 @@ def _move(
             task.due_date = task.due_date + shift
 
 
-def follow_procedure(session: Session, procedure_id: int, *, new_date: date | None, reason: str, now: datetime
-                     ) -> None:
+def follow_procedure(session: Session, procedure_id: int, *, new_date: date | None, reason: str, now: datetime,
+                     actor: Actor | None = None) -> None:
     """Keep a procedure's appointment in step when the procedure-day page moves (``new_date``) or cancels
     (``None``) the procedure itself: the appointment keeps its local time on the new day, its tasks move by the
-    same number of days; a cancelled procedure cancels both. The caller audits the procedure change."""
+    same number of days; a cancelled procedure cancels both. The caller audits the procedure change; given the
+    ``actor``, a move is also recorded on the appointment's referral (``scheduled → scheduled``, moved)."""
     for row in store.for_procedure(session, procedure_id=procedure_id):
         tasks = store.tasks_for(session, appointment_ids=[row.id])[row.id]
         if new_date is None:
@@ -276,6 +293,9 @@ def follow_procedure(session: Session, procedure_id: int, *, new_date: date | No
             row.start_at = datetime.combine(new_date, local.time(), zone).astimezone(ZoneInfo("UTC"))
             for task in tasks:
                 task.due_date = task.due_date + shift
+            if actor is not None and row.referral_id is not None and row.status == "booked":
+                referrals.follow_appointment(session, actor, row.referral_id, patient_id=row.patient_id,
+                                             kind=row.kind, action="move", now=now)
         row.updated_at = now
     session.flush()
 

@@ -230,6 +230,15 @@ def coverage_of(session: Session, *, referral_ids: Iterable[int]) -> dict[int, R
     return {r.referral_id: r for r in rows}
 
 
+def enrolled_in_study(session: Session, *, study_nct: str) -> list[int]:
+    """The patients whose referral coverage is Medicare CED within ``study_nct`` and who are enrolled in it."""
+    stmt = (select(Referral.patient_id).join(ReferralCoverage, ReferralCoverage.referral_id == Referral.id)
+            .where(ReferralCoverage.status == "medicare_ced", ReferralCoverage.study_nct == study_nct,
+                   ReferralCoverage.enrolment == "enrolled", Referral.patient_id.is_not(None))
+            .distinct())
+    return sorted(int(pid) for pid in session.scalars(stmt) if pid is not None)
+
+
 def overrides_of(session: Session, *, decision_ids: Iterable[int]) -> dict[int, list[ReferralOverride]]:
     ids = list(decision_ids)
     out: dict[int, list[ReferralOverride]] = {i: [] for i in ids}

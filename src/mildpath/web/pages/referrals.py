@@ -86,6 +86,8 @@ def _page(request: Request, session: SessionDep, actor: Any, referral_id: int, e
         "r": referral, "errors": errors or [], "today": clock.today(), "channels": svc.CHANNELS,
         "outcomes": svc.OUTCOMES, "next_states": svc.next_states(referral.state),
         "close_reasons": [c.value for c in CloseReason], "may_decide": actor.role == "clinician",
+        "may_cover": actor.role in ("coordinator", "admin"), "coverage_form": svc.COVERAGE_CHOICES,
+        "prior_auth_steps": PRIOR_AUTH_STEPS,
         "clinicians": svc.clinicians(session, actor),
         "findings": svc.decision_findings(session, actor, referral_id) if actor.role == "clinician" else []},
         status_code=422 if errors else 200)
@@ -122,6 +124,23 @@ async def contact(request: Request, referral_id: RecordId, actor: ReferralWorker
 async def move(request: Request, referral_id: RecordId, actor: ReferralWorkerForm, session: SessionDep) -> Response:
     return await _act(request, session, actor, referral_id, lambda f: svc.transition(
         session, actor, referral_id, svc.TransitionIn(**_fields(f, "to", "reason", "text")), now=clock.now()))
+
+
+PRIOR_AUTH_STEPS = ("requested", "approved", "denied", "appealed")
+
+
+def _coverage(form: FormData) -> svc.CoverageIn:
+    fields = _fields(form, "status", "study_nct", "study_title", "enrolment", "prior_auth_status", "policy_id")
+    dates = {k: str(form.get(f"prior_auth_{k}", "")).strip() for k in PRIOR_AUTH_STEPS}
+    return svc.CoverageIn.model_validate({**fields, "prior_auth_dates": {k: v for k, v in dates.items() if v}})
+
+
+@router.post("/referrals/{referral_id:int}/coverage")
+async def coverage(request: Request, referral_id: RecordId, actor: ReferralWorkerForm, session: SessionDep
+                   ) -> Response:
+    """The coordinator's coverage form: coverage beside (never inside) the clinical status."""
+    return await _act(request, session, actor, referral_id, lambda f: svc.set_coverage(
+        session, actor, referral_id, _coverage(f), now=clock.now()))
 
 
 def _decision(form: FormData) -> svc.DecisionIn:
