@@ -21,7 +21,7 @@ from mildpath.settings import Settings
 from mildpath.store import sealing
 
 revision = "i20t_totp_encrypted"
-down_revision = "i20_caregiver_reminders"
+down_revision = "i20c_patient_quiet_hours"
 branch_labels = None
 depends_on = None
 
