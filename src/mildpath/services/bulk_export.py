@@ -38,6 +38,7 @@ from mildpath.services.outcomes_export import bulk_fhir_resources
 from mildpath.settings import Settings
 from mildpath.store import bulk_exports as store
 from mildpath.store import clinics as clinics_store
+from mildpath.store import smart as smart_store
 from mildpath.store.db import transaction
 
 log = logging.getLogger("mildpath.bulk")
@@ -64,6 +65,7 @@ class ExportJob:
     transaction_time: datetime | None
     expires_at: datetime | None
     files: tuple[ExportFile, ...]
+    error: str = ""  # a failed job's reason (never patient data)
 
 
 def may_export(session: Session, actor: Actor, level: str, group_id: str | None = None) -> int | None:
@@ -151,7 +153,7 @@ def _mine(session: Session, actor: Actor, job_id: str, now: datetime) -> store.B
 
 def _view(row: store.BulkExportJob) -> ExportJob:
     files = tuple(ExportFile(o["type"], o["file"], int(o["count"])) for o in row.output or [])
-    return ExportJob(row.id, row.status, row.request_url, row.started_at, row.expires_at, files)
+    return ExportJob(row.id, row.status, row.request_url, row.started_at, row.expires_at, files, row.error or "")
 
 
 def status(session: Session, actor: Actor, job_id: str, *, now: datetime) -> ExportJob:
@@ -218,12 +220,15 @@ def run_job(settings: Settings, factory: sessionmaker[Session], job_id: str, att
         actor = Actor(row.requester_user_id, "system", None, None, row.requester_client_id or "bulk-export", "worker")
         kickoff = bulk.Kickoff(tuple(row.types or ()), row.since, type_filters=tuple(row.type_filters or ()))
         clinic_id = row.clinic_id
+        refused = _refusal(session, row)
     folder = jobs_dir(settings.data_dir) / job_id
     if attempts:  # a rerun starts from nothing (the first run's folder is new: the id is)
         shutil.rmtree(folder, ignore_errors=True)
     output: list[dict[str, Any]] = []
-    error = ""
+    error = refused
     try:
+        if refused:
+            raise _Refused
         with transaction(factory) as session:
             found = bulk_fhir_resources(session, actor, clinic_id=clinic_id)
             filters = kickoff.filters()
@@ -231,6 +236,8 @@ def run_job(settings: Settings, factory: sessionmaker[Session], job_id: str, att
         order = {t: i for i, t in enumerate(bulk.EXPORT_TYPES)}
         for rtype in sorted(counts, key=lambda t: (order.get(t, len(order)), t)):
             output.append({"type": rtype, "file": f"{rtype}.ndjson", "count": counts[rtype]})
+    except _Refused:
+        log.warning("bulk export refused at run time (the requester may no longer export)")
     except Exception as exc:  # the job fails cleanly: no files, the reason's type kept (never patient data)
         log.warning("bulk export failed (%s)", type(exc).__name__)
         shutil.rmtree(folder, ignore_errors=True)
@@ -244,6 +251,33 @@ def run_job(settings: Settings, factory: sessionmaker[Session], job_id: str, att
     if not finished:  # cancelled (or taken over) meanwhile: its files are not anyone's
         shutil.rmtree(folder, ignore_errors=True)
     return 1
+
+
+class _Refused(Exception):
+    """The requester may no longer export: the job fails without reading any patient data."""
+
+
+def _refusal(session: Session, row: store.BulkExportJob) -> str:
+    """Why the job's requester may no longer run it ("" when they still may): checked again when the job runs,
+    so an account deactivated, a client disabled, or a role or clinic changed after the kick-off exports nothing."""
+    group_id = str(row.clinic_id) if row.level == "group" and row.clinic_id is not None else None
+    if row.requester_client_id is not None:
+        client = smart_store.client(session, client_id=row.requester_client_id)
+        if client is None or not client.active:
+            return "the export's client was disabled after the kick-off"
+        if client.clinic_id is not None and client.clinic_id != row.clinic_id:
+            return "the export's client no longer covers what the job exports"
+        return ""
+    user = store.requester_user(session, user_id=row.requester_user_id) if row.requester_user_id else None
+    if user is None or not user.active:
+        return "the account that kicked the export off is no longer active"
+    try:
+        allowed = may_export(session, Actor.for_user(user), row.level, group_id)
+    except (PermissionDenied, NotFound):
+        allowed = -1
+    if allowed != row.clinic_id:
+        return "the account that kicked the export off may no longer export this"
+    return ""
 
 
 def start_export_thread(settings: Settings, factory: sessionmaker[Session], stop: threading.Event) -> threading.Thread:

@@ -16,6 +16,7 @@ from sqlalchemy import ForeignKey, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from mildpath.store.base import Base, JSONType, UTCDateTime, utcnow
+from mildpath.store.models import User
 
 STATES = ("queued", "running", "completed", "failed", "cancelled", "expired")
 LIVE = ("queued", "running", "completed", "failed")
@@ -59,6 +60,11 @@ def add(
 
 def get(session: Session, *, job_id: str) -> BulkExportJob | None:
     return session.get(BulkExportJob, job_id)
+
+
+def requester_user(session: Session, *, user_id: int) -> User | None:
+    """The account that kicked a job off (the worker re-checks it may still export)."""
+    return session.get(User, user_id)
 
 
 def claim(session: Session, *, job_id: str, attempts: int, now: datetime) -> bool:
