@@ -363,6 +363,18 @@ def smart_configuration(token_url: str) -> dict[str, Any]:
     }
 
 
+def referral_group_resource(clinic_id: int, name: str, patient_ids: Sequence[int]) -> dict[str, Any]:
+    """The Group of the patients with an open referral in one clinic (id ``referrals-<clinic id>``)."""
+    resource = group_resource(clinic_id, f"{name}: open referrals", patient_ids)
+    resource["id"] = f"{REFERRAL_GROUP_PREFIX}{clinic_id}"
+    resource["code"] = {"text": "The clinic's open referral list (patients with an open referral for the mild "
+                                "procedure)"}
+    return resource
+
+
+REFERRAL_GROUP_PREFIX = "referrals-"
+
+
 def group_resource(clinic_id: int, name: str, patient_ids: Sequence[int]) -> dict[str, Any]:
     """The Group of one clinic's patients (what ``Group/<clinic id>/$export`` exports)."""
     resource: dict[str, Any] = {
