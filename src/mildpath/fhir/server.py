@@ -399,7 +399,8 @@ EXPORT_LEVEL = {
 EXPORT_DOC = (
     "Bulk Data 2.0 $export at system (admins), Patient and Group level (one Group per clinic), with "
     "`Prefer: respond-async`. Supported parameters: `_type`, `_since` (compared with meta.lastUpdated, which "
-    "every resource carries as its record's last change, except Practitioner, always included), `_typeFilter` (the type's search parameters listed here), "
+    "every resource carries as its record's last change, except Practitioner, always included), `_typeFilter` "
+    "(the type's search parameters listed here), "
     "`_outputFormat=application/fhir+ndjson`. Not supported: `_elements`, `patient`, `includeAssociatedData` "
     "(400 unless `Prefer: handling=lenient`)."
 )
