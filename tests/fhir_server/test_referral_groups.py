@@ -36,3 +36,27 @@ def test_the_referral_group_lists_the_patients_with_an_open_referral(client, db,
 def test_another_clinics_referral_group_is_not_found(client, dr_alice, dr_bob_other_clinic):
     resp = client.get(f"/fhir/Group/referrals-{dr_bob_other_clinic.clinic_id}", headers=dr_alice.auth)
     assert resp.status_code == 404
+
+
+def test_the_referral_group_exports_only_its_members(client, db, dr_alice, pat_id, settings, session_factory):
+    import json
+
+    from mildpath.services import bulk_export
+
+    _refer(db, dr_alice, pat_id)
+    asked = {**dr_alice.auth, "Prefer": "respond-async", "Accept": "application/fhir+json"}
+    resp = client.get(f"/fhir/Group/referrals-{dr_alice.clinic_id}/$export", headers=asked)
+    assert resp.status_code == 202, resp.text[:300]
+    status_url = resp.headers["content-location"].replace("http://testserver", "")
+    assert bulk_export.run_due(settings, session_factory) >= 1
+    manifest = client.get(status_url, headers=dr_alice.auth).json()
+    patients = next(o for o in manifest["output"] if o["type"] == "Patient")
+    lines = client.get(patients["url"].replace("http://testserver", ""), headers=dr_alice.auth).text.splitlines()
+    group = client.get(f"/fhir/Group/referrals-{dr_alice.clinic_id}", headers=dr_alice.auth).json()
+    assert {f"Patient/{json.loads(line)['id']}" for line in lines} == _members(group)
+
+
+def test_another_clinics_referral_group_cannot_be_exported(client, dr_alice, dr_bob_other_clinic):
+    asked = {**dr_alice.auth, "Prefer": "respond-async", "Accept": "application/fhir+json"}
+    resp = client.get(f"/fhir/Group/referrals-{dr_bob_other_clinic.clinic_id}/$export", headers=asked)
+    assert resp.status_code == 404

@@ -397,7 +397,8 @@ EXPORT_LEVEL = {
     "Group": {"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"},
 }
 EXPORT_DOC = (
-    "Bulk Data 2.0 $export at system (admins), Patient and Group level (one Group per clinic), with "
+    "Bulk Data 2.0 $export at system (admins), Patient and Group level (one Group per clinic, and one per "
+    "clinic's open referral list, id referrals-<clinic id>), with "
     "`Prefer: respond-async`. Supported parameters: `_type`, `_since` (compared with meta.lastUpdated, which "
     "every resource carries as its record's last change, except Practitioner, always included), `_typeFilter` "
     "(the type's search parameters listed here), "

@@ -34,6 +34,7 @@ class BulkExportJob(Base):
     types: Mapped[list[str]] = mapped_column(JSONType, default=list)  # empty: every type
     since: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     type_filters: Mapped[list[str]] = mapped_column(JSONType, default=list)  # "Type?search" as given
+    group_kind: Mapped[str] = mapped_column(String(16), default="", server_default="")  # "" | referrals
     status: Mapped[str] = mapped_column(String(10), default="queued", index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -47,10 +48,10 @@ class BulkExportJob(Base):
 def add(
     session: Session, *, job_id: str, requester_user_id: int | None, requester_client_id: str | None, level: str,
     clinic_id: int | None, request_url: str,
-    types: list[str], since: datetime | None, type_filters: list[str], now: datetime,
+    types: list[str], since: datetime | None, type_filters: list[str], now: datetime, group_kind: str = "",
 ) -> BulkExportJob:
     row = BulkExportJob(id=job_id, requester_user_id=requester_user_id, requester_client_id=requester_client_id,
-                        level=level, clinic_id=clinic_id,
+                        level=level, clinic_id=clinic_id, group_kind=group_kind,
                         request_url=request_url, types=types, since=since, type_filters=type_filters,
                         status="queued", attempts=0, created_at=now, output=[], error="")
     session.add(row)

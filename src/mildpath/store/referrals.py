@@ -179,6 +179,14 @@ def open_patient_ids(session: Session, *, patient_ids: Iterable[int]) -> dict[in
     return out
 
 
+def open_in_clinic(session: Session, *, clinic_id: int) -> list[int]:
+    """The patients with an open referral in this clinic (its open referral list's members)."""
+    return list(session.scalars(
+        select(Referral.patient_id).distinct()
+        .where(Referral.clinic_id == clinic_id, Referral.patient_id.is_not(None), Referral.state.in_(OPEN_STATES))
+    ))
+
+
 def unlinked(session: Session, *, clinic_id: int, subject_ref: str) -> Sequence[Referral]:
     """Referrals of a person the screen named by FHIR id who is not yet linked to a patient."""
     return session.scalars(
