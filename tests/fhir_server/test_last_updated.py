@@ -1,6 +1,6 @@
 """``_lastUpdated`` on every type the FHIR server serves (issue 19): the R4 date prefixes on ``meta.lastUpdated``,
 at date or second precision, in UTC; a date-time without its zone is refused. Only resources that carry
-``meta.lastUpdated`` can match (today the Patient: the record's last change)."""
+``meta.lastUpdated`` can match: every type's record stamps its own last change (not the Practitioner)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,12 @@ def _ids(client, persona, rtype, value):  # type: ignore[no-untyped-def]
     resp = client.get(f"/fhir/{rtype}", params={"_lastUpdated": value, "_count": 500}, headers=persona.auth)
     assert resp.status_code == 200, resp.text[:300]
     return {e["resource"]["id"] for e in resp.json().get("entry", [])}
+
+
+def _total(client, persona, rtype, value):  # type: ignore[no-untyped-def]
+    resp = client.get(f"/fhir/{rtype}", params={"_lastUpdated": value, "_summary": "count"}, headers=persona.auth)
+    assert resp.status_code == 200, resp.text[:300]
+    return resp.json()["total"]
 
 
 def test_every_served_type_offers_last_updated_in_the_capability_statement(client):
@@ -46,8 +52,25 @@ def test_an_instant_in_another_zone_is_compared_in_utc(client, dr_alice, pat_id)
     assert str(pat_id) in _ids(client, dr_alice, "Patient", f"lt{shifted.isoformat()}-05:00")
 
 
-def test_resources_without_a_last_updated_never_match(client, admin_ada):
-    assert _ids(client, admin_ada, "Observation", "ge2000-01-01") == set()
+def test_every_type_of_the_export_matches_last_updated_up_to_tomorrow_and_none_after(client, admin_ada, db):
+    from mildpath.services.access import Actor
+    from mildpath.services.outcomes_export import bulk_fhir_resources
+
+    exported: dict[str, set[str]] = {}
+    for r in bulk_fhir_resources(db, Actor.system("tests")):
+        exported.setdefault(r["resourceType"], set()).add(r["id"])
+        assert r["resourceType"] == "Practitioner" or r["meta"]["lastUpdated"].endswith("+00:00"), r["resourceType"]
+    served = {r["type"] for r in client.get("/fhir/metadata").json()["rest"][0]["resource"]}
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    checked = sorted(set(exported) & served - {"Practitioner"})
+    assert {"Patient", "QuestionnaireResponse", "Observation", "Procedure", "CarePlan"} <= set(checked)
+    for rtype in checked:
+        assert _total(client, admin_ada, rtype, f"ge{tomorrow}") == 0, rtype
+        assert _total(client, admin_ada, rtype, f"le{tomorrow}") == len(exported[rtype]), rtype
+
+
+def test_a_practitioner_carries_no_last_updated_and_never_matches(client, admin_ada):
+    assert _ids(client, admin_ada, "Practitioner", "ge2000-01-01") == set()
 
 
 def test_a_date_time_without_a_zone_is_refused(client, admin_ada):

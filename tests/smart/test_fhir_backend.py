@@ -113,3 +113,21 @@ def test_fhirclient_gets_a_backend_token_and_reads_the_api(live, db, rsa_signer,
     assert patient.id == str(pat_id)
     (first, *_) = Observation.where(struct={"patient": str(pat_id)}).perform_iter(fhir.server)
     assert first.entry and all(e.resource.subject.reference == f"Patient/{pat_id}" for e in first.entry)
+
+
+def test_a_client_disabled_after_its_export_kickoff_exports_nothing(
+    client, db, backend_token, rsa_client, settings, session_factory
+):
+    from mildpath.services import bulk_export, smart
+    from mildpath.store import bulk_exports
+
+    resp = client.get("/fhir/$export", headers={**backend_token, "Prefer": "respond-async",
+                                                "Accept": "application/fhir+json"})
+    assert resp.status_code == 202, resp.text[:300]
+    job_id = resp.headers["content-location"].rsplit("/", 1)[-1]
+    smart.disable_client(db, Actor.system(), rsa_client)
+    db.commit()
+    assert bulk_export.run_due(settings, session_factory) == 1
+    job = bulk_exports.get(db, job_id=job_id)
+    db.refresh(job)
+    assert job.status == "failed" and job.output == [] and "disabled" in job.error

@@ -15,6 +15,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from mildpath.fhir.meta import stamp
+
 KIND_SYSTEM = "https://mildpath.org/fhir/CodeSystem/appointment-kind"
 V2_0276 = "http://terminology.hl7.org/CodeSystem/v2-0276"
 STATUS = {"booked": "booked", "cancelled": "cancelled", "done": "fulfilled"}
@@ -32,6 +34,7 @@ def appointment_resource(
     place: str = "",
     clinician_user_id: int | None = None,
     cancel_reason: str = "",
+    last_updated: datetime | None = None,
 ) -> dict[str, Any]:
     """``start`` must carry its zone (the clinic's); it is written with that offset."""
     codings = [{"system": KIND_SYSTEM, "code": kind, "display": KIND_TEXT.get(kind, kind)}]
@@ -55,4 +58,4 @@ def appointment_resource(
         resource["comment"] = f"Place: {place}"
     if status == "cancelled" and cancel_reason:
         resource["cancelationReason"] = {"text": cancel_reason}
-    return resource
+    return stamp(resource, last_updated)

@@ -12,11 +12,12 @@ which R4 allows. ``scheduledPeriod`` dates are inclusive calendar dates: a date-
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from mildpath.domain.errors import InvalidInput
 from mildpath.domain.recovery import DatedMilestone, MilestoneKind, RecoveryPlan
+from mildpath.fhir.meta import stamp
 
 # A local code system for the milestone ids of content/milestones.yaml (no standard code exists for them).
 MILESTONE_SYSTEM = "urn:mildpath:recovery-milestone"
@@ -35,6 +36,7 @@ def to_careplan(
     procedure_ref: str | None = None,
     created: date | None = None,
     status: str = "active",
+    last_updated: datetime | None = None,
 ) -> dict[str, Any]:
     """The plan as an R4 ``CarePlan`` resource dict.
 
@@ -69,7 +71,7 @@ def to_careplan(
     resource["activity"] = [{"detail": _detail(m)} for m in plan.milestones]
     if plan.catalog_version:
         resource["note"] = [{"text": f"Milestones from mildpath recovery content version {plan.catalog_version}."}]
-    return resource
+    return stamp(resource, last_updated)
 
 
 def _detail(milestone: DatedMilestone) -> dict[str, Any]:

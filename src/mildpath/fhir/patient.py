@@ -15,10 +15,11 @@ Only elements that R4 (4.0.1) and R4B (4.3) share are written (contracts §5). C
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from mildpath.domain.errors import InvalidInput
+from mildpath.fhir.meta import stamp
 
 V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
 MR_TYPE = {"coding": [{"system": V2_0203, "code": "MR", "display": "Medical record number"}]}
@@ -49,8 +50,7 @@ def patient_resource(
     """The patient as an R4 ``Patient`` dict with ``id`` ``str(patient_id)`` (``meta.lastUpdated`` when given: the
     record's last change, what ``_lastUpdated`` and ``_since`` look at)."""
     resource: dict[str, Any] = {"resourceType": "Patient", "id": str(patient_id)}
-    if last_updated is not None:
-        resource["meta"] = {"lastUpdated": last_updated.astimezone(UTC).isoformat(timespec="milliseconds")}
+    stamp(resource, last_updated)
     if mrn:
         resource["identifier"] = [{"use": "usual", "type": MR_TYPE, "system": mrn_system(clinic_id), "value": mrn}]
     name: dict[str, Any] = {}

@@ -17,6 +17,7 @@ Only elements that R4 (4.0.1) and R4B (4.3) share are written (contracts §5); t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from mildpath.content.procedure import policies as load_policies
@@ -31,6 +32,7 @@ from mildpath.domain.procedure import (
     ReinterventionType,
     describe_levels,
 )
+from mildpath.fhir.meta import stamp
 
 SEVERITY_SYSTEM = "http://terminology.hl7.org/CodeSystem/adverse-event-severity"
 SERIOUSNESS_SYSTEM = "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness"
@@ -87,6 +89,7 @@ def procedure_resource(
     discharge: DischargeOutcome | None = None,
     adverse_events: Sequence[AdverseEvent] = (),
     policies: ProcedurePolicies | None = None,
+    last_updated: datetime | None = None,
 ) -> dict[str, Any]:
     """The mild procedure as a FHIR R4 ``Procedure`` dict.
 
@@ -137,7 +140,7 @@ def procedure_resource(
     if record.notes.strip():
         notes.append(record.notes.strip())
     resource["note"] = [_text(n) for n in notes]
-    return resource
+    return stamp(resource, last_updated)
 
 
 def adverse_event_resource(
@@ -147,6 +150,7 @@ def adverse_event_resource(
     procedure: str | None = None,
     resource_id: str | None = None,
     policies: ProcedurePolicies | None = None,
+    last_updated: datetime | None = None,
 ) -> dict[str, Any]:
     """One adverse event as a FHIR R4 ``AdverseEvent`` dict; ``procedure`` references the suspect Procedure."""
     pol = policies or load_policies()
@@ -175,7 +179,7 @@ def adverse_event_resource(
         resource["recorder"] = {"display": event.recorded_by.strip()}
     if procedure:
         resource["suspectEntity"] = [{"instance": {"reference": procedure}}]
-    return resource
+    return stamp(resource, last_updated)
 
 
 def reintervention_resource(
@@ -184,6 +188,7 @@ def reintervention_resource(
     subject: str,
     resource_id: str | None = None,
     policies: ProcedurePolicies | None = None,
+    last_updated: datetime | None = None,
 ) -> dict[str, Any]:
     """A later intervention as a completed FHIR R4 ``Procedure`` dict.
 
@@ -208,4 +213,4 @@ def reintervention_resource(
         resource["bodySite"] = [_text(pol.record.label("levels", level)) for level in item.levels]
     if item.note.strip():
         resource["note"] = [_text(item.note.strip())]
-    return resource
+    return stamp(resource, last_updated)

@@ -31,6 +31,7 @@ from mildpath.content.instruments import InstrumentForm, instrument_form
 from mildpath.domain.errors import InvalidAnswer, InvalidInput
 from mildpath.domain.instruments import BANDS, INSTRUMENTS, Score, score
 from mildpath.domain.instruments.base import read_answers
+from mildpath.fhir.meta import stamp
 
 BASE = "https://mildpath.org/fhir"
 CODE_SYSTEM = f"{BASE}/CodeSystem/mildpath-instruments"
@@ -335,6 +336,7 @@ def questionnaire_response(
     status: str = "completed",
     resource_id: str | None = None,
     form: InstrumentForm | None = None,
+    last_updated: datetime | None = None,
 ) -> dict[str, Any]:
     """Answers (``{"odi-1": 3, ...}``; ``None`` or absent for unanswered) as a FHIR R4 QuestionnaireResponse.
 
@@ -387,7 +389,7 @@ def questionnaire_response(
         resource["item"] = [qr_item(item.id) for item in instrument.items if item.id in values]
     if not resource["item"]:
         del resource["item"]
-    return resource
+    return stamp(resource, last_updated)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -546,6 +548,7 @@ def _observation(
     effective: str,
     derived_from: str | None,
     resource_id: str | None,
+    last_updated: datetime | None,
 ) -> dict[str, Any]:
     obs: dict[str, Any] = {"resourceType": "Observation"}
     if resource_id:
@@ -560,7 +563,7 @@ def _observation(
     )
     if derived_from:
         obs["derivedFrom"] = [{"reference": derived_from}]
-    return obs
+    return stamp(obs, last_updated)
 
 
 def _quantity(value: Decimal | Fraction | None, unit: str, code: str) -> dict[str, Any]:
@@ -574,6 +577,7 @@ def score_observations(
     effective: date | datetime | str,
     derived_from: str | None = None,
     id_prefix: str | None = None,
+    last_updated: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Scores as FHIR R4 Observations (one per reported figure; none for a missing score).
 
@@ -585,7 +589,8 @@ def score_observations(
 
     def obs_for(code: list[dict[str, str]], value: dict[str, Any], short: str) -> dict[str, Any]:
         rid = f"{id_prefix}-{short}" if id_prefix else None
-        return _observation(code, value, subject=subject, effective=when, derived_from=derived_from, resource_id=rid)
+        return _observation(code, value, subject=subject, effective=when, derived_from=derived_from, resource_id=rid,
+                            last_updated=last_updated)
 
     out: list[dict[str, Any]] = []
     if result.instrument == "odi" and result.value is not None:

@@ -11,7 +11,8 @@
   the resource's date is cut to the query's precision and compared. ``sa``/``eb``/``ap`` are refused.
 - ``_lastUpdated`` (every type, the same prefixes) reads ``meta.lastUpdated``: a date compares with the instant's
   UTC date, a date-time (with its zone) to the second. Only resources that carry ``meta.lastUpdated`` can match
-  (today ``Patient``: the record's last change); the server does not make one up for the others.
+  (every type's builder stamps its record's own last change, fhir/meta.py; a Practitioner carries none, its
+  account row keeps no time of change, and the server does not make one up).
 """
 
 from __future__ import annotations
@@ -362,6 +363,18 @@ def smart_configuration(token_url: str) -> dict[str, Any]:
     }
 
 
+def referral_group_resource(clinic_id: int, name: str, patient_ids: Sequence[int]) -> dict[str, Any]:
+    """The Group of the patients with an open referral in one clinic (id ``referrals-<clinic id>``)."""
+    resource = group_resource(clinic_id, f"{name}: open referrals", patient_ids)
+    resource["id"] = f"{REFERRAL_GROUP_PREFIX}{clinic_id}"
+    resource["code"] = {"text": "The clinic's open referral list (patients with an open referral for the mild "
+                                "procedure)"}
+    return resource
+
+
+REFERRAL_GROUP_PREFIX = "referrals-"
+
+
 def group_resource(clinic_id: int, name: str, patient_ids: Sequence[int]) -> dict[str, Any]:
     """The Group of one clinic's patients (what ``Group/<clinic id>/$export`` exports)."""
     resource: dict[str, Any] = {
@@ -384,9 +397,11 @@ EXPORT_LEVEL = {
     "Group": {"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"},
 }
 EXPORT_DOC = (
-    "Bulk Data 2.0 $export at system (admins), Patient and Group level (one Group per clinic), with "
-    "`Prefer: respond-async`. Supported parameters: `_type`, `_since` (resources without meta.lastUpdated are "
-    "always included), `_typeFilter` (the type's search parameters listed here), "
+    "Bulk Data 2.0 $export at system (admins), Patient and Group level (one Group per clinic, and one per "
+    "clinic's open referral list, id referrals-<clinic id>), with "
+    "`Prefer: respond-async`. Supported parameters: `_type`, `_since` (compared with meta.lastUpdated, which "
+    "every resource carries as its record's last change, except Practitioner, always included), `_typeFilter` "
+    "(the type's search parameters listed here), "
     "`_outputFormat=application/fhir+ndjson`. Not supported: `_elements`, `patient`, `includeAssociatedData` "
     "(400 unless `Prefer: handling=lenient`)."
 )

@@ -18,12 +18,14 @@ Plain dicts, only elements that R4 (4.0.1) and R4B (4.3) share; the tests valida
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from mildpath.domain.conditions import Select, Tri, selections
 from mildpath.domain.criteria import Finding, Role
 from mildpath.domain.screening import ScreeningResult, Status
 from mildpath.fhir.codes import CRITERIA_SET_SYSTEM, SCREENING_STATUS_SYSTEM, SCREENING_SYSTEM
+from mildpath.fhir.meta import stamp
 
 VALUESET_BASE = "https://mildpath.org/fhir/ValueSet"
 SCREENING_CODE = {"system": SCREENING_SYSTEM, "code": "mild-candidacy", "display": "mild candidacy screening"}
@@ -48,7 +50,8 @@ def value_set_url(name: str) -> str:
 
 
 def risk_assessment(
-    result: ScreeningResult, *, subject: str | None = None, resource_id: str | None = None
+    result: ScreeningResult, *, subject: str | None = None, resource_id: str | None = None,
+    last_updated: datetime | None = None,
 ) -> dict[str, Any]:
     """The result as a FHIR R4 ``RiskAssessment``. ``subject``: ``Patient/ID`` (else an unnamed patient)."""
     res: dict[str, Any] = {"resourceType": "RiskAssessment"}
@@ -71,7 +74,7 @@ def risk_assessment(
     if result.missing:
         res["mitigation"] = "Collect: " + "; ".join(result.missing)
     res["note"] = [{"text": _finding_line(f)} for f in result.findings]
-    return res
+    return stamp(res, last_updated)
 
 
 def guidance_response(
@@ -80,6 +83,7 @@ def guidance_response(
     subject: str | None = None,
     resource_id: str | None = None,
     request_id: str | None = None,
+    last_updated: datetime | None = None,
 ) -> dict[str, Any]:
     """The result as a FHIR R4 ``GuidanceResponse`` (see the module docstring for the status mapping)."""
     res: dict[str, Any] = {"resourceType": "GuidanceResponse"}
@@ -99,7 +103,7 @@ def guidance_response(
     }
     if needs:
         res["dataRequirement"] = [_requirement(f) for f in result.findings if f.status is Tri.UNKNOWN]
-    return res
+    return stamp(res, last_updated)
 
 
 def screening_status_code_system() -> dict[str, Any]:

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mildpath.domain.errors import NotFound, PermissionDenied
 from mildpath.fhir import bulk
+from mildpath.fhir import server as fhir_server
 from mildpath.reports.exports import write_ndjson
 from mildpath.services import clock, smart
 from mildpath.services.access import Actor, record
@@ -38,6 +39,8 @@ from mildpath.services.outcomes_export import bulk_fhir_resources
 from mildpath.settings import Settings
 from mildpath.store import bulk_exports as store
 from mildpath.store import clinics as clinics_store
+from mildpath.store import referrals as referrals_store
+from mildpath.store import smart as smart_store
 from mildpath.store.db import transaction
 
 log = logging.getLogger("mildpath.bulk")
@@ -64,6 +67,7 @@ class ExportJob:
     transaction_time: datetime | None
     expires_at: datetime | None
     files: tuple[ExportFile, ...]
+    error: str = ""  # a failed job's reason (never patient data)
 
 
 def may_export(session: Session, actor: Actor, level: str, group_id: str | None = None) -> int | None:
@@ -84,12 +88,22 @@ def may_export(session: Session, actor: Actor, level: str, group_id: str | None 
         return None
     if level == "patient":
         return None if actor.role == "admin" else _own_clinic(actor)
-    clinic_id = int(group_id) if group_id and group_id.isdigit() else None
+    clinic_id = _group_clinic(group_id)[0]
     if clinic_id is None or clinics_store.get_or_none(session, clinic_id=clinic_id) is None:
         raise NotFound(f"no Group/{group_id}", record_type="Group")
     if actor.role != "admin" and clinic_id != actor.clinic_id:
         raise NotFound(f"no Group/{group_id}", record_type="Group")
     return clinic_id
+
+
+def _group_clinic(group_id: str | None) -> tuple[int | None, str]:
+    """A Group id as (clinic id, kind): ``<clinic id>`` the clinic's Group, ``referrals-<clinic id>`` its open
+    referral list (kind ``referrals``); (None, "") for anything else."""
+    rest = group_id or ""
+    kind = ""
+    if rest.startswith(fhir_server.REFERRAL_GROUP_PREFIX):
+        rest, kind = rest.removeprefix(fhir_server.REFERRAL_GROUP_PREFIX), "referrals"
+    return (int(rest), kind) if rest.isdigit() else (None, "")
 
 
 def _backend_clinic(session: Session, actor: Actor, level: str, group_id: str | None) -> int | None:
@@ -99,7 +113,7 @@ def _backend_clinic(session: Session, actor: Actor, level: str, group_id: str | 
         raise PermissionDenied("a Bulk Data export needs system/*.read (or system/*.rs) in the token's scopes")
     if level != "group":
         return actor.clinic_id
-    clinic_id = int(group_id) if group_id and group_id.isdigit() else None
+    clinic_id = _group_clinic(group_id)[0]
     found = clinic_id is not None and clinics_store.get_or_none(session, clinic_id=clinic_id) is not None
     if not found or (actor.clinic_id is not None and clinic_id != actor.clinic_id):
         raise NotFound(f"no Group/{group_id}", record_type="Group")
@@ -125,7 +139,8 @@ def kick_off(
     row = store.add(session, job_id=secrets.token_hex(16), requester_user_id=actor.user_id,
                     requester_client_id=actor.email if actor.role == "backend" else None, level=level,
                     clinic_id=clinic_id, request_url=request_url, types=list(kickoff.types), since=kickoff.since,
-                    type_filters=list(kickoff.type_filters), now=now)
+                    type_filters=list(kickoff.type_filters), now=now,
+                    group_kind=_group_clinic(group_id)[1] if level == "group" else "")
     record(session, actor, "fhir.export_kickoff", "BulkExport", row.id, None,
            {"level": level, "clinic_id": clinic_id, "types": list(kickoff.types)})
     return _view(row)
@@ -151,7 +166,7 @@ def _mine(session: Session, actor: Actor, job_id: str, now: datetime) -> store.B
 
 def _view(row: store.BulkExportJob) -> ExportJob:
     files = tuple(ExportFile(o["type"], o["file"], int(o["count"])) for o in row.output or [])
-    return ExportJob(row.id, row.status, row.request_url, row.started_at, row.expires_at, files)
+    return ExportJob(row.id, row.status, row.request_url, row.started_at, row.expires_at, files, row.error or "")
 
 
 def status(session: Session, actor: Actor, job_id: str, *, now: datetime) -> ExportJob:
@@ -218,19 +233,26 @@ def run_job(settings: Settings, factory: sessionmaker[Session], job_id: str, att
         actor = Actor(row.requester_user_id, "system", None, None, row.requester_client_id or "bulk-export", "worker")
         kickoff = bulk.Kickoff(tuple(row.types or ()), row.since, type_filters=tuple(row.type_filters or ()))
         clinic_id = row.clinic_id
+        referral_list = row.group_kind == "referrals"
+        refused = _refusal(session, row)
     folder = jobs_dir(settings.data_dir) / job_id
     if attempts:  # a rerun starts from nothing (the first run's folder is new: the id is)
         shutil.rmtree(folder, ignore_errors=True)
     output: list[dict[str, Any]] = []
-    error = ""
+    error = refused
     try:
+        if refused:
+            raise _Refused
         with transaction(factory) as session:
-            found = bulk_fhir_resources(session, actor, clinic_id=clinic_id)
+            only = referrals_store.open_in_clinic(session, clinic_id=clinic_id or 0) if referral_list else None
+            found = bulk_fhir_resources(session, actor, clinic_id=clinic_id, patient_ids=only)
             filters = kickoff.filters()
             counts = write_ndjson((r for r in found if bulk.keep(r, kickoff, filters)), folder)
         order = {t: i for i, t in enumerate(bulk.EXPORT_TYPES)}
         for rtype in sorted(counts, key=lambda t: (order.get(t, len(order)), t)):
             output.append({"type": rtype, "file": f"{rtype}.ndjson", "count": counts[rtype]})
+    except _Refused:
+        log.warning("bulk export refused at run time (the requester may no longer export)")
     except Exception as exc:  # the job fails cleanly: no files, the reason's type kept (never patient data)
         log.warning("bulk export failed (%s)", type(exc).__name__)
         shutil.rmtree(folder, ignore_errors=True)
@@ -244,6 +266,36 @@ def run_job(settings: Settings, factory: sessionmaker[Session], job_id: str, att
     if not finished:  # cancelled (or taken over) meanwhile: its files are not anyone's
         shutil.rmtree(folder, ignore_errors=True)
     return 1
+
+
+class _Refused(Exception):
+    """The requester may no longer export: the job fails without reading any patient data."""
+
+
+def _refusal(session: Session, row: store.BulkExportJob) -> str:
+    """Why the job's requester may no longer run it ("" when they still may): checked again when the job runs,
+    so an account deactivated, a client disabled, or a role or clinic changed after the kick-off exports nothing."""
+    group_id = None
+    if row.level == "group" and row.clinic_id is not None:
+        prefix = fhir_server.REFERRAL_GROUP_PREFIX if row.group_kind == "referrals" else ""
+        group_id = f"{prefix}{row.clinic_id}"
+    if row.requester_client_id is not None:
+        client = smart_store.client(session, client_id=row.requester_client_id)
+        if client is None or not client.active:
+            return "the export's client was disabled after the kick-off"
+        if client.clinic_id is not None and client.clinic_id != row.clinic_id:
+            return "the export's client no longer covers what the job exports"
+        return ""
+    user = store.requester_user(session, user_id=row.requester_user_id) if row.requester_user_id else None
+    if user is None or not user.active:
+        return "the account that kicked the export off is no longer active"
+    try:
+        allowed = may_export(session, Actor.for_user(user), row.level, group_id)
+    except (PermissionDenied, NotFound):
+        allowed = -1
+    if allowed != row.clinic_id:
+        return "the account that kicked the export off may no longer export this"
+    return ""
 
 
 def start_export_thread(settings: Settings, factory: sessionmaker[Session], stop: threading.Event) -> threading.Thread:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from mildpath.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from mildpath.domain.inputs import EdgeInput
+from mildpath.fhir.meta import stamp
 from mildpath.services import access_links
 from mildpath.services.access import Actor, get_patient_for, record
 from mildpath.store import access_links as accounts
@@ -176,6 +177,7 @@ def fhir_resources_for_patient(session: Session, patient_id: int) -> list[dict[s
 
 
 def related_person(row: store.CaregiverGrant) -> dict[str, Any]:
-    return {"resourceType": "RelatedPerson", "id": str(row.id), "active": row.revoked_at is None,
-            "patient": {"reference": f"Patient/{row.patient_id}"}, "name": [{"text": row.name}],
-            "relationship": [{"text": row.relation}]}
+    """The grant as a ``RelatedPerson``; last changed when revoked, else when given."""
+    return stamp({"resourceType": "RelatedPerson", "id": str(row.id), "active": row.revoked_at is None,
+                  "patient": {"reference": f"Patient/{row.patient_id}"}, "name": [{"text": row.name}],
+                  "relationship": [{"text": row.relation}]}, row.revoked_at or row.created_at)

@@ -27,6 +27,7 @@ from mildpath.fhir import server as fhir
 from mildpath.fhir.questionnaires import questionnaires
 from mildpath.services.access import Actor, record, visible_patients
 from mildpath.services.smart import may_read
+from mildpath.store import referrals as referrals_store
 from mildpath.store.models import Clinic, Patient, User
 
 PATIENT_TYPES = frozenset(fhir.TYPES) - {"Questionnaire", "Practitioner", "Organization", "Group"}
@@ -90,12 +91,18 @@ def _support(
 
 
 def groups(session: Session, patients: list[Patient]) -> list[dict[str, Any]]:
-    """One ``Group`` per clinic of these patients, listing them (a patient is never shown the clinic's list)."""
+    """One ``Group`` per clinic of these patients, listing them, and one per clinic's open referral list (id
+    ``referrals-<clinic id>``: those of them with an open referral there); a patient is never shown either."""
     members: dict[int, list[int]] = {}
     for p in patients:
         members.setdefault(p.clinic_id, []).append(p.id)
+    referred = referrals_store.open_patient_ids(session, patient_ids=[p.id for p in patients])
     clinics = session.scalars(select(Clinic).where(Clinic.id.in_(sorted(members))).order_by(Clinic.id))
-    return [fhir.group_resource(c.id, c.name, members[c.id]) for c in clinics]
+    out = []
+    for c in clinics:
+        out.append(fhir.group_resource(c.id, c.name, members[c.id]))
+        out.append(fhir.referral_group_resource(c.id, c.name, referred.get(c.id, [])))
+    return out
 
 
 def practitioners(session: Session, ids: set[str]) -> list[dict[str, Any]]:

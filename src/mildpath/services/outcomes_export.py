@@ -36,7 +36,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any
 
@@ -87,10 +87,14 @@ EVENT_COLUMNS = ("pid", "procedure", "kind", "type", "days_from_procedure", "sev
 # ------------------------------------------------------------------------------------------ FHIR Bulk NDJSON
 
 
-def _patients(session: Session, actor: Actor, clinic_id: int | None) -> list[dict[str, Any]]:
+def _patients(
+    session: Session, actor: Actor, clinic_id: int | None, patient_ids: Sequence[int] | None = None
+) -> list[dict[str, Any]]:
     scope = visible_patients(actor)
     if clinic_id is not None:
         scope = scope.where(Patient.clinic_id == clinic_id)
+    if patient_ids is not None:
+        scope = scope.where(Patient.id.in_(list(patient_ids)))
     ids = scope.with_only_columns(Patient.id)
     rows = store.patients(session, patient_ids=ids)
     clinics = store.clinic_names(session, clinic_ids=sorted({p.clinic_id for p in rows}))
@@ -124,9 +128,11 @@ def _other_subjects(session: Session, patient_ids: list[int]) -> Iterator[dict[s
             yield from provider(session, pid)
 
 
-def bulk_fhir_resources(session: Session, actor: Actor, *, clinic_id: int | None = None) -> Iterator[dict[str, Any]]:
-    """Every FHIR R4 resource of the patients the actor may see (of one clinic's when ``clinic_id`` is given; see
-    the module docstring), each once.
+def bulk_fhir_resources(
+    session: Session, actor: Actor, *, clinic_id: int | None = None, patient_ids: Sequence[int] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every FHIR R4 resource of the patients the actor may see (of one clinic's when ``clinic_id`` is given, of
+    ``patient_ids`` among them when given; see the module docstring), each once.
 
     Audited once as ``outcomes.export_fhir`` when the iteration ends, with the count per resource type.
     """
@@ -145,9 +151,9 @@ def bulk_fhir_resources(session: Session, actor: Actor, *, clinic_id: int | None
             cited.update(referenced([resource], "Practitioner"))
             yield resource
 
-    patients = _patients(session, actor, clinic_id)
+    patients = _patients(session, actor, clinic_id, patient_ids)
     yield from fresh(patients)
-    only = None if clinic_id is None else [int(p["id"]) for p in patients]
+    only = None if clinic_id is None and patient_ids is None else [int(p["id"]) for p in patients]
     bundle = proms.bulk_fhir(session, actor, patient_ids=only)
     yield from fresh(bundle["QuestionnaireResponse"])
     yield from fresh(bundle["Observation"])

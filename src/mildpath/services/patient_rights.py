@@ -159,6 +159,7 @@ def _procedure_resources(session: Session, patient_id: int) -> list[dict[str, An
                     procedures.reintervention_view(item).item,
                     subject=f"Patient/{patient_id}",
                     resource_id=f"reintervention-{item.id}",
+                    last_updated=item.created_at,
                 )
             )
     return out

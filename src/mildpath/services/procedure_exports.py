@@ -162,6 +162,7 @@ def _procedure_resource(session: Session, row: store.ProcedureRow) -> dict[str, 
         resource_id=str(row.id),
         discharge=DischargeOutcome.model_validate(row.discharge) if row.discharge else None,
         adverse_events=events,
+        last_updated=row.updated_at,
     )
 
 
@@ -203,6 +204,7 @@ def _adverse_event_resource(row: store.AdverseEventRow, patient_id: int) -> dict
         subject=f"Patient/{patient_id}",
         procedure=f"Procedure/{row.procedure_id}",
         resource_id=str(row.id),
+        last_updated=row.created_at,
     )
 
 
@@ -230,6 +232,7 @@ def iter_fhir_resources(
             reintervention_view(item).item,
             subject=f"Patient/{item.patient_id}",
             resource_id=f"reintervention-{item.id}",
+            last_updated=item.created_at,
         )
 
 

@@ -880,6 +880,11 @@ def _authored(row: store.PromResponse) -> date | datetime:
     return row.answered_on or row.entered_at
 
 
+def _changed(row: store.PromResponse) -> datetime:
+    """The response's last change (its entry, or its completion when later): its ``meta.lastUpdated``."""
+    return max(row.entered_at, row.completed_at or row.entered_at)
+
+
 def _qr(row: store.PromResponse, form: InstrumentForm | None = None, caregiver: Any = None) -> dict[str, Any]:
     """``caregiver``: the grant of the caregiver who answered (``proxy``): ``source`` and ``author`` are then the
     ``RelatedPerson`` (services/caregivers.py exports it), the person who answered and recorded the answers."""
@@ -898,6 +903,7 @@ def _qr(row: store.PromResponse, form: InstrumentForm | None = None, caregiver: 
         status="completed" if row.status == "completed" else "in-progress",
         resource_id=f"prom-{row.id}",
         form=form,
+        last_updated=_changed(row),
     )
 
 
@@ -911,6 +917,7 @@ def _observations(row: store.PromResponse) -> list[dict[str, Any]]:
         effective=row.answered_on or row.entered_at.date(),
         derived_from=f"QuestionnaireResponse/prom-{row.id}",
         id_prefix=f"prom-{row.id}",
+        last_updated=_changed(row),
     )
 
 

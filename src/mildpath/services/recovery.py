@@ -338,6 +338,7 @@ def export_careplan(session: Session, actor: Actor, patient_id: int, *, today: d
         careplan_id=f"recovery-{row.id}",
         created=row.created_at.date(),
         status="completed" if today > plan.end_date else "active",
+        last_updated=row.updated_at,
     )
 
 

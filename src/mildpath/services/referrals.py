@@ -31,6 +31,7 @@ from mildpath.domain.conditions import Tri
 from mildpath.domain.criteria import Role
 from mildpath.domain.errors import InvalidInput, NotFound, PermissionDenied
 from mildpath.domain.inputs import EdgeInput
+from mildpath.fhir.meta import stamp
 from mildpath.services.access import Actor, get_patient_for, record
 from mildpath.services.audit import _cell as csv_cell
 from mildpath.services.read_models import ReadModel
@@ -711,7 +712,7 @@ def fhir_resources_for_patient(session: Session, patient_id: int) -> list[dict[s
                 impression["finding"] = [{"itemCodeableConcept": {"text": o.criterion},
                                           "basis": f"override of the screening: {o.reason_code}: {o.comment}"}
                                          for o in d.overrides]
-            impressions.append(impression)
+            impressions.append(stamp(impression, d.at))
         coverage = f"Coverage (separate from the clinical status): {v.coverage.status}; source: {v.coverage.source}"
         task: dict[str, object] = {
             "resourceType": "Task", "id": f"referral-{referral_id}", "status": TASK_STATUS[v.state],
@@ -721,6 +722,7 @@ def fhir_resources_for_patient(session: Session, patient_id: int) -> list[dict[s
             "for": subject, "authoredOn": v.created_at.isoformat(), "lastModified": v.updated_at.isoformat(),
             "note": [{"text": coverage}],
         }
+        stamp(task, v.updated_at)
         if impressions:
             task["output"] = [{"type": {"text": "specialist decision"},
                                "valueReference": {"reference": f"ClinicalImpression/{i['id']}"}}

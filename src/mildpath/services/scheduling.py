@@ -102,6 +102,7 @@ class AppointmentView(ReadModel):
     referral_id: int | None
     procedure_id: int | None
     tasks: list[TaskView]
+    updated_at: datetime | None = None  # the row's last change (FHIR meta.lastUpdated)
 
     @property
     def end(self) -> datetime:
@@ -147,7 +148,7 @@ def views_of(session: Session, rows: Sequence[store.Appointment]) -> list[Appoin
             place=r.place, clinician_user_id=r.clinician_user_id,
             clinician_name=names.get(r.clinician_user_id or 0, ""), status=r.status, cancel_reason=r.cancel_reason,
             referral_id=r.referral_id, procedure_id=r.procedure_id,
-            tasks=[TaskView.model_validate(t) for t in tasks.get(r.id, [])],
+            tasks=[TaskView.model_validate(t) for t in tasks.get(r.id, [])], updated_at=r.updated_at,
         ))
     return out
 
@@ -390,6 +391,6 @@ def fhir_resources_for_patient(session: Session, patient_id: int) -> list[dict[s
         appointment_resource(
             appointment_id=v.id, patient_id=v.patient_id, kind=v.kind, start=v.start_local,
             duration_minutes=v.duration_minutes, status=v.status, place=v.place,
-            clinician_user_id=v.clinician_user_id, cancel_reason=v.cancel_reason)
+            clinician_user_id=v.clinician_user_id, cancel_reason=v.cancel_reason, last_updated=v.updated_at)
         for v in views_of(session, store.for_patient(session, patient_id=patient_id))
     ]

@@ -472,8 +472,9 @@ def _fhir(view: ScreeningView, resource_type: FhirResourceType | None, rules: Cr
     chosen = resource_type or ("GuidanceResponse" if view.kind == "self_check" else "RiskAssessment")
     subject = f"Patient/{view.patient_id}"
     if chosen == "GuidanceResponse":
-        return guidance_response(result, subject=subject, resource_id=f"screening-{view.id}")
-    return risk_assessment(result, subject=subject, resource_id=f"screening-{view.id}")
+        return guidance_response(result, subject=subject, resource_id=f"screening-{view.id}",
+                                 last_updated=view.created_at)
+    return risk_assessment(result, subject=subject, resource_id=f"screening-{view.id}", last_updated=view.created_at)
 
 
 def fhir_resources_for_patient(session: Session, patient_id: int) -> list[dict[str, Any]]:

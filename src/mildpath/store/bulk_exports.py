@@ -16,6 +16,7 @@ from sqlalchemy import ForeignKey, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from mildpath.store.base import Base, JSONType, UTCDateTime, utcnow
+from mildpath.store.models import User
 
 STATES = ("queued", "running", "completed", "failed", "cancelled", "expired")
 LIVE = ("queued", "running", "completed", "failed")
@@ -33,6 +34,7 @@ class BulkExportJob(Base):
     types: Mapped[list[str]] = mapped_column(JSONType, default=list)  # empty: every type
     since: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     type_filters: Mapped[list[str]] = mapped_column(JSONType, default=list)  # "Type?search" as given
+    group_kind: Mapped[str] = mapped_column(String(16), default="", server_default="")  # "" | referrals
     status: Mapped[str] = mapped_column(String(10), default="queued", index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -46,10 +48,10 @@ class BulkExportJob(Base):
 def add(
     session: Session, *, job_id: str, requester_user_id: int | None, requester_client_id: str | None, level: str,
     clinic_id: int | None, request_url: str,
-    types: list[str], since: datetime | None, type_filters: list[str], now: datetime,
+    types: list[str], since: datetime | None, type_filters: list[str], now: datetime, group_kind: str = "",
 ) -> BulkExportJob:
     row = BulkExportJob(id=job_id, requester_user_id=requester_user_id, requester_client_id=requester_client_id,
-                        level=level, clinic_id=clinic_id,
+                        level=level, clinic_id=clinic_id, group_kind=group_kind,
                         request_url=request_url, types=types, since=since, type_filters=type_filters,
                         status="queued", attempts=0, created_at=now, output=[], error="")
     session.add(row)
@@ -59,6 +61,11 @@ def add(
 
 def get(session: Session, *, job_id: str) -> BulkExportJob | None:
     return session.get(BulkExportJob, job_id)
+
+
+def requester_user(session: Session, *, user_id: int) -> User | None:
+    """The account that kicked a job off (the worker re-checks it may still export)."""
+    return session.get(User, user_id)
 
 
 def claim(session: Session, *, job_id: str, attempts: int, now: datetime) -> bool:

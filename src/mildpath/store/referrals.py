@@ -165,6 +165,28 @@ def open_for(session: Session, *, clinic_id: int, patient_id: int | None, subjec
     )
 
 
+def open_patient_ids(session: Session, *, patient_ids: Iterable[int]) -> dict[int, list[int]]:
+    """Per clinic, which of these patients have an open referral there (the clinic's open referral list)."""
+    rows = session.execute(
+        select(Referral.clinic_id, Referral.patient_id).distinct()
+        .where(Referral.patient_id.in_(list(patient_ids)), Referral.state.in_(OPEN_STATES))
+        .order_by(Referral.clinic_id, Referral.patient_id)
+    ).all()
+    out: dict[int, list[int]] = {}
+    for clinic_id, patient_id in rows:
+        if patient_id is not None:
+            out.setdefault(clinic_id, []).append(patient_id)
+    return out
+
+
+def open_in_clinic(session: Session, *, clinic_id: int) -> list[int]:
+    """The patients with an open referral in this clinic (its open referral list's members)."""
+    return list(session.scalars(
+        select(Referral.patient_id).distinct()
+        .where(Referral.clinic_id == clinic_id, Referral.patient_id.is_not(None), Referral.state.in_(OPEN_STATES))
+    ))
+
+
 def unlinked(session: Session, *, clinic_id: int, subject_ref: str) -> Sequence[Referral]:
     """Referrals of a person the screen named by FHIR id who is not yet linked to a patient."""
     return session.scalars(

@@ -92,7 +92,7 @@ def export_status(
         retry = str(bulk_export.RETRY_AFTER_SECONDS)
         return Response(status_code=202, headers={"X-Progress": job.status, "Retry-After": retry})
     if job.status == "failed":
-        return fhir_outcome(500, "Export failed", "The export failed; kick off a new one.")
+        return fhir_outcome(500, "Export failed", f"{job.error or 'The export failed'}; kick off a new one.")
     base = f"{base_url(request, settings.public_url)}/$export-output/{job.id}"
     assert job.transaction_time is not None
     body = bulk.manifest(transaction_time=job.transaction_time, request=job.request_url,
