@@ -32,6 +32,11 @@ EXPORT_TYPES = (
     "CarePlan",
     "RiskAssessment",
     "GuidanceResponse",
+    "ServiceRequest",
+    "RelatedPerson",
+    "Appointment",
+    "Task",
+    "ClinicalImpression",
     "Practitioner",
 )
 SUPPORTED_PARAMS = ("_type", "_since", "_typeFilter", "_outputFormat")

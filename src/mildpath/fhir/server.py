@@ -74,6 +74,9 @@ SEARCH: dict[str, dict[str, tuple[str, ...]]] = {
     "GuidanceResponse": {"_id": ("id",), "patient": ("subject",), "subject": ("subject",)},
     "ServiceRequest": {"_id": ("id",), "patient": ("subject",), "subject": ("subject",)},
     "RelatedPerson": {"_id": ("id",), "patient": ("patient",)},
+    # issue 18: a referral is a Task (for the patient), the specialist's decision a ClinicalImpression
+    "Task": {"_id": ("id",), "patient": ("for",), "status": ("status",), "date": ("authoredOn",)},
+    "ClinicalImpression": {"_id": ("id",), "patient": ("subject",), "subject": ("subject",), "date": ("date",)},
     "Appointment": {
         "_id": ("id",),
         "patient": ("participant.actor",),

@@ -156,7 +156,7 @@ def _patient_of(resource: dict[str, Any]) -> int | None:
     if resource.get("resourceType") == "Patient":
         rid = str(resource.get("id", ""))
         return int(rid) if rid.isdigit() else None
-    ref = str((resource.get("subject") or resource.get("patient") or {}).get("reference", ""))
+    ref = str((resource.get("subject") or resource.get("patient") or resource.get("for") or {}).get("reference", ""))
     if resource.get("resourceType") == "Appointment":  # an Appointment names its patient among its participants
         refs = [str((p.get("actor") or {}).get("reference", "")) for p in resource.get("participant", [])]
         ref = next((r for r in refs if r.startswith("Patient/")), "")

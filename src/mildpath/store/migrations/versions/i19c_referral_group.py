@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "i19c_referral_group"
-down_revision = "i18b_appointments"
+down_revision = "i20t_totp_encrypted"
 branch_labels = None
 depends_on = None
 
