@@ -82,3 +82,23 @@ def test_the_coordinator_sees_who_is_coming_and_what_is_open(size, request, live
     assert width <= tab.viewport_size["width"] + 1, "nothing scrolls sideways"
     tab.click("text=Next day")
     assert tab.locator("#nobody").count() == 1
+
+
+@pytest.mark.parametrize("size", ["phone", "page"])
+def test_the_coordinators_day_walks_from_the_worklist_to_a_referral_to_the_schedule(
+    size, request, live_server, booked_day
+):
+    """Issue 18's browser walk: worklist → referral (clinical status and coverage side by side) → the day's
+    schedule, on a phone and on a desktop."""
+    day, first, _ = booked_day
+    tab = request.getfixturevalue(size)
+    sign_in(tab, live_server, EMAIL, PASSWORD)
+    tab.goto(f"{live_server}/referrals")
+    rows = tab.locator("table.referrals tbody tr")
+    assert rows.count() >= 1
+    rows.first.locator("td[data-label=Person] a").click()
+    assert tab.locator("#clinical").count() == 1 and tab.locator("#coverage").count() == 1
+    assert tab.evaluate("document.documentElement.scrollWidth") <= tab.viewport_size["width"] + 1
+    tab.goto(f"{live_server}/schedule?date={day}")
+    assert tab.locator("li.schedule-row").count() == 2
+    assert first["family_name"] in tab.locator("li.schedule-row").nth(0).inner_text()

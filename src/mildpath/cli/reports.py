@@ -20,7 +20,7 @@ import typer
 
 from mildpath.cli._common import bad_input, emit_json, handles_errors
 
-report_app = typer.Typer(help="Reports: the outcomes registry.", no_args_is_help=True)
+report_app = typer.Typer(help="Reports: the outcomes registry, the criteria overrides.", no_args_is_help=True)
 export_app = typer.Typer(
     help="Exports: FHIR Bulk NDJSON, de-identified registry tables.", no_args_is_help=True
 )
@@ -128,6 +128,32 @@ def outcomes(
         sys.stderr.write(f"wrote {out} ({report['cohort']['procedures']} procedures)\n")
     if as_json:
         emit_json(report)
+
+
+@report_app.command("overrides")
+@handles_errors
+def report_overrides(
+    start: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD), included")],
+    end: Annotated[str, typer.Option("--to", help="Last day (YYYY-MM-DD), included")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout")] = False,
+) -> None:
+    """How often specialists' decisions (and CDS Hooks feedback) overrode each screening criterion, and why:
+    the clinic's audit of its own criteria (the same report as /reports/overrides)."""
+    if not as_json:
+        bad_input("give --json")
+    from datetime import date
+
+    try:
+        first, last = date.fromisoformat(start), date.fromisoformat(end)
+    except ValueError:
+        bad_input(f"--from/--to: {start!r}, {end!r} must be dates (YYYY-MM-DD)")
+    from mildpath.services.access import Actor
+    from mildpath.services.referrals import overrides_report
+    from mildpath.store.db import transaction
+
+    with transaction(_factory(_settings())) as session:
+        report = overrides_report(session, Actor.system("cli"), start=first, end=last)
+    emit_json(report.model_dump(mode="json"))
 
 
 @export_app.command("fhir")
