@@ -54,10 +54,12 @@ def read_screen(name: str, data: bytes) -> list[dict[str, Any]]:
         except (pa.ArrowException, OSError) as exc:
             raise InvalidInput(f"{name}: not a readable Parquet file ({exc})", field="file") from None
     try:
-        rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+        reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig")))
+        rows = list(reader)
+        columns = set(reader.fieldnames or ())
     except (UnicodeDecodeError, csv.Error) as exc:
         raise InvalidInput(f"{name}: not a readable CSV file ({exc})", field="file") from None
-    if rows and not {"patient_id", "status"} <= rows[0].keys():
+    if not {"patient_id", "status"} <= columns:
         raise InvalidInput(f"{name}: not a population screen output (no patient_id and status columns)",
                            field="file")
     return rows

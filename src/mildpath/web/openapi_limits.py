@@ -36,6 +36,12 @@ RULES_KEY = "x-rules-beyond-schema"
 #: a documented operation.
 RULES: dict[tuple[str, str], tuple[str, ...]] = {
     ("get", "/api/v1/outcomes"): ("since: not after until",),
+    ("get", "/api/v1/reports/overrides"): ("to: not before from",),
+    ("post", "/auth/token"): (
+        "RFC 6749 §4.4 with a JWT assertion: grant_type client_credentials, client_assertion_type "
+        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer, client_assertion signed by a registered client "
+        "(errors are RFC 6749 §5.2: 400 invalid_request / unsupported_grant_type / invalid_scope, 401 invalid_client)",
+    ),
     ("get", "/api/v1/outcomes/report.pdf"): ("since: not after until",),
     ("post", "/api/v1/patients"): ("birth_date: not in the future, not before 1900",),
     ("patch", "/api/v1/patients/{patient_id}"): ("birth_date: not in the future, not before 1900",),

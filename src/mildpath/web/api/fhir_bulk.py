@@ -62,19 +62,35 @@ def _kickoff(
     return Response(status_code=202, headers={"Content-Location": f"{base}/$export-status/{job.id}"})
 
 
-@router.get("/$export", status_code=202, response_class=Response, responses=KICKOFF_RESPONSES)
+#: Bulk Data 2.0 kick-off: ``Prefer: respond-async`` is required (400 OperationOutcome without it).
+KICKOFF_HEADERS = {"parameters": [{
+    "name": "Prefer", "in": "header", "required": True, "schema": {"type": "string", "enum": ["respond-async"]},
+    "description": "Bulk Data kick-off: the server answers asynchronously (400 without it)",
+}]}
+
+
+@router.get(
+    "/$export", status_code=202, response_class=Response, responses=KICKOFF_RESPONSES,
+    openapi_extra=KICKOFF_HEADERS,
+)
 def export_system(request: Request, session: SessionDep, settings: SettingsDep, actor: SystemExporter) -> Response:
     """Kick off an export of the whole system (admins): 202 and the status URL in ``Content-Location``."""
     return _kickoff(request, session, settings, actor, "system", None)
 
 
-@router.get("/Patient/$export", status_code=202, response_class=Response, responses=KICKOFF_RESPONSES)
+@router.get(
+    "/Patient/$export", status_code=202, response_class=Response, responses=KICKOFF_RESPONSES,
+    openapi_extra=KICKOFF_HEADERS,
+)
 def export_patients(request: Request, session: SessionDep, settings: SettingsDep, actor: Exporter) -> Response:
     """Kick off an export of every patient the caller may export (an admin all, staff their clinic's)."""
     return _kickoff(request, session, settings, actor, "patient", None)
 
 
-@router.get("/Group/{group_id}/$export", status_code=202, response_class=Response, responses=KICKOFF_RESPONSES)
+@router.get(
+    "/Group/{group_id}/$export", status_code=202, response_class=Response, responses=KICKOFF_RESPONSES,
+    openapi_extra=KICKOFF_HEADERS,
+)
 def export_group(
     group_id: GroupId, request: Request, session: SessionDep, settings: SettingsDep, actor: Exporter
 ) -> Response:

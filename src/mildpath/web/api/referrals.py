@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Query, UploadFile
 
+from mildpath.domain import referrals as rules
 from mildpath.services import clock
 from mildpath.services import referrals as svc
 from mildpath.services.referral_import import import_screen
@@ -18,12 +19,16 @@ router = APIRouter(prefix="/api/v1", tags=["referrals"])
 MAX_UPLOAD = 200 * 1024 * 1024  # a population screen of a few hundred thousand people, and its export's Patients
 
 
+_STATE = "(?:" + "|".join(s.value for s in rules.State) + ")"
+STATES_PATTERN = f"^(?:{_STATE}(?:,{_STATE})*)?$"
+SOURCES_PATTERN = "^(?:" + "|".join(svc.SOURCE_KINDS) + ")?$"
+
 @router.get("/referrals", response_model=list[svc.ReferralView])
 def list_referrals(
     actor: ReferralWorker,
     session: SessionDep,
-    state: Annotated[str, Query(max_length=200, description="States, comma-separated")] = "",
-    source: Annotated[str, Query(max_length=24, description="Source kind, e.g. population_screen")] = "",
+    state: Annotated[str, Query(max_length=200, pattern=STATES_PATTERN, description="States, comma-separated")] = "",
+    source: Annotated[str, Query(max_length=24, pattern=SOURCES_PATTERN, description="Source kind")] = "",
     clinician: Annotated[int | None, Query(ge=1, description="Assigned clinician's user id")] = None,
 ) -> list[svc.ReferralView]:
     """The clinic's referrals: urgent first, then the oldest first."""
