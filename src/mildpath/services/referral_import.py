@@ -19,6 +19,7 @@ import gzip
 import hashlib
 import io
 import json
+import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
@@ -33,6 +34,7 @@ from mildpath.domain.referrals import REFERRABLE
 from mildpath.services.access import Actor, record
 from mildpath.services.patients import PatientIn
 from mildpath.services.referrals import ImportResult, add_source
+from mildpath.services.screening import screen_from_fhir
 from mildpath.store import clinics as clinics_store
 from mildpath.store import patients as patients_store
 from mildpath.store import referrals as store
@@ -141,9 +143,49 @@ def _patient_in(resource: Mapping[str, Any], mrn: str) -> PatientIn:
                            field="export") from None
 
 
+def _chart_lines(export: Path | bytes) -> Iterator[bytes]:
+    """Every NDJSON line of the export's other resource types (Condition, Procedure, MedicationRequest...)."""
+    if isinstance(export, Path):
+        for path in sorted(export.glob("*.ndjson*")):
+            if not path.name.startswith("Patient"):
+                opener = gzip.open if path.suffix == ".gz" else open
+                with opener(path, "rb") as f:
+                    yield from f
+        return
+    archive = zipfile.ZipFile(io.BytesIO(export))
+    for info in archive.infolist():
+        name = Path(info.filename).name
+        if ".ndjson" in name and not name.startswith("Patient"):
+            raw = archive.read(info)
+            yield from (gzip.decompress(raw) if info.filename.endswith(".gz") else raw).splitlines()
+
+
+# A Bulk export names the patient as "Patient/<id>" or, as Synthea's does in places, "urn:uuid:<id>".
+_PATIENT_REF = re.compile(rb'"(?:Patient/|urn:uuid:)([A-Za-z0-9\-.]{1,64})"')
+
+
+def export_charts(lines: Iterable[bytes], wanted: set[str]) -> dict[str, list[dict[str, Any]]]:
+    """``{FHIR id: [resources about that patient]}`` for the ``wanted`` ids (a line is parsed only when it names
+    one of them); unreadable lines are skipped, as the population screen skips them."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for line in lines:
+        named = {m.decode() for m in _PATIENT_REF.findall(line)} & wanted
+        if not named:
+            continue
+        try:
+            resource = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(resource, dict):
+            for pid in named:
+                out.setdefault(pid, []).append(resource)
+    return out
+
+
 def _link(session: Session, actor: Actor, clinic_id: int, resource: Mapping[str, Any], provenance: str,
-          today: date) -> int:
-    """The mildpath patient for an export's Patient: found by identifier or MRN, else created."""
+          today: date, chart: list[dict[str, Any]] | None = None) -> int:
+    """The mildpath patient for an export's Patient: found by identifier or MRN, else created, with a screening of
+    the chart the export holds for them (``chart``: the facts screening needs, read like an EHR's Bundle)."""
     idents = _identifiers(resource)
     patient_id = next((p for s, v, _ in idents
                        if (p := store.patient_by_identifier(session, clinic_id=clinic_id, system=s, value=v))), None)
@@ -160,6 +202,16 @@ def _link(session: Session, actor: Actor, clinic_id: int, resource: Mapping[str,
         patient = patients_store.add(session, clinic_id=clinic_id, **fields, email=str(data.email or ""))
         patient_id = patient.id
         record(session, actor, "patient.create", "Patient", patient_id, patient_id, {"from": "population_import"})
+        if chart is not None:
+            # The chart import: the screening facts from the export, stored as a screening of kind fhir_import
+            # (provenance in its audit row). Only for a patient created here, so a second import adds nothing.
+            bundle = {"resourceType": "Bundle", "type": "collection",
+                      "entry": [{"resource": r} for r in [dict(resource), *chart]]}
+            try:
+                with session.begin_nested():
+                    screen_from_fhir(session, Actor.system("referral-import"), patient_id, bundle, today=today)
+            except InvalidInput:  # a chart mildpath cannot read: the patient and the referral stay, unscreened
+                pass
     for system, value, _ in idents:
         if store.patient_by_identifier(session, clinic_id=clinic_id, system=system, value=value) is None:
             session.add(store.PatientIdentifier(patient_id=patient_id, clinic_id=clinic_id, system=system,
@@ -194,14 +246,17 @@ def import_screen(
         raise InvalidInput(f"no clinic {clinic_id}", field="clinic", value=clinic_id)
     rows = [r for r in read_screen(name, data) if r.get("status") in REFERRABLE and r.get("patient_id")]
     people: dict[str, dict[str, Any]] = {}
+    charts: dict[str, list[dict[str, Any]]] = {}
     if export is not None:
         lines = _patients_in_folder(export) if isinstance(export, Path) else _patients_in_zip(export)
         people = export_patients(lines, {str(r["patient_id"]) for r in rows})
+        charts = export_charts(_chart_lines(export), set(people))
     provenance = f"population screen {Path(name).name}, imported {today.isoformat()}"
     counts = {"created": 0, "merged": 0, "skipped": 0}
     for done, row in enumerate(rows, start=1):
         subject = str(row["patient_id"])
-        patient_id = (_link(session, actor, clinic_id, people[subject], provenance, today) if subject in people
+        patient_id = (_link(session, actor, clinic_id, people[subject], provenance, today, charts.get(subject, []))
+                      if subject in people
                       else store.patient_by_identifier(session, clinic_id=clinic_id, system=FHIR_ID_SYSTEM,
                                                        value=subject))
         digest = hashlib.sha256(json.dumps(row, sort_keys=True, default=str).encode()).hexdigest()
