@@ -427,51 +427,38 @@ class _Matcher:
 
     def match(self, tokens: Sequence[_Token], i: int, slots: Sequence[_Slot]) -> int | None:
         """Match ``slots`` from token ``i``; the index after the last matched token, shortest first."""
-        if not slots:
-            return i
-        slot, rest = slots[0], slots[1:]
-        if slot.kind == "gap":
-            for skip in range(_GAP + 1):
-                if i + skip > len(tokens):
-                    break
-                end = self.match(tokens, i + skip, rest)
-                if end is not None:
-                    return end
-            return None
-        options = self.negation if slot.kind == "neg" else slot.alternatives
-        for phrase in options:
-            after = self.phrase_at(tokens, i, phrase)
-            if after is not None and after > i:
-                end = self.match(tokens, after, rest)
-                if end is not None:
-                    return end
-        if slot.optional:
-            return self.match(tokens, i, rest)
-        return None
+        found = self._walk(tokens, i, slots)
+        return found[0] if found is not None else None
 
     def gap_tokens(self, tokens: Sequence[_Token], i: int, slots: Sequence[_Slot]) -> tuple[int, ...] | None:
-        """The indices of the tokens a match from ``i`` skipped over in its ``...`` slots (the same match as
-        :meth:`match`), or None when ``slots`` do not match at ``i``."""
+        """The indices of the tokens the same match skipped over in its ``...`` slots, or None (no match)."""
+        found = self._walk(tokens, i, slots)
+        return found[1] if found is not None else None
+
+    def _walk(
+        self, tokens: Sequence[_Token], i: int, slots: Sequence[_Slot]
+    ) -> tuple[int, tuple[int, ...]] | None:
+        """(index after the match, the tokens its gaps skipped) for ``slots`` from ``i``, shortest first."""
         if not slots:
-            return ()
+            return i, ()
         slot, rest = slots[0], slots[1:]
         if slot.kind == "gap":
             for skip in range(_GAP + 1):
                 if i + skip > len(tokens):
                     break
-                tail = self.gap_tokens(tokens, i + skip, rest)
-                if tail is not None:
-                    return tuple(range(i, i + skip)) + tail
+                found = self._walk(tokens, i + skip, rest)
+                if found is not None:
+                    return found[0], tuple(range(i, i + skip)) + found[1]
             return None
         options = self.negation if slot.kind == "neg" else slot.alternatives
         for phrase in options:
             after = self.phrase_at(tokens, i, phrase)
             if after is not None and after > i:
-                tail = self.gap_tokens(tokens, after, rest)
-                if tail is not None:
-                    return tail
+                found = self._walk(tokens, after, rest)
+                if found is not None:
+                    return found
         if slot.optional:
-            return self.gap_tokens(tokens, i, rest)
+            return self._walk(tokens, i, rest)
         return None
 
     def find_all(self, tokens: Sequence[_Token], slots: Sequence[_Slot]) -> list[tuple[int, int]]:
