@@ -15,7 +15,7 @@ from alembic import op
 revision = "i20_caregiver_reminders"
 down_revision = "i15b_comments"
 branch_labels = None
-depends_on = "0003"  # prom_reminders (the proms branch)
+depends_on = None  # prom_reminders (the proms branch) comes before it through i15b_comments, which needs 0003b
 
 
 def upgrade() -> None:
