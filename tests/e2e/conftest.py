@@ -15,6 +15,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,6 +38,26 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def start_server(
+    env: dict[str, str], data: Path, *, port: int | None = None, tries: int = 300
+) -> tuple[subprocess.Popen[bytes], str, Any]:
+    """A real ``mildpath serve`` on a loopback port (free, unless the caller chose one for its public URL), once
+    ``/healthz`` answers: (process, base URL, log file). The caller stops it (terminate, then close the log)."""
+    port = port or _free_port()
+    log = (data / "server.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "mildpath", "serve", "--port", str(port), "--no-migrate"],
+                            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(tries):
+        try:
+            if urllib.request.urlopen(url + "/healthz", timeout=2).status == 200:
+                return proc, url, log
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("the server did not start: " + (data / "server.log").read_text()[-500:])
+
+
 @pytest.fixture(scope="session")
 def live_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The settings the live server runs with, for tests that prepare its data with the CLI."""
@@ -55,25 +76,7 @@ def live_server(live_env: dict[str, str]) -> Iterator[str]:
     data = Path(env["MILDPATH_DATA_DIR"])
     mildpath = [sys.executable, "-m", "mildpath"]
     subprocess.run([*mildpath, "demo"], env=env, check=True, capture_output=True, cwd=ROOT)
-    port = _free_port()
-    log = (data / "server.log").open("w")
-    proc = subprocess.Popen(
-        [*mildpath, "serve", "--port", str(port), "--no-migrate"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=ROOT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            if urllib.request.urlopen(url + "/healthz", timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        raise RuntimeError("the server did not start: " + (data / "server.log").read_text()[-500:])
+    proc, url, log = start_server(env, data)
     yield url
     proc.terminate()
     try:

@@ -15,8 +15,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,7 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.e2e.conftest import ROOT, _free_port
+from tests.e2e.conftest import ROOT, _free_port, start_server
 
 from mildpath.services.demo import CLINICIANS
 
@@ -52,19 +50,7 @@ def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
          "--password", "coordinator-pw-123")
     tokens = {who: {"Authorization": "Bearer " + _cli(env, "token", "create", email).strip()}
               for who, email in (("coordinator", COORDINATOR), ("clinician", CLINICIANS[0][0]))}
-    log = (data / "server.log").open("w")
-    server = subprocess.Popen([sys.executable, "-m", "mildpath", "serve", "--port", str(port), "--no-migrate"],
-                              env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if urllib.request.urlopen(base + "/healthz", timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        server.kill()
-        raise RuntimeError("the server did not start: " + (data / "server.log").read_text()[-500:])
+    server, base, log = start_server(env, data, port=port)
     yield {"base": base, "env": env, "data": data, **tokens}
     server.terminate()
     try:

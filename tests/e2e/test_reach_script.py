@@ -12,13 +12,12 @@ import re
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import date, timedelta
 
 import httpx
 import pytest
-from tests.e2e.conftest import ROOT, _free_port
+from tests.e2e.conftest import ROOT, _free_port, start_server
 from tests.helpers import csrf_from
 from tests.messaging.conftest import TOKEN
 
@@ -55,18 +54,7 @@ def reach(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object
     subprocess.run([*mildpath, "demo"], env=env, check=True, capture_output=True, cwd=ROOT)
     token = subprocess.run([*mildpath, "token", "create", CLINICIANS[0][0]], env=env, check=True,
                            capture_output=True, text=True, cwd=ROOT).stdout.strip()
-    log = (data / "server.log").open("w")
-    server = subprocess.Popen([*mildpath, "serve", "--port", str(port), "--no-migrate"], env=env, stdout=log,
-                              stderr=subprocess.STDOUT, cwd=ROOT)
-    for _ in range(300):
-        try:
-            if urllib.request.urlopen(base + "/healthz", timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        server.kill()
-        raise RuntimeError("the server did not start: " + (data / "server.log").read_text()[-500:])
+    server, base, log = start_server(env, data, port=port)
     yield {"base": base, "gateway": gateway_url, "clinician": {"Authorization": f"Bearer {token}"}, "env": env}
     server.terminate()
     gateway.kill()
