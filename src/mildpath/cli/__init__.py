@@ -48,7 +48,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "group",
         "Procedure day: validate a procedure record, print the procedure note or the discharge instructions.",
     ),
-    "report": ("reports", "register", "Reports: the outcomes registry."),
+    "report": ("reports", "register", "Reports: the outcomes registry, the criteria overrides."),
     "export": ("reports", "register", "Exports: FHIR Bulk NDJSON, de-identified registry tables."),
     "population": ("population", "register", "Screen a whole FHIR Bulk Data export for mild."),
     "synth": ("population", "register", "Synthetic data for tests and benchmarks."),
