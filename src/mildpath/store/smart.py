@@ -142,7 +142,7 @@ def feedback_between(
     )
     if clinic_id is not None:
         stmt = stmt.where(CdsCard.clinic_id == clinic_id)
-    return [(f, c) for f, c in session.execute(stmt.order_by(CdsFeedback.id)).tuples()]
+    return [(f, c) for f, c in session.execute(stmt.order_by(CdsFeedback.id))]
 
 
 def feedback_for(session: Session, *, card_pk: int) -> Sequence[CdsFeedback]:
