@@ -63,8 +63,8 @@ class World:
 
 
 def _build_world(settings: Settings) -> World:
+    from mildpath.demo import ADMIN, CLINICIANS, PATIENT_LOGINS, load_demo
     from mildpath.services.auth import add_user, create_token, get_user_by_email
-    from mildpath.services.demo import ADMIN, CLINICIANS, PATIENT_LOGINS, load_demo
     from mildpath.services.patients import PatientIn, create_patient
     from mildpath.store.db import make_engine, make_session_factory, transaction
     from mildpath.store.migrate import upgrade

@@ -24,7 +24,7 @@ import httpx
 import pytest
 from tests.e2e.conftest import ROOT, _free_port, start_server
 
-from mildpath.services.demo import CLINICIANS
+from mildpath.demo import CLINICIANS
 
 pytestmark = pytest.mark.e2e
 COORDINATOR = "cleo@demo.mildpath.org"

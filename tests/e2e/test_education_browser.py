@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from tests.e2e.conftest import sign_in
 
-from mildpath.services.demo import PATIENT_LOGINS
+from mildpath.demo import PATIENT_LOGINS
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 from tests.e2e.conftest import sign_in
 
-from mildpath.services.demo import CLINICIANS, FAMILY, GIVEN, STAGES
+from mildpath.demo import CLINICIANS, FAMILY, GIVEN, STAGES
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,7 @@ import re
 import pytest
 from tests.e2e.conftest import sign_in
 
-from mildpath.services.demo import PATIENT_LOGINS
+from mildpath.demo import PATIENT_LOGINS
 
 pytestmark = pytest.mark.e2e
 

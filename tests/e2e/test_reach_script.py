@@ -21,7 +21,7 @@ from tests.e2e.conftest import ROOT, _free_port, start_server
 from tests.helpers import csrf_from
 from tests.messaging.conftest import TOKEN
 
-from mildpath.services.demo import CLINICIANS
+from mildpath.demo import CLINICIANS
 
 pytestmark = pytest.mark.e2e
 LINK = re.compile(r"(/access/[A-Za-z0-9_-]+)")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from tests.e2e.conftest import sign_in
 
-from mildpath.services.demo import CLINICIANS, PATIENT_LOGINS
+from mildpath.demo import CLINICIANS, PATIENT_LOGINS
 
 pytestmark = pytest.mark.e2e
 

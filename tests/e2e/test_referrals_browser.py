@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 from tests.e2e.conftest import sign_in
 
-from mildpath.services.demo import CLINICIANS
+from mildpath.demo import CLINICIANS
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 from tests.e2e.conftest import ROOT, sign_in
 
-from mildpath.services.demo import CLINICIANS
+from mildpath.demo import CLINICIANS
 
 pytestmark = pytest.mark.e2e
 EMAIL, PASSWORD = "cora.e2e@demo.example", "coordinator-e2e-password"

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from tests.e2e.conftest import sign_in
 
-from mildpath.services.demo import CLINICIANS
+from mildpath.demo import CLINICIANS
 
 pytestmark = pytest.mark.e2e
 

@@ -9,14 +9,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mildpath.services.demo import STAGES
+from mildpath.demo import STAGES
 from mildpath.store.models import AuditEvent
 
 SECTION_ID = re.compile(r'<section id="([a-z0-9-]+)" class="education-section">')
 
 
 def demo_patient(world, stage: str) -> int:  # type: ignore[no-untyped-def]
-    """The id of the first demo patient at ``stage`` (see services/demo.py STAGES)."""
+    """The id of the first demo patient at ``stage`` (see demo/__init__.py STAGES)."""
     index = next(i for i, (name, _) in enumerate(STAGES) if name == stage)
     return int(world.demo_patient_ids[index])
 

@@ -79,7 +79,7 @@ def test_the_chart_shows_a_learn_tab_to_the_patient_and_to_staff(client, patient
 def test_the_patients_page_shows_their_stage_their_procedure_date_plan_and_clinic_phone(client, patient_pat, pat_id):
     login(client, patient_pat)
     html = client.get(f"/patients/{pat_id}/learn?lang=en").text
-    # Pat is five days after the procedure in the demo (services/demo.py STAGES)
+    # Pat is five days after the procedure in the demo (demo/__init__.py STAGES)
     procedure = today() - timedelta(days=5)
     assert format_date(procedure, "en") in html
     assert 'href="tel:+15550100"' in html and "+1 555 0100" in html

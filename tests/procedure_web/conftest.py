@@ -11,7 +11,7 @@ import pytest
 from mildpath.services import clock
 from mildpath.services import procedures as svc
 
-# Demo patients by index (services/demo.py STAGES): 2 is at the self-check stage (no procedure yet),
+# Demo patients by index (demo/__init__.py STAGES): 2 is at the self-check stage (no procedure yet),
 # 0 is Pat (recovery, completed procedure), 9 has the procedure today.
 FRESH_INDEX = 2
 TODAY_INDEX = 9

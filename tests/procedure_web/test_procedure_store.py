@@ -10,10 +10,10 @@ from fhir.resources.R4B.adverseevent import AdverseEvent as FhirAdverseEvent
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.procedure import Procedure as FhirProcedure
 
+from mildpath.demo import STAGES, load_demo
 from mildpath.domain.procedure import AdverseEventType, ReinterventionType
 from mildpath.services import clock
 from mildpath.services import procedure_exports as exports
-from mildpath.services.demo import STAGES, load_demo
 from mildpath.store import procedures as store
 from mildpath.store.all_models import load_all
 from tests.helpers import count

@@ -7,9 +7,9 @@ from statistics import mean
 
 from sqlalchemy import func, select
 
+from mildpath.demo import STAGES, load_demo
 from mildpath.services import proms as svc
 from mildpath.services.clock import today
-from mildpath.services.demo import STAGES, load_demo
 from mildpath.store.proms import PromResponse, registry_responses
 from tests.helpers import count
 

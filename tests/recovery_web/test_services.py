@@ -9,11 +9,11 @@ from sqlalchemy import select
 
 from mildpath.content.milestones import load_milestones
 from mildpath.content.schedule import follow_up_plan
+from mildpath.demo import load_demo
 from mildpath.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from mildpath.services import recovery as svc
 from mildpath.services.access import Actor
 from mildpath.services.clock import today
-from mildpath.services.demo import load_demo
 from mildpath.store.models import AuditEvent, Patient, User
 from mildpath.store.recovery import DiaryEntryRecord, RecoveryPlanRecord, TriageFlag
 from tests.helpers import count

@@ -9,10 +9,10 @@ from fhir.resources.R4B.riskassessment import RiskAssessment
 from sqlalchemy import select
 
 from mildpath.content.criteria import load_criteria_set
+from mildpath.demo import STAGES
 from mildpath.domain.errors import FhirInputError, InvalidAnswer, InvalidInput, NotFound, PermissionDenied
 from mildpath.services import screening as svc
 from mildpath.services.clock import today
-from mildpath.services.demo import STAGES
 from mildpath.store.models import AuditEvent
 from mildpath.store.screenings import Screening
 from tests.helpers import count
@@ -263,7 +263,7 @@ def test_the_demo_screenings_match_each_patients_stage(db, world):
 
 
 def test_loading_the_demo_again_adds_no_screening(db):
-    from mildpath.services.demo import load_demo
+    from mildpath.demo import load_demo
 
     before = db.scalar(select(Screening.id).order_by(Screening.id.desc()).limit(1))
     load_demo(db, today=today())

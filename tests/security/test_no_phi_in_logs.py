@@ -26,10 +26,10 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
+from mildpath.demo import ADMIN, CLINIC_PHONE, CLINICIANS, PATIENT_LOGINS
 from mildpath.services import notify
 from mildpath.services.access import Actor
 from mildpath.services.auth import create_token, get_user_by_email
-from mildpath.services.demo import ADMIN, CLINIC_PHONE, CLINICIANS, PATIENT_LOGINS
 from mildpath.store.all_models import load_all
 from mildpath.store.models import OutboxMessage, Patient
 from tests.helpers import CSRF_RE

@@ -139,5 +139,13 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)
+    except ModuleNotFoundError as exc:  # an optional library the site did not install: name the extra
+        from mildpath.extras import missing_extra
+
+        message = missing_extra(exc)
+        if message is None:
+            raise
+        sys.stderr.write(f"error: {message}\n")
+        sys.exit(1)
     if isinstance(result, int):  # outside standalone mode click returns the exit code of typer.Exit
         sys.exit(result)

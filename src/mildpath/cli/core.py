@@ -104,8 +104,8 @@ def serve(
 @handles_errors
 def demo() -> None:
     """Load the deterministic demo clinic (idempotent)."""
+    from mildpath.demo import demo_logins, load_demo
     from mildpath.services.clock import today
-    from mildpath.services.demo import demo_logins, load_demo
     from mildpath.store.migrate import upgrade
 
     settings = _settings()

@@ -26,17 +26,16 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, or_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from mildpath.domain.errors import Conflict, InvalidInput, NotFound
 from mildpath.services.access import Actor, record, require_role
+from mildpath.store import clinics as clinics_store
 from mildpath.store import logins as logins_store
+from mildpath.store import patients as patients_store
 from mildpath.store import users as users_store
 from mildpath.store.base import utcnow
-from mildpath.store.models import ROLES, ApiToken, Clinic, LoginAttempt, LoginBlock, Patient, WebSession
+from mildpath.store.models import ROLES, ApiToken, WebSession
 from mildpath.store.models import User as User  # re-exported: the account type callers of this module handle
 
 MIN_PASSWORD_LENGTH = 12
@@ -101,10 +100,13 @@ def add_user(
     if users_store.email_taken(session, email=email):
         raise Conflict(f"an account for {email} exists already")
     if role == "patient":
-        if patient_id is None or session.get(Patient, patient_id) is None:
+        patient = patients_store.get_or_none(session, patient_id=patient_id) if patient_id is not None else None
+        if patient is None:
             raise InvalidInput("a patient account needs an existing patient record", field="patient_id")
-        clinic_id = session.get(Patient, patient_id).clinic_id  # type: ignore[union-attr]
-    elif role in ("clinician", "coordinator") and (clinic_id is None or session.get(Clinic, clinic_id) is None):
+        clinic_id = patient.clinic_id
+    elif role in ("clinician", "coordinator") and (
+        clinic_id is None or clinics_store.get_or_none(session, clinic_id=clinic_id) is None
+    ):
         raise InvalidInput(f"a {role} account needs an existing clinic", field="clinic_id", value=clinic_id)
     user = User(
         email=email,
@@ -128,11 +130,7 @@ def set_password(session: Session, actor: Actor, user: User, password: str) -> N
     user.password_hash = hash_password(password)
     record(session, actor, "user.password", "User", user.id, user.patient_id)
     # A new password ends every open session of that account.
-    session.execute(
-        update(WebSession)
-        .where(WebSession.user_id == user.id, WebSession.revoked_at.is_(None))
-        .values(revoked_at=_now())
-    )
+    users_store.end_sessions(session, user_id=user.id, now=_now())
 
 
 def create_token(session: Session, actor: Actor, user: User, *, name: str = "cli") -> str:
@@ -184,11 +182,11 @@ def list_tokens(session: Session, actor: Actor, email: str) -> list[dict[str, An
 def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
     """Revoke one token: the next request with it gets 401."""
     require_role(actor, "admin")
-    token = session.get(ApiToken, token_id)
+    token = users_store.token_or_none(session, token_id=token_id)
     if token is None or token.revoked_at is not None:
         raise NotFound(f"no active token {token_id}")
     token.revoked_at = _now()
-    user = session.get(User, token.user_id)
+    user = users_store.get_or_none(session, user_id=token.user_id)
     record(
         session, actor, "token.revoke", "User", token.user_id, user.patient_id if user else None, {"token_id": token.id}
     )
@@ -199,10 +197,7 @@ def revoke_all_tokens(session: Session, actor: Actor, email: str) -> int:
     """Revoke every token of the account; the number revoked."""
     require_role(actor, "admin")
     user = _account(session, email)
-    result = session.execute(
-        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=_now())
-    )
-    count = int(getattr(result, "rowcount", 0) or 0)
+    count = users_store.revoke_tokens(session, user_id=user.id, now=_now())
     record(session, actor, "token.revoke_all", "User", user.id, user.patient_id, {"revoked": count})
     return count
 
@@ -215,12 +210,8 @@ def deactivate_user(session: Session, actor: Actor, email: str) -> User:
         raise Conflict("an admin cannot deactivate their own account")
     user.active = False
     now = _now()
-    session.execute(
-        update(WebSession).where(WebSession.user_id == user.id, WebSession.revoked_at.is_(None)).values(revoked_at=now)
-    )
-    session.execute(
-        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now)
-    )
+    users_store.end_sessions(session, user_id=user.id, now=now)
+    users_store.revoke_tokens(session, user_id=user.id, now=now)
     record(session, actor, "user.deactivate", "User", user.id, user.patient_id)
     return user
 
@@ -290,23 +281,10 @@ def check_throttle(session: Session, email: str, address: str, now: datetime) ->
     return Throttle(False, max(1, math.ceil((until - now).total_seconds())))
 
 
-def _failures(session: Session, since: datetime, *conditions: Any) -> int:
-    return logins_store.failures_since(session, since=since, conditions=conditions)
-
-
 def _block(session: Session, scope: str, key: str, email: str, address: str, level: int, until: datetime) -> None:
     """Insert or raise the block in one statement (safe when two failures race on PostgreSQL)."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(LoginBlock).values(
-        scope=scope,
-        key=key,
-        email=email if scope == "pair" else "",
-        address=address,
-        level=level,
-        blocked_until=until,
-    )
-    session.execute(
-        stmt.on_conflict_do_update(index_elements=["scope", "key"], set_={"level": level, "blocked_until": until})
+    logins_store.set_block(
+        session, scope=scope, key=key, email=email if scope == "pair" else "", address=address, level=level, until=until
     )
 
 
@@ -314,8 +292,8 @@ def _note_failure(session: Session, email: str, address: str, now: datetime, pol
     """After a failure: start a block at the limit, or double the block that ended less than 15 minutes ago."""
     since = now - policy.window
     counts = {
-        "pair": _failures(session, since, LoginAttempt.email == email, LoginAttempt.address == address),
-        "address": _failures(session, since, LoginAttempt.address == address),
+        "pair": logins_store.failures_since(session, since=since, address=address, email=email),
+        "address": logins_store.failures_since(session, since=since, address=address),
     }
     limits = {"pair": policy.pair_limit, "address": policy.address_limit}
     for scope, key in _scopes(email, address):
@@ -334,16 +312,10 @@ def note_attempt(
 ) -> None:
     email = email.strip().lower()[:254]
     address = address[:64]
-    session.add(LoginAttempt(email=email, address=address, success=success, at=now))
-    session.flush()
+    logins_store.add_attempt(session, email=email, address=address, success=success, at=now)
     if success:
         # A successful login clears that pair's failures and block: a user who mistyped is not penalised.
-        session.execute(
-            delete(LoginAttempt).where(
-                LoginAttempt.email == email, LoginAttempt.address == address, LoginAttempt.success.is_(False)
-            )
-        )
-        session.execute(delete(LoginBlock).where(LoginBlock.scope == "pair", LoginBlock.key == f"{email}\n{address}"))
+        logins_store.clear_pair(session, email=email, address=address)
         return
     _note_failure(session, email, address, now, policy or BlockPolicy())
 
@@ -353,14 +325,7 @@ def unblock(session: Session, actor: Actor, email: str, address: str | None = No
     address's own block and failures too. The number of blocks lifted."""
     require_role(actor, "admin")
     email = email.strip().lower()
-    blocks = [LoginBlock.email == email]
-    attempts = [LoginAttempt.email == email]
-    if address:
-        blocks.append((LoginBlock.scope == "address") & (LoginBlock.key == address))
-        attempts.append(LoginAttempt.address == address)
-    result = session.execute(delete(LoginBlock).where(or_(*blocks)))
-    session.execute(delete(LoginAttempt).where(or_(*attempts), LoginAttempt.success.is_(False)))
-    lifted = int(getattr(result, "rowcount", 0) or 0)
+    lifted = logins_store.lift(session, email=email, address=address)
     user = get_user_by_email(session, email)
     record(
         session,
@@ -408,7 +373,7 @@ def pending_mfa_user(session: Session, value: str, now: datetime) -> User | None
     ws = users_store.web_session(session, digest=digest(value), open_only=True)
     if ws is None or not ws.mfa_pending or now - ws.created_at > MFA_PENDING_FOR:
         return None
-    user = session.get(User, ws.user_id)
+    user = users_store.get_or_none(session, user_id=ws.user_id)
     return user if user is not None and user.active else None
 
 
@@ -423,7 +388,7 @@ def user_for_session(
     if now - ws.last_seen_at > idle or now - ws.created_at > absolute:
         ws.revoked_at = now
         return None
-    user = session.get(User, ws.user_id)
+    user = users_store.get_or_none(session, user_id=ws.user_id)
     if user is None or not user.active:
         return None
     # Touch at most once a minute: a write per page view would serialise readers on SQLite.
@@ -436,12 +401,12 @@ def end_session(session: Session, value: str, now: datetime) -> None:
     ws = users_store.web_session(session, digest=digest(value), open_only=False)
     if ws is not None and ws.revoked_at is None:
         ws.revoked_at = now
-        user = session.get(User, ws.user_id)
+        user = users_store.get_or_none(session, user_id=ws.user_id)
         record(session, Actor.for_user(user) if user else Actor.system(), "auth.logout", "User", ws.user_id, None)
 
 
 def get_user(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id)
+    user = users_store.get_or_none(session, user_id=user_id)
     if user is None:
         raise NotFound(f"no user {user_id}")
     return user
@@ -463,7 +428,7 @@ def interface_language(session: Session, user: User) -> str | None:
     read for the patient, like the display name of the session."""
     if user.role != "patient" or user.patient_id is None:
         return None
-    patient = session.get(Patient, user.patient_id)
+    patient = patients_store.get_or_none(session, patient_id=user.patient_id)
     return patient.preferred_language if patient is not None else None
 
 
@@ -473,7 +438,7 @@ def set_interface_language(session: Session, actor: Actor, language: str) -> Non
         raise InvalidInput("choose English or Spanish", field="language")
     if actor.role != "patient" or actor.patient_id is None:
         return
-    patient = session.get(Patient, actor.patient_id)
+    patient = patients_store.get_or_none(session, patient_id=actor.patient_id)
     if patient is None or patient.preferred_language == language:
         return
     old = patient.preferred_language

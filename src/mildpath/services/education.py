@@ -37,7 +37,8 @@ from mildpath.domain.errors import Conflict
 from mildpath.reports import handouts
 from mildpath.services import procedures, recovery, screening
 from mildpath.services.access import Actor, get_patient_for, record
-from mildpath.store.models import Clinic, Patient
+from mildpath.store import clinics as clinics_store
+from mildpath.store.models import Patient
 
 # The language of the recovery plan's milestone wording (content/milestones.yaml is written in English).
 PLAN_LANGUAGE = "en"
@@ -186,7 +187,7 @@ def _profile(session: Session, actor: Actor, patient_id: int, *, today: date, fa
     latest = screening.latest_statuses(session, [patient.id]).get(patient.id)
     screened = latest is not None and latest.kind != "self_check"
     steps = _steps(plan.milestones) if plan is not None else ()
-    clinic = session.get(Clinic, patient.clinic_id)
+    clinic = clinics_store.get_or_none(session, clinic_id=patient.clinic_id)
     return LearningProfile(
         patient_id=patient.id,
         patient_name=_name(patient),

@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mildpath.domain.errors import NotFound, PermissionDenied
@@ -27,8 +26,11 @@ from mildpath.fhir import server as fhir
 from mildpath.fhir.questionnaires import questionnaires
 from mildpath.services.access import Actor, record, visible_patients
 from mildpath.services.smart import may_read
+from mildpath.store import clinics as clinics_store
+from mildpath.store import patients as patients_store
 from mildpath.store import referrals as referrals_store
-from mildpath.store.models import Clinic, Patient, User
+from mildpath.store import users as users_store
+from mildpath.store.models import Patient
 
 PATIENT_TYPES = frozenset(fhir.TYPES) - {"Questionnaire", "Practitioner", "Organization", "Group"}
 
@@ -50,11 +52,8 @@ class FhirSearchResult:
 
 
 def _patient_rows(session: Session, actor: Actor, only: set[str] | None) -> list[Patient]:
-    stmt = visible_patients(actor).order_by(Patient.id)
-    if only is not None:
-        ids = [int(i) for i in only if i.isdigit()]
-        stmt = stmt.where(Patient.id.in_(ids))
-    return list(session.scalars(stmt))
+    ids = None if only is None else [int(i) for i in only if i.isdigit()]
+    return patients_store.list_in(session, visible_patients(actor), patient_ids=ids)
 
 
 def _patient_resources(session: Session, patients: list[Patient]) -> Iterator[dict[str, Any]]:
@@ -81,7 +80,7 @@ def _support(
         clinic_ids = sorted(
             {p.clinic_id for p in patients} | {int(i) for i in fhir.referenced(resources, rtype) if i.isdigit()}
         )
-        clinics = session.scalars(select(Clinic).where(Clinic.id.in_(clinic_ids)).order_by(Clinic.id))
+        clinics = clinics_store.with_ids(session, clinic_ids=clinic_ids)
         return [fhir.organization_resource(c.id, c.name, c.phone) for c in clinics]
     if rtype == "Practitioner":
         return practitioners(session, fhir.referenced(resources, rtype))
@@ -97,7 +96,7 @@ def groups(session: Session, patients: list[Patient]) -> list[dict[str, Any]]:
     for p in patients:
         members.setdefault(p.clinic_id, []).append(p.id)
     referred = referrals_store.open_patient_ids(session, patient_ids=[p.id for p in patients])
-    clinics = session.scalars(select(Clinic).where(Clinic.id.in_(sorted(members))).order_by(Clinic.id))
+    clinics = clinics_store.with_ids(session, clinic_ids=members)
     out = []
     for c in clinics:
         out.append(fhir.group_resource(c.id, c.name, members[c.id]))
@@ -108,7 +107,7 @@ def groups(session: Session, patients: list[Patient]) -> list[dict[str, Any]]:
 def practitioners(session: Session, ids: set[str]) -> list[dict[str, Any]]:
     """``Practitioner`` resources for the staff accounts with these ids (what ``Practitioner/<id>`` points at)."""
     user_ids = sorted(int(i) for i in ids if i.isdigit())
-    users = session.scalars(select(User).where(User.id.in_(user_ids)).order_by(User.id))
+    users = users_store.with_ids(session, user_ids=user_ids)
     return [fhir.practitioner_resource(u.id, u.display_name) for u in users if u.role != "patient"]
 
 

@@ -46,9 +46,11 @@ from mildpath.domain.errors import Conflict, InvalidInput, NotFound
 from mildpath.domain.inputs import EdgeInput
 from mildpath.fhir.patient import collection_bundle, patient_resource
 from mildpath.services.access import Actor, get_patient_for, record, require_role
+from mildpath.store import clinics as clinics_store
 from mildpath.store import erasure
+from mildpath.store import patients as patients_store
 from mildpath.store import users as users_store
-from mildpath.store.models import Clinic, Patient, User
+from mildpath.store.models import Patient, User
 
 log = logging.getLogger("mildpath.patient_rights")
 
@@ -109,10 +111,10 @@ class RightsOutcome:
 
 def fhir_resources_for_patient(session: Session, patient_id: int) -> list[dict[str, Any]]:
     """The core provider: the ``Patient`` resource (no access check; callers made one)."""
-    patient = session.get(Patient, patient_id)
+    patient = patients_store.get_or_none(session, patient_id=patient_id)
     if patient is None:
         raise NotFound(f"no patient {patient_id}", record_type="Patient", record_id=patient_id)
-    clinic = session.get(Clinic, patient.clinic_id)
+    clinic = clinics_store.get_or_none(session, clinic_id=patient.clinic_id)
     return [
         patient_resource(
             patient_id=patient.id,

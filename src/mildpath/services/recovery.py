@@ -51,10 +51,11 @@ from mildpath.fhir.careplan import to_careplan
 from mildpath.reports.ics import to_ics
 from mildpath.services import caregivers, clock, notify
 from mildpath.services.access import Actor, get_patient_for, record, require_staff, visible_patients
+from mildpath.store import clinics as clinics_store
 from mildpath.store import procedures as procedures_store
 from mildpath.store import recovery as store
 from mildpath.store import users as users_store
-from mildpath.store.models import Clinic, Patient
+from mildpath.store.models import Patient
 
 NOTE_MAX = 2000
 NOTIFY_LEVELS = (TriageLevel.EMERGENCY, TriageLevel.SAME_DAY)
@@ -640,7 +641,7 @@ def _entry_view(
 
 
 def _clinic_phone(session: Session, patient: Patient) -> str:
-    clinic = session.get(Clinic, patient.clinic_id)
+    clinic = clinics_store.get_or_none(session, clinic_id=patient.clinic_id)
     return clinic.phone if clinic is not None else ""
 
 
@@ -773,7 +774,7 @@ def escalate_overdue(session: Session, *, now: datetime) -> int:
     actor = Actor.system("escalation")
     done = 0
     for flag, patient in store.overdue_candidates(session):
-        clinic = session.get(Clinic, patient.clinic_id)
+        clinic = clinics_store.get_or_none(session, clinic_id=patient.clinic_id)
         minutes = 30 if clinic is None else clinic.escalate_emergency_minutes
         if flag.level == TriageLevel.SAME_DAY.value:
             minutes = 240 if clinic is None else clinic.escalate_same_day_minutes
@@ -799,6 +800,5 @@ def escalate_overdue(session: Session, *, now: datetime) -> int:
 
 def emergency_number(session: Session, patient_id: int, fallback: str) -> str:
     """The number a patient calls in an emergency: their clinic's, else the setting (default 911)."""
-    patient = session.get(Patient, patient_id)
-    clinic = session.get(Clinic, patient.clinic_id) if patient is not None else None
+    clinic = clinics_store.of_patient(session, patient_id=patient_id)
     return (clinic.emergency_number if clinic is not None and clinic.emergency_number else "") or fallback

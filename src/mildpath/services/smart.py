@@ -51,8 +51,8 @@ from mildpath.domain import smart_scopes
 from mildpath.domain.errors import InvalidInput, MildpathError, NotFound
 from mildpath.fhir.server import SMART_ALGORITHMS
 from mildpath.services.access import Actor, record, require_role
+from mildpath.store import clinics as clinics_store
 from mildpath.store import smart as store
-from mildpath.store.models import Clinic
 
 ALGORITHMS = SMART_ALGORITHMS  # RS384 and ES384: what SMART Backend Services requires servers to support
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -199,7 +199,7 @@ def register_client(
         raise InvalidInput("give the client's key set: a JWKS file or a JWKS URL (one of them)", field="jwks")
     if jwks_url and urlsplit(jwks_url).scheme not in ("http", "https"):
         raise InvalidInput("the JWKS URL must be http(s)", field="jwks_url")
-    if clinic_id is not None and session.get(Clinic, clinic_id) is None:
+    if clinic_id is not None and clinics_store.get_or_none(session, clinic_id=clinic_id) is None:
         raise InvalidInput(f"no clinic {clinic_id}", field="clinic_id", value=clinic_id)
     client_id = "mp-" + secrets.token_urlsafe(12)
     row = store.add(

@@ -49,6 +49,14 @@ def get_in(session: Session, scope: Select[Patient], *, patient_id: int) -> Pati
     return session.scalar(scope.where(Patient.id == patient_id))
 
 
+def list_in(session: Session, scope: Select[Patient], *, patient_ids: Iterable[int] | None = None) -> list[Patient]:
+    """The patients among ``scope`` (a :func:`visible` query) by id; only those with these ids when given."""
+    stmt = scope.order_by(Patient.id)
+    if patient_ids is not None:
+        stmt = stmt.where(Patient.id.in_(list(patient_ids)))
+    return list(session.scalars(stmt))
+
+
 def by_ids(session: Session, *, patient_ids: Iterable[int]) -> dict[int, Patient]:
     """The patients with these ids, by id (one query)."""
     ids = list(patient_ids)
@@ -90,3 +98,8 @@ def search(
     order = (Patient.family_name, Patient.given_name, Patient.id)
     rows = list(session.scalars(stmt.order_by(*order).limit(limit).offset(offset)))
     return rows, total
+
+
+def get_or_none(session: Session, *, patient_id: int) -> Patient | None:
+    """The patient with this id (no access check: the caller made one), or None."""
+    return session.get(Patient, patient_id)

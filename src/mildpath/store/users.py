@@ -110,3 +110,32 @@ def end_credentials(session: Session, *, user_ids: list[int], now: datetime) -> 
         ),
         "idempotency_keys": count(delete(IdempotencyKey).where(IdempotencyKey.user_id.in_(user_ids))),
     }
+
+
+def with_ids(session: Session, *, user_ids: Iterable[int]) -> list[User]:
+    """The accounts with these ids, by id."""
+    return list(session.scalars(select(User).where(User.id.in_(sorted(set(user_ids)))).order_by(User.id)))
+
+
+def get_or_none(session: Session, *, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+def token_or_none(session: Session, *, token_id: int) -> ApiToken | None:
+    return session.get(ApiToken, token_id)
+
+
+def end_sessions(session: Session, *, user_id: int, now: datetime) -> int:
+    """End every open web session of the account; how many."""
+    result = session.execute(
+        update(WebSession).where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None)).values(revoked_at=now)
+    )
+    return int(cast("CursorResult[Any]", result).rowcount or 0)
+
+
+def revoke_tokens(session: Session, *, user_id: int, now: datetime) -> int:
+    """Revoke every open API token of the account; how many."""
+    result = session.execute(
+        update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None)).values(revoked_at=now)
+    )
+    return int(cast("CursorResult[Any]", result).rowcount or 0)

@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mildpath.demo import Demo, DemoPatient, register_seeder
 from mildpath.services.access import Actor
-from mildpath.services.demo import Demo, DemoPatient, register_seeder
 from mildpath.services.recovery import (
     PlanIn,
     acknowledge_flag,
@@ -51,7 +51,7 @@ _WOUND_NOTE = "Wound checked in clinic the same day; dressing changed, follow-up
 _ED_NOTE = "Seen in the emergency department the same day; assessed and discharged home."
 
 # (demo patient index, day after the procedure, answers, then: None | "ack" | ("resolve", note)).
-# Indices refer to services/demo.py STAGES; a day beyond the patient's own day count is skipped.
+# Indices refer to demo/__init__.py STAGES; a day beyond the patient's own day count is skipped.
 Vignette = tuple[int, int, dict[str, Any], Any]
 VIGNETTES: list[Vignette] = [
     # Pat (day 5): an uneventful first week.

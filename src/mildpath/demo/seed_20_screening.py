@@ -31,8 +31,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mildpath.demo import SEED, Demo, DemoPatient, register_seeder
 from mildpath.services.access import Actor
-from mildpath.services.demo import SEED, Demo, DemoPatient, register_seeder
 from mildpath.services.screening import screen_patient_from_form
 from mildpath.store.models import Patient, User
 from mildpath.store.screenings import Screening

@@ -1,6 +1,6 @@
 """Demo procedure days (issue 5), written through the procedure services as the demo clinician.
 
-By stage (services/demo.py ``STAGES``):
+By stage (demo/__init__.py ``STAGES``):
 
 - ``scheduled``: a procedure on its date with a partly filled checklist (consent and imaging first);
 - ``procedure_today``: scheduled today, every checklist item done except the escort home, so that the bedside
@@ -8,7 +8,7 @@ By stage (services/demo.py ``STAGES``):
   (UNVERIFIED) interval on file says, with the prescriber's agreement;
 - ``recovery`` and ``follow_up``: completed on their procedure date: the record, two observations and a same-day
   discharge; one patient was kept overnight (with the reason). The recovery plans themselves come from the
-  recovery seeder (demo_50), with the same procedure dates.
+  recovery seeder (seed_50_recovery), with the same procedure dates.
 
 Complications are rare after mild (clinical reference §1.5: 1.3 % related events in ENCORE, none serious), so
 the demo carries two minor, non-serious events among 19 completed procedures, and two later interventions
@@ -24,8 +24,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from mildpath.demo import CLINICIANS, Demo, DemoPatient, register_seeder
 from mildpath.services import procedures as svc
-from mildpath.services.demo import CLINICIANS, Demo, DemoPatient, register_seeder
 from mildpath.store import procedures as store
 
 # Variety of records, cycled by patient index: (levels with sides, minutes, fluoroscopy s, incisions, tissues).
@@ -181,7 +181,7 @@ def _complete(session: Session, demo: Demo, p: DemoPatient, day: date) -> None:
     svc.start_procedure(session, actor, p.patient_id, view.id, now=start)
     rec = _record(p, demo, day, start)
     end = datetime.fromisoformat(rec["end"])
-    # The recovery seeder (demo_50) sets the plans and seeds a diary only for patients it gave a plan, so the
+    # The recovery seeder (seed_50_recovery) sets the plans and seeds a diary only for patients it gave a plan, so the
     # demo leaves the plan to it (the same procedure date either way).
     svc.save_record(
         session, actor, p.patient_id, view.id, rec, now=end + timedelta(minutes=10), sync_recovery_plan=False

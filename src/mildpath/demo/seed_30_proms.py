@@ -35,9 +35,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mildpath.content.schedule import follow_up_plan
+from mildpath.demo import SEED, Demo, DemoPatient, register_seeder
 from mildpath.domain.schedule import Timepoint, place
 from mildpath.services.access import Actor
-from mildpath.services.demo import SEED, Demo, DemoPatient, register_seeder
 from mildpath.services.proms import ResponseIn, record_response, save_section, start_response
 from mildpath.store.models import Patient, User
 from mildpath.store.proms import PromResponse

@@ -1,6 +1,6 @@
 """Demo registry history (issue 8): former patients of the demo clinic, treated two to three years ago and followed
 to 24 months, so that every chart of the outcomes dashboard has enough points (the pathway stages of
-``services/demo.py`` reach 24 months for three patients only, two of them still inside their window).
+``demo/__init__.py`` reach 24 months for three patients only, two of them still inside their window).
 
 Sixteen patients (MRN ``DEMO-R01`` ...), each written through the services like a real record: registered, a
 completed procedure day (checklist, record, observation, same-day discharge; one stayed overnight), paper
@@ -12,7 +12,7 @@ How the scores are drawn (deterministic: this module's own seeded RNG): baseline
 (ODI >= 31 and NPRS >= 5, MOTION eligibility, source: motion-eligibility); average improvement near the published
 figures (ODI about 17-23 points, pain about 3.5, ZCQ severity about 1 and function about 0.8; §6, sources:
 encore-2y, motion-1y, motion-3y), one patient in five a non-responder. Between the published timepoints the time
-course, and the ZCQ and walking baselines, are ASSUMPTIONS (as in ``demo_30_proms``). About one follow-up in ten is
+course, and the ZCQ and walking baselines, are ASSUMPTIONS (as in ``seed_30_proms``). About one follow-up in ten is
 missed. Idempotent: nothing is written when ``DEMO-R01`` exists.
 
 They are not added to ``demo.patients``: that list mirrors ``STAGES`` one to one, which other subjects' seeders and
@@ -29,10 +29,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mildpath.content.schedule import follow_up_plan
+from mildpath.demo import CLINICIANS, SEED, Demo, register_seeder
 from mildpath.domain.schedule import Timepoint
 from mildpath.services import procedures as procedure_svc
 from mildpath.services.access import Actor
-from mildpath.services.demo import CLINICIANS, SEED, Demo, register_seeder
 from mildpath.services.patients import PatientIn, create_patient
 from mildpath.services.proms import ResponseIn, record_response
 from mildpath.store.models import Patient
@@ -65,7 +65,7 @@ EVENTS: dict[int, tuple[str, int, dict[str, Any]]] = {
     9: ("reintervention", 395, {"type": "spacer"}),
     12: ("reintervention", 610, {"type": "laminectomy"}),
 }
-# Full-responder improvement by timepoint (as demo_30_proms); walking as a multiple of baseline, minus 1.
+# Full-responder improvement by timepoint (as seed_30_proms); walking as a multiple of baseline, minus 1.
 ODI_GAIN = {"6w": 17.0, "3m": 20.0, "6m": 22.0, "12m": 22.5, "24m": 22.0}
 PAIN_GAIN = {"6w": 3.4, "3m": 4.0, "6m": 4.3, "12m": 4.3, "24m": 4.2}
 SEVERITY_GAIN = {"6w": 1.0, "3m": 1.15, "6m": 1.2, "12m": 1.2, "24m": 1.15}

@@ -2,7 +2,14 @@
 pathway. Its people are also the test personas. Loading it twice changes nothing (idempotent).
 
 Subjects add their part through :data:`SEEDERS`: functions ``seed(session, demo)`` called in order, each
-checking for its own rows before writing, so a re-run never duplicates anything.
+checking for its own rows before writing, so a re-run never duplicates anything. The seeders are the modules
+``seed_NN_subject`` of this package, loaded in the order of their number.
+
+The demo is a client of the services, like the web and the CLI: it writes through the use cases (the access
+check, the audit row and the rules are the real ones). It reads the store only to ask "is this row already
+there?" (the idempotency of a re-run: the clinic by name, a patient by MRN, a user by patient, a screening,
+response, procedure, plan or diary of the demo clinic) and adds the demo clinic row itself (no use case creates
+clinics); those imports are the named exceptions in the import-linter contract "The demo seeds through services".
 """
 
 from __future__ import annotations
@@ -237,15 +244,13 @@ def load_demo(session: Session, *, today: date) -> Demo:
 
 
 def _load_subject_seeders() -> None:
-    """Import the services that register demo seeders (each registers itself on import)."""
+    """Import the subject seeders of this package, ``seed_NN_subject`` in order (each registers itself on import)."""
     import importlib
     import pkgutil
 
-    import mildpath.services as pkg
-
-    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
-        if info.name.startswith("demo_"):
-            importlib.import_module(f"mildpath.services.{info.name}")
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("seed_"):
+            importlib.import_module(f"{__name__}.{info.name}")
 
 
 def demo_logins() -> list[tuple[str, str, str]]:
