@@ -55,6 +55,7 @@ def _same_as_golden(name: str, value: Any) -> None:
         path.write_text(text, encoding="utf-8")
     stored = json.loads(path.read_text(encoding="utf-8"))
     assert value == stored
+    assert text == path.read_text(encoding="utf-8")  # byte for byte: 2 is not 2.0, the key order holds
     assert list(_keys(value)) == list(_keys(stored))  # the same keys in the same order, all the way down
 
 
