@@ -19,8 +19,13 @@ from tests.outcomes.conftest import DAYS_SINCE
 Z = 1.959963984540054
 
 
+def as_json(report):  # type: ignore[no-untyped-def]
+    """The report's JSON (what ``mildpath report outcomes --json`` and the API print)."""
+    return report.model_dump(mode="json")
+
+
 def report_for(db, small, **filters):  # type: ignore[no-untyped-def]
-    return outcomes_report(db, small.actor, OutcomeFilters(**filters), today=small.today)
+    return as_json(outcomes_report(db, small.actor, OutcomeFilters(**filters), today=small.today))
 
 
 @pytest.fixture(scope="module")
@@ -225,7 +230,7 @@ def test_trajectories_are_median_and_quartiles_per_timepoint(report):
 def test_benchmarks_sit_beside_the_matching_clinic_figure(db, small):
     # The cohort's ODI and ZCQ answers were collected with mildpath's neutral labels: a site that declares the
     # licensed wording (MILDPATH_LICENSED_WORDING=odi,zcq) compares them with the trials (issue 15 §5).
-    report = outcomes_report(db, small.actor, OutcomeFilters(), today=small.today, declared=("odi", "zcq"))
+    report = as_json(outcomes_report(db, small.actor, OutcomeFilters(), today=small.today, declared=("odi", "zcq")))
     assert report["wording"]["excluded_total"] == 0
     bench = by(report["benchmarks"], "id")
     motion = bench["motion-1y-odi"]
@@ -289,8 +294,8 @@ def test_a_patient_may_not_read_the_registry(db, small, patient_pat):
 
 
 def test_a_clinician_sees_only_their_clinic_and_an_admin_sees_all(db, small, dr_alice, admin_ada):
-    alice = outcomes_report(db, dr_alice.actor, today=small.today)["cohort"]["procedures"]
-    everyone = outcomes_report(db, admin_ada.actor, today=small.today)["cohort"]["procedures"]
+    alice = as_json(outcomes_report(db, dr_alice.actor, today=small.today))["cohort"]["procedures"]
+    everyone = as_json(outcomes_report(db, admin_ada.actor, today=small.today))["cohort"]["procedures"]
     assert everyone == alice + 4
 
 
@@ -308,7 +313,7 @@ def test_each_report_leaves_one_aggregate_audit_row(db, small):
 
 
 def test_the_system_actor_reads_everything(db, small):
-    report = outcomes_report(db, Actor.system("tests"), today=small.today)
+    report = as_json(outcomes_report(db, Actor.system("tests"), today=small.today))
     assert report["cohort"]["procedures"] >= 4
 
 
@@ -329,7 +334,7 @@ def test_neutral_wording_scores_stay_out_of_the_comparisons_with_the_trials(repo
 
 
 def test_the_declaration_is_per_instrument(db, small):
-    report = outcomes_report(db, small.actor, OutcomeFilters(), today=small.today, declared=("odi",))
+    report = as_json(outcomes_report(db, small.actor, OutcomeFilters(), today=small.today, declared=("odi",)))
     assert {row["instrument"] for row in report["wording"]["excluded"]} == {"zcq"}
     assert by(report["benchmarks"], "id")["motion-1y-odi"]["clinic"][0]["available"] is True
 
@@ -340,8 +345,10 @@ def test_the_pdf_says_how_many_scores_were_left_out_of_the_comparisons_and_why(r
     from pypdf import PdfReader
 
     from mildpath.reports.outcomes_pdf import report_pdf
+    from mildpath.services.outcomes_models import OutcomesReport
 
-    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(report_pdf(report))).pages)
+    typed = OutcomesReport.model_validate(report)  # the fixture holds the JSON; the PDF reads the typed report
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(report_pdf(typed))).pages)
     flat = " ".join(text.split())
     assert "Left out of these comparisons: 9 ODI responses, 2 ZCQ responses" in flat
     assert "not the licensed wording" in flat

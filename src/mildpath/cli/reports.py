@@ -1,7 +1,8 @@
 """``mildpath report outcomes`` and ``mildpath export fhir | deidentified`` (issue 8; contracts §2).
 
-- ``report outcomes --json`` prints the registry report (the dict of ``services.outcomes.outcomes_report``, the
-  same as the dashboard and ``GET /api/v1/outcomes``) on stdout; ``--out FILE.pdf`` writes it as a PDF.
+- ``report outcomes --json`` prints the registry report (the JSON of the ``OutcomesReport`` of
+  ``services.outcomes.outcomes_report``, the same as the dashboard and ``GET /api/v1/outcomes``) on stdout;
+  ``--out FILE.pdf`` writes it as a PDF.
 - ``export fhir --out DIR`` writes the whole store as FHIR R4 Bulk Data NDJSON, ``DIR/<ResourceType>.ndjson``.
 - ``export deidentified --out DIR [--format csv|parquet]`` writes ``procedures``, ``scores`` and ``events`` tables
   with pseudonymous ids and dates reduced to days from the procedure (method: ``services.outcomes_export``).
@@ -125,9 +126,9 @@ def outcomes(
 
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(report_pdf(report))
-        sys.stderr.write(f"wrote {out} ({report['cohort']['procedures']} procedures)\n")
+        sys.stderr.write(f"wrote {out} ({report.cohort.procedures} procedures)\n")
     if as_json:
-        emit_json(report)
+        emit_json(report.model_dump(mode="json"))
 
 
 @report_app.command("overrides")

@@ -1,7 +1,8 @@
 """The registry report as a printable document: HTML (Jinja2, autoescaped) rendered to PDF by WeasyPrint.
 
-Input is the report dict of :func:`mildpath.services.outcomes.outcomes_report`, so the PDF shows exactly the
-numbers of the JSON and the dashboard. Charts come from :mod:`mildpath.reports.plots` as PNG, embedded as data
+Input is the report of :func:`mildpath.services.outcomes.outcomes_report` (an ``OutcomesReport``, read by
+attribute; not imported, the reports layer sits below services), so the PDF shows exactly the numbers of the JSON
+and the dashboard. Charts come from :mod:`mildpath.reports.plots` as PNG, embedded as data
 URIs. WeasyPrint and matplotlib are imported inside the functions that need them.
 
 Layout: page 1, the cohort and the benchmarks beside the clinic's figures; page 2, trajectories and change from
@@ -19,6 +20,8 @@ from typing import Any
 
 import jinja2
 
+#: ``services.outcomes_models.OutcomesReport``.
+Report = Any
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "outcomes"
 
 
@@ -34,22 +37,30 @@ def fmt_num(value: float | None, digits: int = 2, signed: bool = False) -> str:
     return text.replace("-", "\u2212")
 
 
-def fmt_ci(row: Mapping[str, Any], key: str = "mean", digits: int = 2, unit: str = "") -> str:
+def _field(row: Any, key: str, default: Any = None) -> Any:
+    """A field of a report row: a typed row of ``OutcomesReport`` (an attribute) or its JSON (a key)."""
+    if isinstance(row, Mapping):
+        return row.get(key, default)
+    return getattr(row, key, default)
+
+
+def fmt_ci(row: Any, key: str = "mean", digits: int = 2, unit: str = "") -> str:
     """``value (low to high)`` from a report row; ``value`` alone when there is no interval."""
-    value = row.get(key)
+    value = _field(row, key)
     if value is None:
         return "\u2014"
     text = fmt_num(value, digits) + unit
-    if row.get("ci_low") is None or row.get("ci_high") is None:
+    low, high = _field(row, "ci_low"), _field(row, "ci_high")
+    if low is None or high is None:
         return text
-    return f"{text} ({fmt_num(row['ci_low'], digits)} to {fmt_num(row['ci_high'], digits)})"
+    return f"{text} ({fmt_num(low, digits)} to {fmt_num(high, digits)})"
 
 
-def fmt_pct(row: Mapping[str, Any]) -> str:
+def fmt_pct(row: Any) -> str:
     """``58.3% (31.9 to 80.7), 7/12`` from a proportion row; ``—`` with ``0/0``."""
-    if row.get("percent") is None:
-        return f"\u2014 (0/{row.get('n', 0)})"
-    return f"{fmt_ci(row, 'percent', 1, '%')}, {row['events']}/{row['n']}"
+    if _field(row, "percent") is None:
+        return f"\u2014 (0/{_field(row, 'n', 0)})"
+    return f"{fmt_ci(row, 'percent', 1, '%')}, {_field(row, 'events')}/{_field(row, 'n')}"
 
 
 @lru_cache(maxsize=1)
@@ -69,7 +80,7 @@ def _png(data: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
-def charts(report: Mapping[str, Any]) -> dict[str, str]:
+def charts(report: Report) -> dict[str, str]:
     """The report's charts as PNG data URIs (``trajectories``, ``responders``, ``survival``)."""
     from mildpath.reports import plots
 
@@ -80,10 +91,10 @@ def charts(report: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def report_html(report: Mapping[str, Any], *, with_charts: bool = True) -> str:
+def report_html(report: Report, *, with_charts: bool = True) -> str:
     """The report as a standalone HTML document (charts embedded unless ``with_charts`` is false)."""
-    measures = {m["id"]: m for m in report["measures"]}
-    sources = {s["id"]: s for b in report["benchmarks"] for s in b["sources"]}
+    measures = {m.id: m for m in report.measures}
+    sources = {s.id: s for b in report.benchmarks for s in b.sources}
     return (
         _env()
         .get_template("report.html")
@@ -96,7 +107,7 @@ def report_html(report: Mapping[str, Any], *, with_charts: bool = True) -> str:
     )
 
 
-def report_pdf(report: Mapping[str, Any]) -> bytes:
+def report_pdf(report: Report) -> bytes:
     """The report as PDF bytes (WeasyPrint)."""
     from weasyprint import HTML
 

@@ -1,4 +1,5 @@
-"""Static charts for reports (PNG or SVG bytes) from the outcomes report dict (``services.outcomes``).
+"""Static charts for reports (PNG or SVG bytes) from the outcomes report (``services.outcomes_models.OutcomesReport``,
+read by attribute; its type is not imported: reports sit below services).
 
 matplotlib is imported inside each function and used through :class:`matplotlib.figure.Figure` with the Agg
 canvas (no ``pyplot`` global state: safe in a web worker thread). Output is deterministic for the same input
@@ -21,7 +22,8 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-Report = Mapping[str, Any]
+#: ``services.outcomes_models.OutcomesReport`` (not imported: the reports layer sits below services).
+Report = Any
 FORMATS = ("png", "svg")
 BLUE, ORANGE, GREEN, PURPLE, GREY, RED = "#1f5fa8", "#c25400", "#2a7d3b", "#6b3fa0", "#555555", "#a11d1d"
 PALETTE = (BLUE, ORANGE, GREEN, PURPLE, RED, GREY, "#00838f")
@@ -56,33 +58,33 @@ def _style(ax: Any) -> None:
     ax.set_axisbelow(True)
 
 
-def _measure(report: Report, measure: str) -> Mapping[str, Any]:
-    for m in report["measures"]:
-        if m["id"] == measure:
-            return m  # type: ignore[no-any-return]
+def _measure(report: Report, measure: str) -> Any:
+    for m in report.measures:
+        if m.id == measure:
+            return m
     raise KeyError(measure)
 
 
 def _draw_trajectory(ax: Any, report: Report, measure: str, color: str = BLUE) -> None:
     info = _measure(report, measure)
-    rows = [r for r in report["trajectories"][measure] if r["n"]]
-    order = [t["id"] for t in report["timepoints"]]
-    xs = [order.index(r["timepoint"]) for r in rows]
+    rows = [r for r in report.trajectories[measure] if r.n]
+    order = [t.id for t in report.timepoints]
+    xs = [order.index(r.timepoint) for r in rows]
     if rows:
         ax.fill_between(
             xs,
-            [r["q1"] for r in rows],
-            [r["q3"] for r in rows],
+            [r.q1 for r in rows],
+            [r.q3 for r in rows],
             color=color,
             alpha=0.18,
             linewidth=0,
             label="Interquartile range",
         )
-        ax.plot(xs, [r["median"] for r in rows], color=color, marker="o", linewidth=2, label="Median")
+        ax.plot(xs, [r.median for r in rows], color=color, marker="o", linewidth=2, label="Median")
         for x, r in zip(xs, rows, strict=True):
             ax.annotate(
-                f"n={r['n']}",
-                (x, info["low"]),
+                f"n={r.n}",
+                (x, info.low),
                 textcoords="offset points",
                 xytext=(0, 3),
                 ha="center",
@@ -93,10 +95,10 @@ def _draw_trajectory(ax: Any, report: Report, measure: str, color: str = BLUE) -
         ax.text(0.5, 0.5, "No scores yet", transform=ax.transAxes, ha="center", va="center", color=GREY)
     ax.set_xticks(range(len(order)), [SHORT.get(t, t) for t in order])
     ax.set_xlim(-0.3, len(order) - 0.7)
-    ax.set_ylim(info["low"], info["high"])
-    better = "higher is better" if info["higher_is_better"] else "lower is better"
-    ax.set_title(f"{info['label']} ({better})", fontsize=9)
-    ax.set_ylabel(info["unit"])
+    ax.set_ylim(info.low, info.high)
+    better = "higher is better" if info.higher_is_better else "lower is better"
+    ax.set_title(f"{info.label} ({better})", fontsize=9)
+    ax.set_ylabel(info.unit)
     _style(ax)
 
 
@@ -129,22 +131,22 @@ def responder_bars(
     fmt: str = "png",
 ) -> bytes:
     """Responder shares (%) per follow-up timepoint, one bar per definition, with 95 % Wilson intervals."""
-    labels = {d["id"]: d["label"] for d in report["responder_definitions"]}
-    timepoints = [t for t in report["timepoints"] if t["after_procedure"]]
+    labels = {d.id: d.label for d in report.responder_definitions}
+    timepoints = [t for t in report.timepoints if t.after_procedure]
     fig = _figure(7.4, 3.6)
     ax = fig.add_subplot()
     width = 0.8 / max(1, len(definitions))
     for i, definition in enumerate(definitions):
-        rows = {r["timepoint"]: r for r in report["responders"][definition]}
+        rows = {r.timepoint: r for r in report.responders[definition]}
         xs, heights, lows, highs = [], [], [], []
         for j, tp in enumerate(timepoints):
-            r = rows.get(tp["id"])
-            if r is None or r["percent"] is None:
+            r = rows.get(tp.id)
+            if r is None or r.percent is None:
                 continue
             xs.append(j - 0.4 + width * (i + 0.5))
-            heights.append(r["percent"])
-            lows.append(r["percent"] - r["ci_low"])
-            highs.append(r["ci_high"] - r["percent"])
+            heights.append(r.percent)
+            lows.append(r.percent - r.ci_low)
+            highs.append(r.ci_high - r.percent)
         ax.bar(
             xs,
             heights,
@@ -154,7 +156,7 @@ def responder_bars(
             yerr=[lows, highs],
             error_kw={"elinewidth": 0.8, "capsize": 2, "ecolor": "#333333"},
         )
-    ax.set_xticks(range(len(timepoints)), [SHORT.get(t["id"], t["label"]) for t in timepoints])
+    ax.set_xticks(range(len(timepoints)), [SHORT.get(t.id, t.label) for t in timepoints])
     ax.set_ylim(0, 105)
     ax.set_ylabel("responders (%)")
     ax.set_title("Responders by definition and timepoint (bars: 95% Wilson interval)", fontsize=9)
@@ -165,16 +167,16 @@ def responder_bars(
 
 def survival_chart(report: Report, endpoint: str = "any", fmt: str = "png") -> bytes:
     """The Kaplan-Meier reintervention-free curve (step), its 95 % band and the numbers at risk by 6 months."""
-    survival = report["survival"][endpoint]
-    curve = survival["curve"]
+    survival = getattr(report.survival, endpoint)
+    curve = survival.curve
     fig = _figure(7.4, 3.4)
     ax = fig.add_subplot()
     if curve:
-        months = [p["days"] / 30.4375 for p in curve]
+        months = [p.days / 30.4375 for p in curve]
         ax.fill_between(
             months,
-            [100 * (p["ci_low"] if p["ci_low"] is not None else p["survival"]) for p in curve],
-            [100 * (p["ci_high"] if p["ci_high"] is not None else p["survival"]) for p in curve],
+            [100 * (p.ci_low if p.ci_low is not None else p.survival) for p in curve],
+            [100 * (p.ci_high if p.ci_high is not None else p.survival) for p in curve],
             step="post",
             color=BLUE,
             alpha=0.15,
@@ -183,11 +185,11 @@ def survival_chart(report: Report, endpoint: str = "any", fmt: str = "png") -> b
         )
         ax.step(
             months,
-            [100 * p["survival"] for p in curve],
+            [100 * p.survival for p in curve],
             where="post",
             color=BLUE,
             linewidth=2,
-            label=survival["label"],
+            label=survival.label,
         )
         last = max(months)
         ticks = list(range(0, int(last) + 7, 6))
@@ -195,8 +197,8 @@ def survival_chart(report: Report, endpoint: str = "any", fmt: str = "png") -> b
         ax.set_xlim(0, max(6.0, last))
         at_risk = []
         for m in ticks:
-            later = [p for p in curve if p["days"] / 30.4375 >= m]
-            at_risk.append(str(later[0]["at_risk"]) if later else "0")
+            later = [p for p in curve if p.days / 30.4375 >= m]
+            at_risk.append(str(later[0].at_risk) if later else "0")
         ax.set_xlabel(
             "months after the procedure\nat risk: "
             + "  ".join(f"{m} mo: {n}" for m, n in zip(ticks, at_risk, strict=True)),
@@ -209,7 +211,7 @@ def survival_chart(report: Report, endpoint: str = "any", fmt: str = "png") -> b
     ax.set_ylim(0, 102)
     ax.set_ylabel("free of reintervention (%)")
     ax.set_title(
-        f"{survival['label']}: Kaplan-Meier, {survival['events']} event(s) in {survival['n']} procedures",
+        f"{survival.label}: Kaplan-Meier, {survival.events} event(s) in {survival.n} procedures",
         fontsize=9,
     )
     ax.legend(fontsize=7, frameon=False, loc="lower left")

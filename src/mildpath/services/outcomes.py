@@ -68,6 +68,7 @@ from mildpath.domain.outcomes import (
     trajectory,
 )
 from mildpath.domain.schedule import SchedulePlan
+from mildpath.services import outcomes_models as om
 from mildpath.services import procedure_exports, proms
 from mildpath.services.access import Actor, get_patient_for, record, require_staff, visible_patients
 from mildpath.store import outcomes as store
@@ -333,7 +334,7 @@ def read_registry(
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# The report
+# The report: one small function per section, each returning its typed part of :class:`OutcomesReport`
 
 
 def _r(value: float | None, digits: int = 2) -> float | None:
@@ -348,7 +349,8 @@ def _pct(value: float | None) -> float | None:
     return None if value is None else round(100.0 * value, 1)
 
 
-def rate_json(rate: RateCI) -> dict[str, Any]:
+def _rate(rate: RateCI) -> dict[str, Any]:
+    """The proportion fields every rate row carries (``events``, ``n``, ``percent``, ``ci_low``, ``ci_high``)."""
     return {
         "events": rate.events,
         "n": rate.n,
@@ -358,50 +360,212 @@ def rate_json(rate: RateCI) -> dict[str, Any]:
     }
 
 
-def mean_json(ci: MeanCI) -> dict[str, Any]:
+def _mean(ci: MeanCI) -> dict[str, Any]:
     return {"n": ci.n, "mean": _r(ci.mean), "sd": _r(ci.sd), "ci_low": _r(ci.low), "ci_high": _r(ci.high)}
 
 
-def _change_json(s: ChangeSummary, labels: Mapping[str, str]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Plan:
+    """The follow-up plan as the sections read it: labels, the follow-up timepoints, every timepoint."""
+
+    plan: SchedulePlan
+    labels: Mapping[str, str]
+    follow: tuple[str, ...]
+    everything: tuple[str, ...]
+
+    @classmethod
+    def load(cls) -> _Plan:
+        plan = follow_up_plan()
+        return cls(
+            plan,
+            {tp.id: tp.label for tp in plan.timepoints},
+            tuple(tp.id for tp in plan.timepoints if tp.after_procedure),
+            tuple(tp.id for tp in plan.timepoints),
+        )
+
+
+def _filters_section(filters: OutcomeFilters, operators: Mapping[int, str]) -> om.ReportFilters:
+    name = operators.get(filters.operator, "") if filters.operator else ""
+    return om.ReportFilters(**filters.model_dump(mode="json"), operator_name=name)
+
+
+def _cohort_section(cohort: Cohort, operators: Mapping[int, str]) -> om.CohortSummary:
+    procedures = cohort.procedures
+    return om.CohortSummary(
+        procedures=len(procedures),
+        patients=cohort.patients,
+        first_procedure=_iso(min((p.procedure_date for p in procedures), default=None)),
+        last_procedure=_iso(max((p.procedure_date for p in procedures), default=None)),
+        by_operator=[
+            om.OperatorCount(id=oid, name=name, procedures=sum(1 for p in procedures if p.operator_id == oid))
+            for oid, name in sorted(operators.items(), key=lambda kv: kv[1])
+            if any(p.operator_id == oid for p in procedures)
+        ],
+        by_levels_treated={
+            str(k): sum(1 for p in procedures if len(p.levels) == k)
+            for k in sorted({len(p.levels) for p in procedures})
+        },
+        by_age_band={band.value: sum(1 for p in procedures if p.age_band == band) for band in AgeBand},
+    )
+
+
+def _timepoints_section(plan: _Plan) -> list[om.TimepointInfo]:
+    return [
+        om.TimepointInfo(id=tp.id, label=tp.label, optional=tp.optional, after_procedure=tp.after_procedure)
+        for tp in plan.plan.timepoints
+    ]
+
+
+def _measure_row(info: MeasureInfo) -> om.MeasureRow:
+    return om.MeasureRow(
+        id=info.id,
+        label=info.label,
+        short=info.short,
+        unit=info.unit,
+        low=info.low,
+        high=info.high,
+        higher_is_better=info.higher_is_better,
+    )
+
+
+def _follow_up_section(cohort: Cohort, plan: _Plan, today: date) -> list[om.FollowUpRow]:
+    return [
+        om.FollowUpRow(timepoint=c.timepoint, label=plan.labels[c.timepoint], pending=c.pending, **_rate(c.rate))
+        for c in follow_up_completion(cohort, plan.plan.timepoints, today)
+    ]
+
+
+def _change_row(s: ChangeSummary, labels: Mapping[str, str]) -> om.ChangeRow:
+    return om.ChangeRow(
+        timepoint=s.timepoint,
+        label=labels.get(s.timepoint, s.timepoint),
+        baseline_mean=_r(s.baseline_mean),
+        follow_up_mean=_r(s.follow_up_mean),
+        **_mean(s.change),
+    )
+
+
+def _change_section(cohort: Cohort, plan: _Plan) -> dict[str, list[om.ChangeRow]]:
     return {
-        "timepoint": s.timepoint,
-        "label": labels.get(s.timepoint, s.timepoint),
-        "baseline_mean": _r(s.baseline_mean),
-        "follow_up_mean": _r(s.follow_up_mean),
-        **mean_json(s.change),
+        measure: [_change_row(s, plan.labels) for s in change_from_baseline(cohort, measure, plan.follow)]
+        for measure in CHANGE_MEASURES
     }
 
 
-def _survival_json(curve: SurvivalCurve, endpoint: str, label: str) -> dict[str, Any]:
-    def at(days: int, p: SurvivalPoint | None) -> dict[str, Any]:
-        base = {"days": days, "months": round(days / 30.4375)}
-        if p is None:
-            return {**base, "survival": None, "ci_low": None, "ci_high": None, "at_risk": 0}
-        return {
-            **base,
-            "survival": _pct(p.survival),
-            "ci_low": _pct(p.low),
-            "ci_high": _pct(p.high),
-            "at_risk": p.at_risk,
-        }
+def _relative_change_section(cohort: Cohort, plan: _Plan) -> om.RelativeChange:
+    rows = change_from_baseline(cohort, "walking", plan.follow, relative=True)
+    return om.RelativeChange(walking=[_change_row(s, plan.labels) for s in rows])
 
+
+def _definitions_section() -> list[om.ResponderDefinition]:
+    info = responder_content()
+    out = []
+    for definition, label in DEFINITIONS.items():
+        names = _DEFINITION_THRESHOLDS[definition]
+        out.append(
+            om.ResponderDefinition(
+                id=definition,
+                label=label,
+                headline=definition == "odi-points",
+                verified=all(info[n].verified for n in names),
+                note=" ".join(info[n].note for n in names),
+                sources=sorted({s for n in names for s in info[n].sources}),
+            )
+        )
+    return out
+
+
+def _responders_section(cohort: Cohort, plan: _Plan) -> dict[str, list[om.ResponderRow]]:
     return {
-        "endpoint": endpoint,
-        "label": label,
-        "n": curve.n,
-        "events": curve.events,
-        "curve": [
-            {
-                "days": int(p.days),
-                "survival": _r(p.survival, 4),
-                "ci_low": _r(p.low, 4),
-                "ci_high": _r(p.high, 4),
-                "at_risk": p.at_risk,
-            }
+        d: [
+            om.ResponderRow(timepoint=r.timepoint, label=plan.labels[r.timepoint], unknown=r.unknown, **_rate(r.rate))
+            for r in responder_rates(cohort, d, plan.follow)
+        ]
+        for d in DEFINITIONS
+    }
+
+
+def _trajectories_section(cohort: Cohort, plan: _Plan) -> dict[str, list[om.TrajectoryRow]]:
+    return {
+        measure: [
+            om.TrajectoryRow(
+                timepoint=t.timepoint,
+                label=plan.labels[t.timepoint],
+                n=t.quartiles.n,
+                q1=_r(t.quartiles.q1),
+                median=_r(t.quartiles.median),
+                q3=_r(t.quartiles.q3),
+            )
+            for t in trajectory(cohort, measure, plan.everything)
+        ]
+        for measure in MEASURE_INFO
+    }
+
+
+def _adverse_events_section(cohort: Cohort) -> list[om.EventRow]:
+    events = policies().events
+    labels = {c.id: c.label for c in events.adverse_event_types} | {
+        "any": "Any adverse event",
+        "serious": "Serious adverse event",
+    }
+    types = [c.id for c in events.adverse_event_types]
+    return [
+        om.EventRow(type=r.type, label=labels[r.type], count=r.events, **_rate(r.rate))
+        for r in event_rates(cohort.procedure_ids, cohort.adverse_events, types)
+    ]
+
+
+def _reinterventions_section(cohort: Cohort) -> list[om.EventRow]:
+    events = policies().events
+    labels = {c.id: c.label for c in events.reintervention_types} | {"any": "Any later intervention"}
+    types = [c.id for c in events.reintervention_types]
+    return [
+        om.EventRow(type=r.type, label=labels[r.type], count=r.events, **_rate(r.rate))
+        for r in event_rates(cohort.procedure_ids, cohort.reinterventions, types)
+        if r.type != "serious"
+    ]
+
+
+def _survival_endpoint(curve: SurvivalCurve, endpoint: str, label: str) -> om.SurvivalEndpoint:
+    def at(days: int, p: SurvivalPoint | None) -> om.SurvivalAt:
+        months = round(days / 30.4375)
+        if p is None:
+            return om.SurvivalAt(days=days, months=months, survival=None, ci_low=None, ci_high=None, at_risk=0)
+        return om.SurvivalAt(
+            days=days,
+            months=months,
+            survival=_pct(p.survival),
+            ci_low=_pct(p.low),
+            ci_high=_pct(p.high),
+            at_risk=p.at_risk,
+        )
+
+    return om.SurvivalEndpoint(
+        endpoint=endpoint,
+        label=label,
+        n=curve.n,
+        events=curve.events,
+        curve=[
+            om.CurvePoint(
+                days=int(p.days),
+                survival=round(float(p.survival), 4),
+                ci_low=_r(p.low, 4),
+                ci_high=_r(p.high, 4),
+                at_risk=p.at_risk,
+            )
             for p in curve.points
         ],
-        "at": [at(days, p) for days, p in curve.at],
-    }
+        at=[at(days, p) for days, p in curve.at],
+    )
+
+
+def _survival_section(curves: Mapping[str, SurvivalCurve]) -> om.Survival:
+    return om.Survival(
+        any=_survival_endpoint(curves["any"], "any", "Free of any later intervention"),
+        surgery=_survival_endpoint(curves["surgery"], "surgery", "Free of surgery or reoperation"),
+        surgical_types=list(benchmark_set().surgical_reintervention_types),
+        surgical_note=benchmark_set().surgical_reintervention_note,
+    )
 
 
 def _fit(cohort: Cohort, today: date, types: Iterable[str] | None, at_days: Sequence[int]) -> SurvivalCurve:
@@ -409,6 +573,31 @@ def _fit(cohort: Cohort, today: date, types: Iterable[str] | None, at_days: Sequ
 
     tte = time_to_event(cohort, today, None if types is None else set(types))
     return kaplan_meier(tte.durations, tte.observed, at_days=at_days)
+
+
+def _curves(cohort: Cohort, today: date) -> dict[str, SurvivalCurve]:
+    days = _benchmark_days()
+    surgical = benchmark_set().surgical_reintervention_types
+    return {"any": _fit(cohort, today, None, days), "surgery": _fit(cohort, today, surgical, days)}
+
+
+def _wording_section(cohort: Cohort, neutral: Sequence[tuple[int, str]], declared: Sequence[str]) -> om.Wording:
+    """How many responses were kept out of the comparisons with the trials, and why (issue 15 §5)."""
+    ids = cohort.procedure_ids
+    counts = {i: sum(1 for pid, inst in neutral if pid in ids and inst == i) for i in licensed_instruments()}
+    titles = {i: instrument_form(i).short_title for i in counts}
+    return om.Wording(
+        declared_licensed=list(declared),
+        excluded_total=sum(counts.values()),
+        excluded_by_instrument={i: n for i, n in counts.items() if n},
+        excluded=[om.ExcludedResponses(instrument=i, label=titles[i], responses=n) for i, n in counts.items() if n],
+        why=(
+            "Answered with mildpath's own short neutral labels, not the licensed wording of the validated "
+            "questionnaire, so these scores are not compared with the trials. A site that holds the licence "
+            "installs the wording (MILDPATH_CONTENT_DIR/instruments) or declares it (MILDPATH_LICENSED_WORDING)."
+        ),
+        sources=["instrument-licences"],
+    )
 
 
 def _months_label(timepoint: str) -> str:
@@ -421,148 +610,105 @@ def _benchmark_days() -> tuple[int, ...]:
     return tuple(sorted(days | set(SURVIVAL_DAYS)))
 
 
-def _clinic_figure(
-    comp: Comparator, report: Mapping[str, Any], curves: Mapping[str, SurvivalCurve], plan: SchedulePlan
-) -> dict[str, Any]:
-    """The clinic's figure a benchmark is compared with (``available`` false with a note when there is none)."""
-    labels = {tp.id: tp.label for tp in plan.timepoints}
-    if comp.kind in ("change", "relative_change"):
-        assert comp.measure is not None and comp.timepoint is not None
-        info = MEASURE_INFO[comp.measure]
-        what = f"{info.short}, {labels.get(comp.timepoint) or _months_label(comp.timepoint)}"
-        if comp.timepoint not in labels:
-            return {
-                "what": what,
-                "available": False,
-                "note": "not collected: the follow-up plan ends at 24 months",
-            }
-        table = report["relative_change" if comp.kind == "relative_change" else "change"].get(comp.measure, [])
-        row = next((r for r in table if r["timepoint"] == comp.timepoint), None)
-        instrument = comp.measure.split("_")[0]
-        left_out = report.get("wording", {}).get("excluded_by_instrument", {}).get(instrument, 0)
-        extra = {"excluded": left_out} if left_out else {}
-        if row is None or row["mean"] is None:
-            note = "no pairs yet"
-            if left_out:
-                note = f"no pairs with the licensed wording ({left_out} responses with neutral labels left out)"
-            return {"what": what, "available": False, "note": note, **extra}
-        unit = "%" if comp.kind == "relative_change" else info.unit
-        return {
-            "what": what,
-            "available": True,
-            "value": row["mean"],
-            "ci_low": row["ci_low"],
-            "ci_high": row["ci_high"],
-            "n": row["n"],
-            "unit": unit,
-            **extra,
-        }
-    if comp.kind == "event_rate":
-        rows = {r["type"]: r for r in report["adverse_events"]}
-        row = rows.get(str(comp.type))
-        what = "Any adverse event" if comp.type == "any" else (row["label"] if row else str(comp.type))
-        if row is None or row["percent"] is None:
-            return {"what": what, "available": False, "note": "no procedures"}
-        return {
-            "what": what,
-            "available": True,
-            "value": row["percent"],
-            "ci_low": row["ci_low"],
-            "ci_high": row["ci_high"],
-            "n": row["n"],
-            "unit": "%",
-        }
-    # cumulative incidence = 1 - reintervention-free survival at `days`
+@dataclass(frozen=True)
+class _Basis:
+    """The clinic's figures the benchmarks compare with: the change tables of the comparable cohort, the adverse
+    event rates, the wording counts and the survival curves."""
+
+    change: Mapping[str, Sequence[om.ChangeRow]]
+    relative_change: Mapping[str, Sequence[om.ChangeRow]]
+    adverse_events: Sequence[om.EventRow]
+    wording: om.Wording
+    curves: Mapping[str, SurvivalCurve]
+    labels: Mapping[str, str]
+
+
+Figure = om.ClinicFigure | om.MissingFigure
+
+
+def _change_figure(comp: Comparator, basis: _Basis) -> Figure:
+    assert comp.measure is not None and comp.timepoint is not None
+    info = MEASURE_INFO[comp.measure]
+    what = f"{info.short}, {basis.labels.get(comp.timepoint) or _months_label(comp.timepoint)}"
+    if comp.timepoint not in basis.labels:
+        return om.MissingFigure(what=what, available=False, note="not collected: the follow-up plan ends at 24 months")
+    table = (basis.relative_change if comp.kind == "relative_change" else basis.change).get(comp.measure, [])
+    row = next((r for r in table if r.timepoint == comp.timepoint), None)
+    left_out = basis.wording.excluded_by_instrument.get(comp.measure.split("_")[0], 0) or None
+    if row is None or row.mean is None:
+        note = "no pairs yet"
+        if left_out:
+            note = f"no pairs with the licensed wording ({left_out} responses with neutral labels left out)"
+        return om.MissingFigure(what=what, available=False, note=note, excluded=left_out)
+    return om.ClinicFigure(
+        what=what,
+        available=True,
+        value=row.mean,
+        ci_low=row.ci_low,
+        ci_high=row.ci_high,
+        n=row.n,
+        unit="%" if comp.kind == "relative_change" else info.unit,
+        excluded=left_out,
+    )
+
+
+def _event_figure(comp: Comparator, basis: _Basis) -> Figure:
+    row = next((r for r in basis.adverse_events if r.type == str(comp.type)), None)
+    what = "Any adverse event" if comp.type == "any" else (row.label if row else str(comp.type))
+    if row is None or row.percent is None:
+        return om.MissingFigure(what=what, available=False, note="no procedures")
+    return om.ClinicFigure(
+        what=what, available=True, value=row.percent, ci_low=row.ci_low, ci_high=row.ci_high, n=row.n, unit="%"
+    )
+
+
+def _incidence_figure(comp: Comparator, basis: _Basis) -> Figure:
+    """Cumulative incidence = 1 - reintervention-free survival at ``comp.days``."""
     assert comp.days is not None
     endpoint = str(comp.endpoint)
-    curve = curves[endpoint]
+    curve = basis.curves[endpoint]
     years = comp.days / 365.25
     what = f"{'Surgery or reoperation' if endpoint == 'surgery' else 'Any reintervention'} by {years:.0f} year" + (
         "s" if round(years) != 1 else ""
     )
     point = curve.estimate_at(comp.days)
     if point is None:
-        return {"what": what, "available": False, "note": "follow-up too short"}
-    return {
-        "what": what,
-        "available": True,
-        "value": _pct(1.0 - point.survival),
-        "ci_low": _pct(1.0 - point.high) if point.high is not None else None,
-        "ci_high": _pct(1.0 - point.low) if point.low is not None else None,
-        "n": curve.n,
-        "unit": "%",
-    }
+        return om.MissingFigure(what=what, available=False, note="follow-up too short")
+    return om.ClinicFigure(
+        what=what,
+        available=True,
+        value=_pct(1.0 - point.survival),
+        ci_low=_pct(1.0 - point.high) if point.high is not None else None,
+        ci_high=_pct(1.0 - point.low) if point.low is not None else None,
+        n=curve.n,
+        unit="%",
+    )
 
 
-def _benchmarks_json(
-    report: Mapping[str, Any], curves: Mapping[str, SurvivalCurve], plan: SchedulePlan
-) -> list[dict[str, Any]]:
-    out = []
-    for b in benchmark_set().benchmarks:
-        out.append(_benchmark_json(b, report, curves, plan))
-    return out
+def _clinic_figure(comp: Comparator, basis: _Basis) -> Figure:
+    """The clinic's figure a benchmark is compared with (``available`` false with a note when there is none)."""
+    if comp.kind in ("change", "relative_change"):
+        return _change_figure(comp, basis)
+    if comp.kind == "event_rate":
+        return _event_figure(comp, basis)
+    return _incidence_figure(comp, basis)
 
 
-def _benchmark_json(
-    b: Benchmark, report: Mapping[str, Any], curves: Mapping[str, SurvivalCurve], plan: SchedulePlan
-) -> dict[str, Any]:
-    return {
-        "id": b.id,
-        "metric": b.metric,
-        "study": b.study,
-        "time": b.time,
-        "value": b.value,
-        "unit": b.unit,
-        "published": b.display,
-        "verified": b.verified,
-        "label": b.label,
-        "comparability": b.comparability,
-        "sources": [{"id": s, "title": source(s).title} for s in b.sources],
-        "clinic": [_clinic_figure(c, report, curves, plan) for c in b.compare],
-    }
-
-
-def _definitions_json() -> list[dict[str, Any]]:
-    info = responder_content()
-    out = []
-    for definition, label in DEFINITIONS.items():
-        names = _DEFINITION_THRESHOLDS[definition]
-        out.append(
-            {
-                "id": definition,
-                "label": label,
-                "headline": definition == "odi-points",
-                "verified": all(info[n].verified for n in names),
-                "note": " ".join(info[n].note for n in names),
-                "sources": sorted({s for n in names for s in info[n].sources}),
-            }
-        )
-    return out
-
-
-def _filters_json(filters: OutcomeFilters, operators: Mapping[int, str]) -> dict[str, Any]:
-    data = filters.model_dump(mode="json")
-    data["operator_name"] = operators.get(filters.operator, "") if filters.operator else ""
-    return data
-
-
-def _wording_json(cohort: Cohort, neutral: Sequence[tuple[int, str]], declared: Sequence[str]) -> dict[str, Any]:
-    """How many responses were kept out of the comparisons with the trials, and why (issue 15 §5)."""
-    ids = cohort.procedure_ids
-    counts = {i: sum(1 for pid, inst in neutral if pid in ids and inst == i) for i in licensed_instruments()}
-    titles = {i: instrument_form(i).short_title for i in counts}
-    return {
-        "declared_licensed": list(declared),
-        "excluded_total": sum(counts.values()),
-        "excluded_by_instrument": {i: n for i, n in counts.items() if n},
-        "excluded": [{"instrument": i, "label": titles[i], "responses": n} for i, n in counts.items() if n],
-        "why": (
-            "Answered with mildpath's own short neutral labels, not the licensed wording of the validated "
-            "questionnaire, so these scores are not compared with the trials. A site that holds the licence "
-            "installs the wording (MILDPATH_CONTENT_DIR/instruments) or declares it (MILDPATH_LICENSED_WORDING)."
-        ),
-        "sources": ["instrument-licences"],
-    }
+def _benchmark_row(b: Benchmark, basis: _Basis) -> om.BenchmarkRow:
+    return om.BenchmarkRow(
+        id=b.id,
+        metric=b.metric,
+        study=b.study,
+        time=b.time,
+        value=b.value,
+        unit=b.unit,
+        published=b.display,
+        verified=b.verified,
+        label=b.label,
+        comparability=b.comparability,
+        sources=[om.SourceRef(id=s, title=source(s).title) for s in b.sources],
+        clinic=[_clinic_figure(c, basis) for c in b.compare],
+    )
 
 
 def build_report(
@@ -574,148 +720,48 @@ def build_report(
     comparable: Cohort | None = None,
     neutral: Sequence[tuple[int, str]] = (),
     declared: Sequence[str] = (),
-) -> dict[str, Any]:
-    """The report dict from a cohort already read (no database access; see :func:`outcomes_report`).
+) -> om.OutcomesReport:
+    """The report from a cohort already read (no database access; see :func:`outcomes_report`).
 
     ``filters`` are applied here (the period too, so a cohort read without a period can be filtered);
     ``operators`` names the operators by user id. ``comparable`` is the cohort the benchmarks compare with (see
     :class:`Registry`; default: ``cohort``); ``neutral`` lists the responses left out of it."""
     operators = operators or {}
-    plan = follow_up_plan()
-    labels = {tp.id: tp.label for tp in plan.timepoints}
-    follow = tuple(tp.id for tp in plan.timepoints if tp.after_procedure)
-    everything = tuple(tp.id for tp in plan.timepoints)
+    plan = _Plan.load()
     cohort = cohort.where(filters.to_domain())
-    procedures = cohort.procedures
-    ids = cohort.procedure_ids
-    events = policies().events
-    surgical = benchmark_set().surgical_reintervention_types
-
-    report: dict[str, Any] = {
-        "report": "outcomes",
-        "schema": SCHEMA,
-        "as_of": today.isoformat(),
-        "filters": _filters_json(filters, operators),
-        "filter_description": list(filters.to_domain().describe()),
-        "methods": dict(METHODS),
-        "cohort": {
-            "procedures": len(procedures),
-            "patients": cohort.patients,
-            "first_procedure": _iso(min((p.procedure_date for p in procedures), default=None)),
-            "last_procedure": _iso(max((p.procedure_date for p in procedures), default=None)),
-            "by_operator": [
-                {"id": oid, "name": name, "procedures": sum(1 for p in procedures if p.operator_id == oid)}
-                for oid, name in sorted(operators.items(), key=lambda kv: kv[1])
-                if any(p.operator_id == oid for p in procedures)
-            ],
-            "by_levels_treated": {
-                str(k): sum(1 for p in procedures if len(p.levels) == k)
-                for k in sorted({len(p.levels) for p in procedures})
-            },
-            "by_age_band": {band.value: sum(1 for p in procedures if p.age_band == band) for band in AgeBand},
-        },
-        "timepoints": [
-            {"id": tp.id, "label": tp.label, "optional": tp.optional, "after_procedure": tp.after_procedure}
-            for tp in plan.timepoints
-        ],
-        "measures": [
-            {
-                "id": m.id,
-                "label": m.label,
-                "short": m.short,
-                "unit": m.unit,
-                "low": m.low,
-                "high": m.high,
-                "higher_is_better": m.higher_is_better,
-            }
-            for m in MEASURE_INFO.values()
-        ],
-        "follow_up": [
-            {
-                "timepoint": c.timepoint,
-                "label": labels[c.timepoint],
-                "pending": c.pending,
-                **rate_json(c.rate),
-            }
-            for c in follow_up_completion(cohort, plan.timepoints, today)
-        ],
-        "change": {
-            m: [_change_json(s, labels) for s in change_from_baseline(cohort, m, follow)] for m in CHANGE_MEASURES
-        },
-        "relative_change": {
-            "walking": [_change_json(s, labels) for s in change_from_baseline(cohort, "walking", follow, relative=True)]
-        },
-        "responder_definitions": _definitions_json(),
-        "responders": {
-            d: [
-                {
-                    "timepoint": r.timepoint,
-                    "label": labels[r.timepoint],
-                    "unknown": r.unknown,
-                    **rate_json(r.rate),
-                }
-                for r in responder_rates(cohort, d, follow)
-            ]
-            for d in DEFINITIONS
-        },
-        "trajectories": {
-            m: [
-                {
-                    "timepoint": t.timepoint,
-                    "label": labels[t.timepoint],
-                    "n": t.quartiles.n,
-                    "q1": _r(t.quartiles.q1),
-                    "median": _r(t.quartiles.median),
-                    "q3": _r(t.quartiles.q3),
-                }
-                for t in trajectory(cohort, m, everything)
-            ]
-            for m in MEASURE_INFO
-        },
-        "discharge": {"same_day": rate_json(same_day_discharge(cohort))},
-    }
-    ae_types = [c.id for c in events.adverse_event_types]
-    ae_labels = {c.id: c.label for c in events.adverse_event_types} | {
-        "any": "Any adverse event",
-        "serious": "Serious adverse event",
-    }
-    report["adverse_events"] = [
-        {"type": r.type, "label": ae_labels[r.type], "count": r.events, **rate_json(r.rate)}
-        for r in event_rates(ids, cohort.adverse_events, ae_types)
-    ]
-    re_types = [c.id for c in events.reintervention_types]
-    re_labels = {c.id: c.label for c in events.reintervention_types} | {"any": "Any later intervention"}
-    report["reinterventions"] = [
-        {"type": r.type, "label": re_labels[r.type], "count": r.events, **rate_json(r.rate)}
-        for r in event_rates(ids, cohort.reinterventions, re_types)
-        if r.type != "serious"
-    ]
-    days = _benchmark_days()
-    curves = {"any": _fit(cohort, today, None, days), "surgery": _fit(cohort, today, surgical, days)}
-    report["survival"] = {
-        "any": _survival_json(curves["any"], "any", "Free of any later intervention"),
-        "surgery": _survival_json(curves["surgery"], "surgery", "Free of surgery or reoperation"),
-        "surgical_types": list(surgical),
-        "surgical_note": benchmark_set().surgical_reintervention_note,
-    }
-    report["wording"] = _wording_json(cohort, neutral, declared)
-    if comparable is None:
-        basis: Mapping[str, Any] = report
-    else:
+    change = _change_section(cohort, plan)
+    relative = _relative_change_section(cohort, plan)
+    adverse_events = _adverse_events_section(cohort)
+    wording = _wording_section(cohort, neutral, declared)
+    curves = _curves(cohort, today)
+    if comparable is not None:
         same = comparable.where(filters.to_domain())
-        basis = {
-            **report,
-            "change": {
-                m: [_change_json(s, labels) for s in change_from_baseline(same, m, follow)] for m in CHANGE_MEASURES
-            },
-            "relative_change": {
-                "walking": [
-                    _change_json(s, labels) for s in change_from_baseline(same, "walking", follow, relative=True)
-                ]
-            },
-        }
-    report["benchmarks"] = _benchmarks_json(basis, curves, plan)
-    return report
+        basis_change, basis_relative = _change_section(same, plan), _relative_change_section(same, plan)
+    else:
+        basis_change, basis_relative = change, relative
+    basis = _Basis(basis_change, {"walking": basis_relative.walking}, adverse_events, wording, curves, plan.labels)
+    return om.OutcomesReport(
+        schema_=SCHEMA,
+        as_of=today.isoformat(),
+        filters=_filters_section(filters, operators),
+        filter_description=list(filters.to_domain().describe()),
+        methods=dict(METHODS),
+        cohort=_cohort_section(cohort, operators),
+        timepoints=_timepoints_section(plan),
+        measures=[_measure_row(info) for info in MEASURE_INFO.values()],
+        follow_up=_follow_up_section(cohort, plan, today),
+        change=change,
+        relative_change=relative,
+        responder_definitions=_definitions_section(),
+        responders=_responders_section(cohort, plan),
+        trajectories=_trajectories_section(cohort, plan),
+        discharge=om.Discharge(same_day=om.Rate(**_rate(same_day_discharge(cohort)))),
+        adverse_events=adverse_events,
+        reinterventions=_reinterventions_section(cohort),
+        survival=_survival_section(curves),
+        wording=wording,
+        benchmarks=[_benchmark_row(b, basis) for b in benchmark_set().benchmarks],
+    )
 
 
 def outcomes_report(
@@ -725,8 +771,9 @@ def outcomes_report(
     *,
     today: date,
     declared: Sequence[str] = (),
-) -> dict[str, Any]:
-    """The registry report as a JSON-ready dict (staff only; one aggregate read in the audit trail).
+) -> om.OutcomesReport:
+    """The registry report (staff only; one aggregate read in the audit trail); ``model_dump(mode="json")`` is
+    its JSON.
 
     The period filter is applied in SQL; operator, levels and age band on the cohort (the domain's
     :class:`~mildpath.domain.outcomes.CohortFilter`). ``today`` is the as-of day: it decides which follow-up
@@ -751,7 +798,7 @@ def outcomes_report(
         "OutcomesReport",
         None,
         None,
-        {"filters": report["filters"], "procedures": report["cohort"]["procedures"]},
+        {"filters": report.filters.model_dump(mode="json"), "procedures": report.cohort.procedures},
     )
     return report
 

@@ -36,53 +36,26 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
 from mildpath.fhir.patient import patient_resource
 from mildpath.fhir.server import referenced
 from mildpath.services import fhir_server, procedure_exports, proms
 from mildpath.services.access import Actor, record, require_staff, visible_patients
-from mildpath.services.outcomes import OutcomeFilters, read_registry
+from mildpath.services.outcomes import OutcomeFilters, Registry, read_registry
+from mildpath.services.procedure_exports import RegistryAdverseEvent, RegistryProcedure
 from mildpath.store import outcomes as store
 from mildpath.store.models import Patient
 
 #: Subjects whose resources come from a bulk query here; the patient-rights registry adds every other subject.
 _BULK_SUBJECTS = {"patients", "proms", "procedures", "procedure_exports"}
 OLDEST_AGE = 90
-
-PROCEDURE_COLUMNS = (
-    "pid",
-    "procedure",
-    "procedure_year",
-    "age_at_procedure",
-    "sex",
-    "operator",
-    "levels_treated",
-    "levels",
-    "same_day_discharge",
-    "discharge",
-    "followed_days",
-    "adverse_events",
-    "serious_adverse_events",
-    "first_reintervention_days",
-    "first_reintervention_type",
-)
-SCORE_COLUMNS = (
-    "pid",
-    "procedure",
-    "timepoint",
-    "days_from_procedure",
-    "instrument",
-    "measure",
-    "value",
-    "wording",  # licensed or neutral (issue 15 §5): neutral ODI/ZCQ scores are not the validated instrument
-)
-EVENT_COLUMNS = ("pid", "procedure", "kind", "type", "days_from_procedure", "severity", "serious", "outcome")
-
 
 # ------------------------------------------------------------------------------------------ FHIR Bulk NDJSON
 
@@ -166,6 +139,79 @@ def bulk_fhir_resources(
 # ------------------------------------------------------------------------------------------ de-identified
 
 
+class _Row(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DeidentifiedProcedure(_Row):
+    """One row of ``procedures``: one completed procedure (fields in column order)."""
+
+    pid: str
+    procedure: str
+    procedure_year: int
+    age_at_procedure: int
+    sex: str
+    operator: str | None
+    levels_treated: int
+    levels: str
+    same_day_discharge: bool | None
+    discharge: str | None
+    followed_days: int
+    adverse_events: int
+    serious_adverse_events: int
+    first_reintervention_days: int | None
+    first_reintervention_type: str | None
+
+
+class DeidentifiedScore(_Row):
+    """One row of ``scores``: one measure of one questionnaire response."""
+
+    pid: str
+    procedure: str
+    timepoint: str
+    days_from_procedure: int | None
+    instrument: str
+    measure: str
+    value: float
+    wording: str  # licensed or neutral (issue 15 §5): neutral ODI/ZCQ scores are not the validated instrument
+
+
+class DeidentifiedEvent(_Row):
+    """One row of ``events``: an adverse event (with severity, seriousness, outcome) or a later intervention."""
+
+    pid: str
+    procedure: str
+    kind: str
+    type: str
+    days_from_procedure: int
+    severity: str | None
+    serious: bool | None
+    outcome: str | None
+
+
+class DeidentifiedExtract(BaseModel):
+    """The three tables of the de-identified extract, typed (see the module docstring)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    procedures: tuple[DeidentifiedProcedure, ...]
+    scores: tuple[DeidentifiedScore, ...]
+    events: tuple[DeidentifiedEvent, ...]
+
+    def tables(self) -> dict[str, list[dict[str, Any]]]:
+        """``{"procedures": rows, "scores": rows, "events": rows}``, each row a dict in column order."""
+        return {
+            "procedures": [r.model_dump() for r in self.procedures],
+            "scores": [r.model_dump() for r in self.scores],
+            "events": [r.model_dump() for r in self.events],
+        }
+
+
+PROCEDURE_COLUMNS = tuple(DeidentifiedProcedure.model_fields)
+SCORE_COLUMNS = tuple(DeidentifiedScore.model_fields)
+EVENT_COLUMNS = tuple(DeidentifiedEvent.model_fields)
+
+
 def pseudonym(key: bytes, kind: str, record_id: int) -> str:
     """A stable pseudonymous id: the first 16 hex digits of HMAC-SHA256(key, ``"<kind>:<id>"``).
 
@@ -180,11 +226,144 @@ def _age(birth: date, day: date) -> int:
     return min(age, OLDEST_AGE)
 
 
-def deidentified_tables(
+@dataclass(frozen=True)
+class _Kept:
+    """The procedures the extract keeps, with their references: ``pids`` per patient, ``refs`` per procedure
+    (``<pid>-1``, ``<pid>-2`` ... in date order for each patient)."""
+
+    registry: Registry
+    key: bytes
+    by_procedure: Mapping[int, RegistryProcedure]
+    pids: Mapping[int, str]
+    refs: Mapping[int, str]
+
+    @classmethod
+    def of(cls, registry: Registry, filters: OutcomeFilters, key: bytes) -> _Kept:
+        kept = registry.cohort.where(filters.to_domain()).procedure_ids
+        numbers: dict[int, int] = {}
+        refs: dict[int, str] = {}
+        pids: dict[int, str] = {}
+        procedures = registry.extract.procedures
+        for p in sorted(procedures, key=lambda p: (p.procedure_date, p.procedure_id)):
+            if p.procedure_id not in kept:
+                continue
+            pid = pids.setdefault(p.patient_id, pseudonym(key, "patient", p.patient_id))
+            numbers[p.patient_id] = numbers.get(p.patient_id, 0) + 1
+            refs[p.procedure_id] = f"{pid}-{numbers[p.patient_id]}"
+        by_procedure = {p.procedure_id: p for p in procedures if p.procedure_id in kept}
+        return cls(registry, key, by_procedure, pids, refs)
+
+
+def _first_reinterventions(kept: _Kept) -> dict[int, tuple[int, str]]:
+    """Per kept procedure, the first later intervention on or after the procedure day: (days, type)."""
+    first: dict[int, tuple[int, str]] = {}
+    for r in kept.registry.extract.reinterventions:
+        if r.procedure_id in kept.by_procedure and r.days_after_procedure >= 0:
+            current = first.get(r.procedure_id)
+            if current is None or r.days_after_procedure < current[0]:
+                first[r.procedure_id] = (r.days_after_procedure, r.type)
+    return first
+
+
+def _procedure_rows(kept: _Kept, today: date) -> list[DeidentifiedProcedure]:
+    first_re = _first_reinterventions(kept)
+    events_of: dict[int, list[RegistryAdverseEvent]] = defaultdict(list)
+    for e in kept.registry.extract.adverse_events:
+        events_of[e.procedure_id].append(e)
+    rows = []
+    for procedure_id, ref in kept.refs.items():
+        p = kept.by_procedure[procedure_id]
+        birth, sex = kept.registry.demographics.get(p.patient_id, (p.procedure_date, "unknown"))
+        events = events_of.get(procedure_id, [])
+        first = first_re.get(procedure_id)
+        rows.append(
+            DeidentifiedProcedure(
+                pid=kept.pids[p.patient_id],
+                procedure=ref,
+                procedure_year=p.procedure_date.year,
+                age_at_procedure=_age(birth, p.procedure_date),
+                sex=sex,
+                operator=pseudonym(kept.key, "operator", p.operator_user_id) if p.operator_user_id else None,
+                levels_treated=len({lv.level for lv in p.levels}),
+                levels=";".join(dict.fromkeys(lv.level for lv in p.levels)),
+                same_day_discharge=p.same_day_discharge,
+                discharge=p.discharge_kind,
+                followed_days=(today - p.procedure_date).days,
+                adverse_events=len(events),
+                serious_adverse_events=sum(1 for e in events if e.serious),
+                first_reintervention_days=first[0] if first else None,
+                first_reintervention_type=first[1] if first else None,
+            )
+        )
+    return rows
+
+
+def _score_rows(kept: _Kept, filters: OutcomeFilters) -> list[DeidentifiedScore]:
+    registry = kept.registry
+    dates = {p.procedure_id: p.procedure_date for p in registry.extract.procedures}
+    scored: dict[tuple[int, str], list[tuple[str, float]]] = defaultdict(list)
+    for s in registry.cohort.where(filters.to_domain()).scores:
+        scored[(s.procedure_id, s.timepoint)].append((s.measure, s.value))
+    rows = []
+    for row in registry.responses:
+        procedure_id = registry.response_procedure.get(row.response_id)
+        if procedure_id is None or procedure_id not in kept.refs:
+            continue
+        days = (row.answered_on - dates[procedure_id]).days if row.answered_on else None
+        for measure, value in scored.get((procedure_id, row.timepoint), []):
+            if _instrument_of(measure) == row.instrument:
+                rows.append(
+                    DeidentifiedScore(
+                        pid=kept.pids[kept.by_procedure[procedure_id].patient_id],
+                        procedure=kept.refs[procedure_id],
+                        timepoint=row.timepoint,
+                        days_from_procedure=days,
+                        instrument=row.instrument,
+                        measure=measure,
+                        value=round(value, 4),
+                        wording=row.wording,
+                    )
+                )
+    return rows
+
+
+def _event_rows(kept: _Kept) -> list[DeidentifiedEvent]:
+    extract = kept.registry.extract
+    adverse = [
+        DeidentifiedEvent(
+            pid=kept.pids[e.patient_id],
+            procedure=kept.refs[e.procedure_id],
+            kind="adverse_event",
+            type=e.type,
+            days_from_procedure=e.days_after_procedure,
+            severity=e.severity,
+            serious=e.serious,
+            outcome=e.outcome,
+        )
+        for e in extract.adverse_events
+        if e.procedure_id in kept.refs
+    ]
+    later = [
+        DeidentifiedEvent(
+            pid=kept.pids[r.patient_id],
+            procedure=kept.refs[r.procedure_id],
+            kind="reintervention",
+            type=r.type,
+            days_from_procedure=r.days_after_procedure,
+            severity=None,
+            serious=None,
+            outcome=None,
+        )
+        for r in extract.reinterventions
+        if r.procedure_id in kept.refs
+    ]
+    return adverse + later
+
+
+def deidentified_extract(
     session: Session, actor: Actor, *, today: date, key: bytes, filters: OutcomeFilters | None = None
-) -> dict[str, list[dict[str, Any]]]:
-    """The de-identified extract as ``{"procedures": rows, "scores": rows, "events": rows}`` (column order in
-    :data:`PROCEDURE_COLUMNS`, :data:`SCORE_COLUMNS`, :data:`EVENT_COLUMNS`); see the module docstring.
+) -> DeidentifiedExtract:
+    """The de-identified extract, typed: one table per row type (see the module docstring).
 
     ``today`` ends follow-up (``followed_days``); ``key`` keys the pseudonyms. Audited once
     (``outcomes.export_deidentified``) with the row counts.
@@ -194,126 +373,24 @@ def deidentified_tables(
         raise ValueError("the pseudonym key must be at least 16 bytes")
     filters = filters or OutcomeFilters()
     registry = read_registry(session, actor, since=filters.since, until=filters.until)
-    cohort = registry.cohort.where(filters.to_domain())
-    kept = cohort.procedure_ids
-    extract = registry.extract
-    numbers: dict[int, int] = {}  # per patient, their procedures in date order: 1, 2 ...
-    procedure_ref: dict[int, str] = {}
-    pids: dict[int, str] = {}
-    for p in sorted(extract.procedures, key=lambda p: (p.procedure_date, p.procedure_id)):
-        if p.procedure_id not in kept:
-            continue
-        pid = pids.setdefault(p.patient_id, pseudonym(key, "patient", p.patient_id))
-        numbers[p.patient_id] = numbers.get(p.patient_id, 0) + 1
-        procedure_ref[p.procedure_id] = f"{pid}-{numbers[p.patient_id]}"
-
-    by_procedure = {p.procedure_id: p for p in extract.procedures if p.procedure_id in kept}
-    first_re: dict[int, tuple[int, str]] = {}
-    for r in extract.reinterventions:
-        if r.procedure_id in kept and r.days_after_procedure >= 0:
-            current = first_re.get(r.procedure_id)
-            if current is None or r.days_after_procedure < current[0]:
-                first_re[r.procedure_id] = (r.days_after_procedure, r.type)
-
-    events_of: dict[int, list[Any]] = defaultdict(list)
-    for e in extract.adverse_events:
-        events_of[e.procedure_id].append(e)
-    procedures: list[dict[str, Any]] = []
-    for procedure_id, ref in procedure_ref.items():
-        p = by_procedure[procedure_id]
-        birth, sex = registry.demographics.get(p.patient_id, (p.procedure_date, "unknown"))
-        events = events_of.get(procedure_id, [])
-        first = first_re.get(procedure_id)
-        procedures.append(
-            {
-                "pid": pids[p.patient_id],
-                "procedure": ref,
-                "procedure_year": p.procedure_date.year,
-                "age_at_procedure": _age(birth, p.procedure_date),
-                "sex": sex,
-                "operator": pseudonym(key, "operator", p.operator_user_id) if p.operator_user_id else None,
-                "levels_treated": len({lv.level for lv in p.levels}),
-                "levels": ";".join(dict.fromkeys(lv.level for lv in p.levels)),
-                "same_day_discharge": p.same_day_discharge,
-                "discharge": p.discharge_kind,
-                "followed_days": (today - p.procedure_date).days,
-                "adverse_events": len(events),
-                "serious_adverse_events": sum(1 for e in events if e.serious),
-                "first_reintervention_days": first[0] if first else None,
-                "first_reintervention_type": first[1] if first else None,
-            }
-        )
-
-    dates = {p.procedure_id: p.procedure_date for p in extract.procedures}
-    scored: dict[tuple[int, str], list[tuple[str, float]]] = defaultdict(list)
-    for s in cohort.scores:
-        scored[(s.procedure_id, s.timepoint)].append((s.measure, s.value))
-    scores: list[dict[str, Any]] = []
-    for row in registry.responses:
-        found = registry.response_procedure.get(row.response_id)
-        if found is None or found not in procedure_ref:
-            continue
-        procedure_id = found
-        days = (row.answered_on - dates[procedure_id]).days if row.answered_on else None
-        for measure, value in scored.get((procedure_id, row.timepoint), []):
-            if _instrument_of(measure) == row.instrument:
-                scores.append(
-                    {
-                        "pid": pids[by_procedure[procedure_id].patient_id],
-                        "procedure": procedure_ref[procedure_id],
-                        "timepoint": row.timepoint,
-                        "days_from_procedure": days,
-                        "instrument": row.instrument,
-                        "measure": measure,
-                        "value": round(value, 4),
-                        "wording": row.wording,
-                    }
-                )
-
-    events_out: list[dict[str, Any]] = []
-    for e in extract.adverse_events:
-        if e.procedure_id in procedure_ref:
-            events_out.append(
-                {
-                    "pid": pids[e.patient_id],
-                    "procedure": procedure_ref[e.procedure_id],
-                    "kind": "adverse_event",
-                    "type": e.type,
-                    "days_from_procedure": e.days_after_procedure,
-                    "severity": e.severity,
-                    "serious": e.serious,
-                    "outcome": e.outcome,
-                }
-            )
-    for r in extract.reinterventions:
-        if r.procedure_id in procedure_ref:
-            events_out.append(
-                {
-                    "pid": pids[r.patient_id],
-                    "procedure": procedure_ref[r.procedure_id],
-                    "kind": "reintervention",
-                    "type": r.type,
-                    "days_from_procedure": r.days_after_procedure,
-                    "severity": None,
-                    "serious": None,
-                    "outcome": None,
-                }
-            )
-    tables: dict[str, list[dict[str, Any]]] = {
-        "procedures": procedures,
-        "scores": scores,
-        "events": events_out,
-    }
-    record(
-        session,
-        actor,
-        "outcomes.export_deidentified",
-        "Bulk",
-        None,
-        None,
-        {"rows": {name: len(rows) for name, rows in tables.items()}},
+    kept = _Kept.of(registry, filters, key)
+    extract = DeidentifiedExtract(
+        procedures=tuple(_procedure_rows(kept, today)),
+        scores=tuple(_score_rows(kept, filters)),
+        events=tuple(_event_rows(kept)),
     )
-    return tables
+    counts = {"procedures": len(extract.procedures), "scores": len(extract.scores), "events": len(extract.events)}
+    record(session, actor, "outcomes.export_deidentified", "Bulk", None, None, {"rows": counts})
+    return extract
+
+
+def deidentified_tables(
+    session: Session, actor: Actor, *, today: date, key: bytes, filters: OutcomeFilters | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """The de-identified extract as ``{"procedures": rows, "scores": rows, "events": rows}`` (column order in
+    :data:`PROCEDURE_COLUMNS`, :data:`SCORE_COLUMNS`, :data:`EVENT_COLUMNS`), for the table writers and the CED
+    extract: :func:`deidentified_extract`'s rows as dicts."""
+    return deidentified_extract(session, actor, today=today, key=key, filters=filters).tables()
 
 
 def _instrument_of(measure: str) -> str:

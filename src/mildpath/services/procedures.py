@@ -29,7 +29,6 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mildpath.content.procedure import policies as load_policies
@@ -998,9 +997,4 @@ def operators(session: Session, actor: Actor, patient_id: int) -> list[tuple[int
     the schedule form (staff)."""
     require_staff(actor)
     patient = get_patient_for(session, actor, patient_id)
-    rows = session.execute(
-        select(User.id, User.display_name, User.email)
-        .where(User.role == "clinician", User.clinic_id == patient.clinic_id, User.active.is_(True))
-        .order_by(User.display_name, User.id)
-    ).all()
-    return [(uid, name or email) for uid, name, email in rows]
+    return store.active_clinicians(session, clinic_id=patient.clinic_id)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -208,6 +208,56 @@ def user_names(session: Session, *, user_ids: Sequence[int | None]) -> dict[int,
     return {uid: name or email for uid, name, email in rows}
 
 
+def active_clinicians(session: Session, *, clinic_id: int) -> list[tuple[int, str]]:
+    """(user id, display name or e-mail) of the clinic's active clinicians, by name."""
+    rows = session.execute(
+        select(User.id, User.display_name, User.email)
+        .where(User.role == "clinician", User.clinic_id == clinic_id, User.active.is_(True))
+        .order_by(User.display_name, User.id)
+    ).all()
+    return [(uid, name or email) for uid, name, email in rows]
+
+
+# ------------------------------------------------------------------------------------------ sub-records
+# Observations, adverse events and later interventions hang off a procedure: one way to add one and one way to list
+# them (in their time order, then by id), instead of a copy per record type.
+
+Sub = TypeVar("Sub", ObservationRow, AdverseEventRow, ReinterventionRow)
+
+
+def _add(session: Session, row: Sub) -> Sub:
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _when(model: type[Sub]) -> Any:
+    """The column a sub-record is ordered by."""
+    return {
+        ObservationRow: ObservationRow.taken_at,
+        AdverseEventRow: AdverseEventRow.onset,
+        ReinterventionRow: ReinterventionRow.performed_on,
+    }[model]
+
+
+def _of_procedure(session: Session, model: type[Sub], procedure_id: int) -> list[Sub]:
+    stmt = select(model).where(model.procedure_id == procedure_id).order_by(_when(model), model.id)
+    return list(session.scalars(stmt))
+
+
+Event = TypeVar("Event", AdverseEventRow, ReinterventionRow)
+
+
+def _of_patients(
+    session: Session, model: type[Event], patient_ids: Any, procedure_ids: Sequence[int] | None
+) -> list[Event]:
+    """Sub-records of the given patients (an id list or a subquery), only of ``procedure_ids`` when given."""
+    stmt = select(model).where(model.patient_id.in_(patient_ids))
+    if procedure_ids is not None:
+        stmt = stmt.where(model.procedure_id.in_(list(procedure_ids)))
+    return list(session.scalars(stmt.order_by(_when(model), model.id)))
+
+
 # ------------------------------------------------------------------------------------------ observations
 
 
@@ -243,19 +293,12 @@ def add_observation(
         entered_by=entered_by,
         created_at=now,
     )
-    session.add(row)
-    session.flush()
-    return row
+    return _add(session, row)
 
 
 def list_observations(session: Session, *, procedure_id: int) -> list[ObservationRow]:
     """The procedure's observations in time order."""
-    stmt = (
-        select(ObservationRow)
-        .where(ObservationRow.procedure_id == procedure_id)
-        .order_by(ObservationRow.taken_at, ObservationRow.id)
-    )
-    return list(session.scalars(stmt))
+    return _of_procedure(session, ObservationRow, procedure_id)
 
 
 # ------------------------------------------------------------------------------------------ events
@@ -289,9 +332,7 @@ def add_adverse_event(
         entered_by=entered_by,
         created_at=now,
     )
-    session.add(row)
-    session.flush()
-    return row
+    return _add(session, row)
 
 
 def add_reintervention(
@@ -316,9 +357,7 @@ def add_reintervention(
         entered_by=entered_by,
         created_at=now,
     )
-    session.add(row)
-    session.flush()
-    return row
+    return _add(session, row)
 
 
 def get_adverse_event(session: Session, *, event_id: int) -> AdverseEventRow | None:
@@ -326,21 +365,11 @@ def get_adverse_event(session: Session, *, event_id: int) -> AdverseEventRow | N
 
 
 def adverse_events_for(session: Session, *, procedure_id: int) -> list[AdverseEventRow]:
-    stmt = (
-        select(AdverseEventRow)
-        .where(AdverseEventRow.procedure_id == procedure_id)
-        .order_by(AdverseEventRow.onset, AdverseEventRow.id)
-    )
-    return list(session.scalars(stmt))
+    return _of_procedure(session, AdverseEventRow, procedure_id)
 
 
 def reinterventions_for(session: Session, *, procedure_id: int) -> list[ReinterventionRow]:
-    stmt = (
-        select(ReinterventionRow)
-        .where(ReinterventionRow.procedure_id == procedure_id)
-        .order_by(ReinterventionRow.performed_on, ReinterventionRow.id)
-    )
-    return list(session.scalars(stmt))
+    return _of_procedure(session, ReinterventionRow, procedure_id)
 
 
 # ------------------------------------------------------------------------------------------ registry queries
@@ -371,20 +400,14 @@ def registry_adverse_events(
     session: Session, *, patient_ids: Any, procedure_ids: Sequence[int] | None = None
 ) -> list[AdverseEventRow]:
     """Adverse events of the given patients (and, when given, only of these procedures), by onset."""
-    stmt = select(AdverseEventRow).where(AdverseEventRow.patient_id.in_(patient_ids))
-    if procedure_ids is not None:
-        stmt = stmt.where(AdverseEventRow.procedure_id.in_(list(procedure_ids)))
-    return list(session.scalars(stmt.order_by(AdverseEventRow.onset, AdverseEventRow.id)))
+    return _of_patients(session, AdverseEventRow, patient_ids, procedure_ids)
 
 
 def registry_reinterventions(
     session: Session, *, patient_ids: Any, procedure_ids: Sequence[int] | None = None
 ) -> list[ReinterventionRow]:
     """Later interventions of the given patients (and, when given, only of these procedures), by date."""
-    stmt = select(ReinterventionRow).where(ReinterventionRow.patient_id.in_(patient_ids))
-    if procedure_ids is not None:
-        stmt = stmt.where(ReinterventionRow.procedure_id.in_(list(procedure_ids)))
-    return list(session.scalars(stmt.order_by(ReinterventionRow.performed_on, ReinterventionRow.id)))
+    return _of_patients(session, ReinterventionRow, patient_ids, procedure_ids)
 
 
 def clinic_phone(session: Session, *, clinic_id: int) -> str:

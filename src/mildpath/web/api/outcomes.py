@@ -1,5 +1,5 @@
-"""/api/v1/outcomes: the registry report as JSON (the same dict as the dashboard and ``mildpath report outcomes
---json``) or as PDF, and one patient's own outcomes."""
+"""/api/v1/outcomes: the registry report as JSON (the same ``OutcomesReport`` as the dashboard and
+``mildpath report outcomes --json``) or as PDF, and one patient's own outcomes."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from mildpath.domain.inputs import IsoDate
 from mildpath.domain.outcomes import AgeBand
 from mildpath.services import outcomes as svc
 from mildpath.services.clock import today
+from mildpath.services.outcomes_models import OutcomesReport
 from mildpath.web.deps import PatientId, PatientRecordActor, SessionDep, SettingsDep, Staff
 
 router = APIRouter(prefix="/api/v1", tags=["outcomes"])
@@ -52,7 +53,7 @@ def _filters(
     )
 
 
-@router.get("/outcomes")
+@router.get("/outcomes", response_model=OutcomesReport)
 def outcomes(
     actor: Staff,
     session: SessionDep,
@@ -63,7 +64,7 @@ def outcomes(
     level: Level = None,
     levels_treated: LevelsTreated = None,
     age_band: Band = None,
-) -> dict[str, Any]:
+) -> OutcomesReport:
     """The outcomes registry report (staff): cohort, follow-up, change from baseline with 95% CIs, responders,
     trajectories, discharge, adverse events, reinterventions (Kaplan-Meier) and the published benchmarks."""
     filters = _filters(since, until, operator, level, levels_treated, age_band)

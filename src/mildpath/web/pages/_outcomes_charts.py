@@ -4,7 +4,8 @@ No script and no inline style: the strict CSP allows SVG presentation attributes
 ``static/outcomes.css``. Every point and bar carries a ``<title>`` (the tooltip a mouse or a screen reader gets),
 so the charts are interactive without JavaScript; the filters re-render them through HTMX.
 
-Input is the report dict of ``services.outcomes`` (or one patient's dict), so the charts show the JSON's numbers.
+Input is the report of ``services.outcomes`` (an ``OutcomesReport``, read by attribute) or one patient's dict, so the
+charts show the JSON's numbers.
 Timepoints are spaced evenly in plan order, as in the PDF (``reports/plots.py``).
 """
 
@@ -14,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mildpath.reports.outcomes_pdf import fmt_num
+from mildpath.services import outcomes_models as om
 from mildpath.web.i18n import gettext
 
 SHORT = {"baseline": "Before", "6w": "6 wk", "3m": "3 mo", "6m": "6 mo", "12m": "12 mo", "24m": "24 mo"}
@@ -44,8 +46,9 @@ class _Frame:
         inner = self.plot_w - 2 * INSET
         return round(LEFT + INSET + (inner / 2 if self.n <= 1 else inner * i / (self.n - 1)), 1)
 
-    def y(self, v: float) -> float:
-        v = min(max(v, self.low), self.high)
+    def y(self, value: float | None) -> float:
+        """The height of ``value`` (a row shown has its numbers; nothing sits on the axis)."""
+        v = min(max(self.low if value is None else value, self.low), self.high)
         return round(TOP + self.plot_h * (1 - (v - self.low) / (self.high - self.low)), 1)
 
     def axes(self, labels: Sequence[str]) -> dict[str, Any]:
@@ -61,34 +64,34 @@ class _Frame:
         }
 
 
-def _measure(measures: Sequence[Mapping[str, Any]], measure: str) -> Mapping[str, Any]:
-    return next(m for m in measures if m["id"] == measure)
+def _measure(measures: Sequence[om.MeasureRow], measure: str) -> om.MeasureRow:
+    return next(m for m in measures if m.id == measure)
 
 
-def trajectory(report: Mapping[str, Any], measure: str) -> dict[str, Any]:
+def trajectory(report: om.OutcomesReport, measure: str) -> dict[str, Any]:
     """Median line, interquartile band (a polygon) and one dot per timepoint with its tooltip."""
-    info = _measure(report["measures"], measure)
-    order = [t["id"] for t in report["timepoints"]]
-    frame = _Frame(len(order), info["low"], info["high"])
-    rows = [(order.index(r["timepoint"]), r) for r in report["trajectories"][measure] if r["n"]]
-    upper = [f"{frame.x(i)},{frame.y(r['q3'])}" for i, r in rows]
-    lower = [f"{frame.x(i)},{frame.y(r['q1'])}" for i, r in reversed(rows)]
-    unit = info["unit"]
+    info = _measure(report.measures, measure)
+    order = [t.id for t in report.timepoints]
+    frame = _Frame(len(order), info.low, info.high)
+    rows = [(order.index(r.timepoint), r) for r in report.trajectories[measure] if r.n]
+    upper = [f"{frame.x(i)},{frame.y(r.q3)}" for i, r in rows]
+    lower = [f"{frame.x(i)},{frame.y(r.q1)}" for i, r in reversed(rows)]
+    unit = info.unit
     return {
         "id": f"trajectory-{measure}",
-        "title": info["label"],
-        "better": "Higher is better" if info["higher_is_better"] else "Lower is better",
+        "title": info.label,
+        "better": "Higher is better" if info.higher_is_better else "Lower is better",
         **frame.axes([SHORT.get(t, t) for t in order]),
         "band": " ".join(upper + lower),
-        "median": " ".join(f"{frame.x(i)},{frame.y(r['median'])}" for i, r in rows),
+        "median": " ".join(f"{frame.x(i)},{frame.y(r.median)}" for i, r in rows),
         "dots": [
             {
                 "x": frame.x(i),
-                "y": frame.y(r["median"]),
+                "y": frame.y(r.median),
                 "n_y": frame.height - BOTTOM + 30,
-                "n": r["n"],
-                "tip": f"{r['label']}: median {fmt_num(r['median'])} {unit} "
-                f"(interquartile range {fmt_num(r['q1'])} to {fmt_num(r['q3'])}), n = {r['n']}",
+                "n": r.n,
+                "tip": f"{r.label}: median {fmt_num(r.median)} {unit} "
+                f"(interquartile range {fmt_num(r.q1)} to {fmt_num(r.q3)}), n = {r.n}",
             }
             for i, r in rows
         ],
@@ -96,22 +99,22 @@ def trajectory(report: Mapping[str, Any], measure: str) -> dict[str, Any]:
     }
 
 
-def responder_bars(report: Mapping[str, Any], definitions: Sequence[str]) -> dict[str, Any]:
+def responder_bars(report: om.OutcomesReport, definitions: Sequence[str]) -> dict[str, Any]:
     """Grouped bars (one group per follow-up timepoint) with whiskers for the 95 % Wilson interval."""
-    timepoints = [t for t in report["timepoints"] if t["after_procedure"]]
-    labels = {d["id"]: d["label"] for d in report["responder_definitions"]}
+    timepoints = [t for t in report.timepoints if t.after_procedure]
+    labels = {d.id: d.label for d in report.responder_definitions}
     frame = _Frame(len(timepoints), 0, 100, width=560, height=240)
     group = frame.plot_w / max(1, len(timepoints))
     bar = group * 0.8 / max(1, len(definitions))
     bars = []
     for k, definition in enumerate(definitions):
-        rows = {r["timepoint"]: r for r in report["responders"][definition]}
+        rows = {r.timepoint: r for r in report.responders[definition]}
         for j, tp in enumerate(timepoints):
-            r = rows.get(tp["id"])
-            if r is None or r["percent"] is None:
+            r = rows.get(tp.id)
+            if r is None or r.percent is None:
                 continue
             x = round(LEFT + group * j + group * 0.1 + bar * k, 1)
-            top = frame.y(r["percent"])
+            top = frame.y(r.percent)
             bars.append(
                 {
                     "x": x,
@@ -120,15 +123,15 @@ def responder_bars(report: Mapping[str, Any], definitions: Sequence[str]) -> dic
                     "h": round(frame.y(0) - top, 1),
                     "css": f"series-{k}",
                     "cx": round(x + bar * 0.45, 1),
-                    "y_low": frame.y(r["ci_low"]),
-                    "y_high": frame.y(r["ci_high"]),
-                    "tip": f"{labels.get(definition, definition)}, {tp['label']}: {fmt_num(r['percent'], 1)}% "
-                    f"({fmt_num(r['ci_low'], 1)} to {fmt_num(r['ci_high'], 1)}), {r['events']} of {r['n']}",
+                    "y_low": frame.y(r.percent if r.ci_low is None else r.ci_low),
+                    "y_high": frame.y(r.percent if r.ci_high is None else r.ci_high),
+                    "tip": f"{labels.get(definition, definition)}, {tp.label}: {fmt_num(r.percent, 1)}% "
+                    f"({fmt_num(r.ci_low, 1)} to {fmt_num(r.ci_high, 1)}), {r.events} of {r.n}",
                 }
             )
-    axes = frame.axes([SHORT.get(t["id"], t["label"]) for t in timepoints])
+    axes = frame.axes([SHORT.get(t.id, t.label) for t in timepoints])
     axes["x_labels"] = [
-        {"x": round(LEFT + group * (j + 0.5), 1), "text": SHORT.get(t["id"], t["label"])}
+        {"x": round(LEFT + group * (j + 0.5), 1), "text": SHORT.get(t.id, t.label)}
         for j, t in enumerate(timepoints)
     ]
     return {
@@ -139,11 +142,11 @@ def responder_bars(report: Mapping[str, Any], definitions: Sequence[str]) -> dic
     }
 
 
-def survival(report: Mapping[str, Any], endpoint: str = "any") -> dict[str, Any]:
+def survival(report: om.OutcomesReport, endpoint: str = "any") -> dict[str, Any]:
     """The Kaplan-Meier step curve, its confidence band and tooltips at each step."""
-    s = report["survival"][endpoint]
-    curve = s["curve"]
-    last_month = max([p["days"] / 30.4375 for p in curve] + [6.0])
+    s: om.SurvivalEndpoint = getattr(report.survival, endpoint)
+    curve = s.curve
+    last_month = max([p.days / 30.4375 for p in curve] + [6.0])
     span = 6 * (int(last_month // 6) + 1)
     frame = _Frame(2, 0, 100, width=560, height=240)
 
@@ -152,19 +155,19 @@ def survival(report: Mapping[str, Any], endpoint: str = "any") -> dict[str, Any]
 
     step, upper, lower = [], [], []
     for i, p in enumerate(curve):
-        px, py = x(p["days"]), frame.y(100 * p["survival"])
+        px, py = x(p.days), frame.y(100 * p.survival)
         if i == 0:
             step.append(f"M{px},{py}")
         else:
             step.append(f"H{px} V{py}")
-        hi = p["ci_high"] if p["ci_high"] is not None else p["survival"]
-        lo = p["ci_low"] if p["ci_low"] is not None else p["survival"]
-        nxt = x(curve[i + 1]["days"]) if i + 1 < len(curve) else px
+        hi = p.ci_high if p.ci_high is not None else p.survival
+        lo = p.ci_low if p.ci_low is not None else p.survival
+        nxt = x(curve[i + 1].days) if i + 1 < len(curve) else px
         upper += [f"{px},{frame.y(100 * hi)}", f"{nxt},{frame.y(100 * hi)}"]
         lower += [f"{px},{frame.y(100 * lo)}", f"{nxt},{frame.y(100 * lo)}"]
     return {
         "id": f"survival-{endpoint}",
-        "title": s["label"],
+        "title": s.label,
         "width": frame.width,
         "height": frame.height,
         "left": LEFT,
@@ -177,21 +180,21 @@ def survival(report: Mapping[str, Any], endpoint: str = "any") -> dict[str, Any]
         "band": " ".join(upper + list(reversed(lower))),
         "dots": [
             {
-                "x": x(p["days"]),
-                "y": frame.y(100 * p["survival"]),
-                "tip": f"Day {p['days']}: {fmt_num(100 * p['survival'], 1)}% free of reintervention"
+                "x": x(p.days),
+                "y": frame.y(100 * p.survival),
+                "tip": f"Day {p.days}: {fmt_num(100 * p.survival, 1)}% free of reintervention"
                 + (
-                    f" ({fmt_num(100 * p['ci_low'], 1)} to {fmt_num(100 * p['ci_high'], 1)})"
-                    if p["ci_low"] is not None and p["ci_high"] is not None
+                    f" ({fmt_num(100 * p.ci_low, 1)} to {fmt_num(100 * p.ci_high, 1)})"
+                    if p.ci_low is not None and p.ci_high is not None
                     else ""
                 )
-                + f", {p['at_risk']} at risk",
+                + f", {p.at_risk} at risk",
             }
             for p in curve
         ],
         "empty": not curve,
-        "events": s["events"],
-        "n": s["n"],
+        "events": s.events,
+        "n": s.n,
     }
 
 

@@ -1,8 +1,9 @@
 """The outcomes registry dashboard (staff) and a patient's own outcomes on their chart (issue 8).
 
-``GET /outcomes`` shows the same report dict as ``GET /api/v1/outcomes`` and ``mildpath report outcomes --json``
-(``services.outcomes.outcomes_report``). The filter form works without JavaScript (a plain GET); with HTMX it
-swaps only the results (``HX-Request``) and keeps the URL in step, so a filtered view can be bookmarked or shared.
+``GET /outcomes`` shows the same report (``OutcomesReport``) as ``GET /api/v1/outcomes`` and
+``mildpath report outcomes --json`` (``services.outcomes.outcomes_report``). The filter form works without
+JavaScript (a plain GET); with HTMX it swaps only the results (``HX-Request``) and keeps the URL in step, so a
+filtered view can be bookmarked or shared.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from mildpath.domain.errors import InvalidInput
 from mildpath.reports.outcomes_pdf import fmt_ci, fmt_num, fmt_pct
 from mildpath.services import outcomes as svc
 from mildpath.services.clock import today
+from mildpath.services.outcomes_models import OutcomesReport
 from mildpath.web.deps import PatientId, PatientRecordActor, SessionDep, SettingsDep, Staff
 from mildpath.web.i18n import negotiate, set_language
 from mildpath.web.pages import _outcomes_charts as charts
@@ -52,13 +54,13 @@ def _query(filters: dict[str, str]) -> str:
     return urlencode({k: v for k, v in filters.items() if v})
 
 
-def dashboard_context(report: dict[str, Any]) -> dict[str, Any]:
+def dashboard_context(report: OutcomesReport) -> dict[str, Any]:
     """Everything the results partial needs besides the report: chart geometry and formatters."""
     return {
         "r": report,
         "f": FORMAT,
-        "measures": {m["id"]: m for m in report["measures"]},
-        "follow": [t for t in report["timepoints"] if t["after_procedure"]],
+        "measures": {m.id: m for m in report.measures},
+        "follow": [t for t in report.timepoints if t.after_procedure],
         "trajectory_charts": [charts.trajectory(report, m) for m in svc.CHANGE_MEASURES],
         "bar_chart": charts.responder_bars(report, BAR_DEFINITIONS),
         "km_chart": charts.survival(report, "any"),
@@ -73,11 +75,11 @@ def dashboard(request: Request, actor: Staff, session: SessionDep, settings: Set
     try:
         filters = svc.parse_filters(values)
     except InvalidInput as exc:
-        context = {"values": values, "choices": choices, "error": exc.message, "report": None, "query": ""}
+        failed = {"values": values, "choices": choices, "error": exc.message, "report": None, "query": ""}
         template = "outcomes/_results.html" if partial else "outcomes/dashboard.html"
-        return render(request, template, context, status_code=422)
+        return render(request, template, failed, status_code=422)
     report = svc.outcomes_report(session, actor, filters, today=today(), declared=settings.licensed_wording_declared)
-    context = {
+    context: dict[str, Any] = {
         "values": values,
         "choices": choices,
         "error": None,
@@ -113,7 +115,7 @@ def dashboard_json(request: Request, actor: Staff, session: SessionDep, settings
         session, actor, svc.parse_filters(values), today=today(), declared=settings.licensed_wording_declared
     )
     return Response(
-        json.dumps(report, ensure_ascii=False, indent=2),
+        json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=2),
         media_type="application/json",
         headers={"Content-Disposition": f'attachment; filename="outcomes-{today().isoformat()}.json"'},
     )

@@ -13,6 +13,7 @@ with their own Content-Security-Policy: no script at all, and the document's emb
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -164,6 +165,22 @@ def _errors(exc: MildpathError) -> list[dict[str, str]]:
 
 def _status_of(exc: MildpathError) -> int:
     return 409 if isinstance(exc, Conflict | RuleViolation) else 422
+
+
+def _accept(
+    parsed: tuple[dict[str, Any], forms.Errors], save: Callable[[dict[str, Any]], object], done: str
+) -> Response | tuple[forms.Errors, int]:
+    """The one way a procedure form is accepted: a form that reads (``parsed``: the data and the fields it could
+    not read) is saved by ``save`` and answered with a redirect to ``done``; otherwise the errors to show again
+    with their status (422 for the form's own errors, the service's status for its refusals)."""
+    data, errors = parsed
+    if errors:
+        return errors, 422
+    try:
+        save(data)
+    except (InvalidInput, Conflict) as exc:
+        return _errors(exc), _status_of(exc)
+    return redirect(done)
 
 
 async def _form(request: Request, names: list[str] | None = None) -> forms.FormValues:
@@ -334,16 +351,16 @@ async def save_checklist(
 ) -> Response:
     pol = load_policies()
     values = await _form(request, forms.checklist_fields(pol))
-    data, errors = forms.checklist_from_form(values, pol)
-    if not errors:
-        try:
-            svc.update_checklist(session, actor, patient_id, procedure_id, data, today=clock.today(), now=clock.now())
-        except (InvalidInput, Conflict) as exc:
-            errors, status = _errors(exc), _status_of(exc)
-        else:
-            return redirect(_url(patient_id, procedure_id, "checklist") + "?saved=1")
-    else:
-        status = 422
+    answer = _accept(
+        forms.checklist_from_form(values, pol),
+        lambda data: svc.update_checklist(
+            session, actor, patient_id, procedure_id, data, today=clock.today(), now=clock.now()
+        ),
+        _url(patient_id, procedure_id, "checklist") + "?saved=1",
+    )
+    if isinstance(answer, Response):
+        return answer
+    errors, status = answer
     view = svc.get_procedure(session, actor, patient_id, procedure_id, today=clock.today())
     return _checklist_page(request, view, values, errors, status)
 
@@ -405,15 +422,14 @@ async def save_record(
     pol = load_policies()
     values = await _form(request, forms.record_fields(pol))
     view = svc.get_procedure(session, actor, patient_id, procedure_id, today=clock.today())
-    data, errors = forms.record_from_form(values, view.scheduled_date, pol)
-    status = 422
-    if not errors:
-        try:
-            svc.save_record(session, actor, patient_id, procedure_id, data, now=clock.now())
-        except (InvalidInput, Conflict) as exc:
-            errors, status = _errors(exc), _status_of(exc)
-        else:
-            return redirect(_url(patient_id, procedure_id, "record") + "?saved=1")
+    answer = _accept(
+        forms.record_from_form(values, view.scheduled_date, pol),
+        lambda data: svc.save_record(session, actor, patient_id, procedure_id, data, now=clock.now()),
+        _url(patient_id, procedure_id, "record") + "?saved=1",
+    )
+    if isinstance(answer, Response):
+        return answer
+    errors, status = answer
     return _record_page(request, view, values, errors, status)
 
 
@@ -460,15 +476,14 @@ async def add_observation(
     request: Request, patient_id: PatientId, procedure_id: RecordId, actor: StaffPatientRecordForm, session: SessionDep
 ) -> Response:
     values = await _form(request, forms.OBSERVATION_FIELDS)
-    data, errors = forms.observation_from_form(values, clock.today())
-    status = 422
-    if not errors:
-        try:
-            svc.add_observation(session, actor, patient_id, procedure_id, data, now=clock.now())
-        except (InvalidInput, Conflict) as exc:
-            errors, status = _errors(exc), _status_of(exc)
-        else:
-            return redirect(_url(patient_id, procedure_id, "observation") + "#discharge")
+    answer = _accept(
+        forms.observation_from_form(values, clock.today()),
+        lambda data: svc.add_observation(session, actor, patient_id, procedure_id, data, now=clock.now()),
+        _url(patient_id, procedure_id, "observation") + "#discharge",
+    )
+    if isinstance(answer, Response):
+        return answer
+    errors, status = answer
     view = svc.get_procedure(session, actor, patient_id, procedure_id, today=clock.today())
     return _observation_page(request, view, values=values, errors=errors, status_code=status)
 
@@ -581,17 +596,16 @@ async def add_adverse_event(
     request: Request, patient_id: PatientId, procedure_id: RecordId, actor: StaffPatientRecordForm, session: SessionDep
 ) -> Response:
     values = await _form(request, forms.ADVERSE_FIELDS)
-    data, errors = forms.adverse_event_from_form(values)
-    status = 422
-    if not errors:
-        try:
-            svc.record_adverse_event(
-                session, actor, patient_id, procedure_id, data, today=clock.today(), now=clock.now()
-            )
-        except (InvalidInput, Conflict) as exc:
-            errors, status = _errors(exc), _status_of(exc)
-        else:
-            return redirect(_url(patient_id, procedure_id, "events"))
+    answer = _accept(
+        forms.adverse_event_from_form(values),
+        lambda data: svc.record_adverse_event(
+            session, actor, patient_id, procedure_id, data, today=clock.today(), now=clock.now()
+        ),
+        _url(patient_id, procedure_id, "events"),
+    )
+    if isinstance(answer, Response):
+        return answer
+    errors, status = answer
     view = svc.get_procedure(session, actor, patient_id, procedure_id, today=clock.today())
     return _events_page(request, view, values=values, errors=errors, status_code=status)
 
@@ -602,17 +616,16 @@ async def add_reintervention(
 ) -> Response:
     pol = load_policies()
     values = await _form(request, forms.reintervention_fields(pol))
-    data, errors = forms.reintervention_from_form(values, pol)
-    status = 422
-    if not errors:
-        try:
-            svc.record_reintervention(
-                session, actor, patient_id, procedure_id, data, today=clock.today(), now=clock.now()
-            )
-        except (InvalidInput, Conflict) as exc:
-            errors, status = _errors(exc), _status_of(exc)
-        else:
-            return redirect(_url(patient_id, procedure_id, "events"))
+    answer = _accept(
+        forms.reintervention_from_form(values, pol),
+        lambda data: svc.record_reintervention(
+            session, actor, patient_id, procedure_id, data, today=clock.today(), now=clock.now()
+        ),
+        _url(patient_id, procedure_id, "events"),
+    )
+    if isinstance(answer, Response):
+        return answer
+    errors, status = answer
     view = svc.get_procedure(session, actor, patient_id, procedure_id, today=clock.today())
     return _events_page(request, view, r_values=values, r_errors=errors, status_code=status)
 
