@@ -80,6 +80,8 @@ def place(loc: Sequence[int | str]) -> str:
     out = ""
     previous: int | str | None = None
     for part in loc:
+        if isinstance(part, str) and _union_member(part):
+            continue
         if isinstance(part, int):
             out += f"[{part}]"
         elif part != previous:
@@ -88,27 +90,56 @@ def place(loc: Sequence[int | str]) -> str:
     return out
 
 
-def problem(error: Any) -> str:
-    """One pydantic error as words: the place, then what is wrong there."""
+_TYPE_NAMES = {"str", "int", "float", "bool", "list", "dict", "tuple"}
+
+
+def _union_member(part: str) -> bool:
+    """Whether a location part is pydantic's name of a union member (``literal['current']``, ``str``,
+    ``function-after[...]``, a model's class name) rather than a key of the file."""
+    return "[" in part or part in _TYPE_NAMES or part in _model_names()
+
+
+def _model_names() -> set[str]:
+    names: set[str] = set()
+    todo: list[type[BaseModel]] = [ContentModel]
+    while todo:
+        cls = todo.pop()
+        names.add(cls.__name__)
+        todo.extend(cls.__subclasses__())
+    return names
+
+
+def problem(error: Any) -> tuple[str, str]:
+    """One pydantic error as words: the place, and what is wrong there."""
     loc = tuple(error.get("loc", ()))
     kind = error.get("type", "")
     if kind == "extra_forbidden" and loc:
-        at = place(loc[:-1])
-        text = f"unknown keys [{loc[-1]!r}]"
-        return f"{at}: {text}" if at else text
+        return place(loc[:-1]), f"unknown keys [{loc[-1]!r}]"
     message = str(error.get("msg", "is wrong")).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     if kind == "missing":
         message = "missing (a required key)"
-    at = place(loc)
-    return f"{at}: {message}" if at else message
+    return place(loc), message
+
+
+_SHOULD = "Input should be "
 
 
 def refusal(name: str, exc: ValidationError) -> ContentError:
-    """A :class:`ContentError` naming the file, then each place and problem (the first few)."""
-    errors = exc.errors()
-    text = "; ".join(problem(e) for e in errors[:MAX_PROBLEMS])
-    more = f" (and {len(errors) - MAX_PROBLEMS} more)" if len(errors) > MAX_PROBLEMS else ""
-    return ContentError(f"{name}: {text}{more}")
+    """A :class:`ContentError` naming the file, then each place and its problem (the first few places; the
+    members of a union a value fits none of are said in one sentence)."""
+    problems: dict[str, list[str]] = {}
+    for error in exc.errors():
+        at, message = problem(error)
+        if message not in problems.setdefault(at, []):
+            problems[at].append(message)
+    said = []
+    for at, messages in problems.items():
+        if len(messages) > 1 and all(m.startswith(_SHOULD) for m in messages):
+            messages = [_SHOULD + " or ".join(m.removeprefix(_SHOULD) for m in messages)]
+        text = "; ".join(messages)
+        said.append(f"{at}: {text}" if at else text)
+    more = f" (and {len(said) - MAX_PROBLEMS} more)" if len(said) > MAX_PROBLEMS else ""
+    return ContentError(f"{name}: {'; '.join(said[:MAX_PROBLEMS])}{more}")
 
 
 def read_yaml(path: Path, *, mapping: bool = True) -> Any:
