@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar, cast
 
 import yaml
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from mildpath.content.sources import CONTENT_DIR, ContentError, bibliography
 
@@ -58,8 +58,14 @@ def _as_text(value: Any) -> Any:
 SourceId = Annotated[str, AfterValidator(_known_source)]
 #: A source id whose bibliography entry is verified (benchmarks may cite nothing else).
 VerifiedSourceId = Annotated[SourceId, AfterValidator(_verified_source)]
+def _cites_something(ids: tuple[str, ...]) -> tuple[str, ...]:
+    if not ids:
+        raise ValueError("cites no source")
+    return ids
+
+
 #: One source id or more (a fact must cite something).
-Cited = Annotated[tuple[SourceId, ...], Field(min_length=1)]
+Cited = Annotated[tuple[SourceId, ...], AfterValidator(_cites_something)]
 #: Text that YAML may have read as a number.
 Text = Annotated[str, BeforeValidator(_as_text)]
 #: Text with its runs of white space made one space (YAML folded blocks keep line breaks).
@@ -137,7 +143,11 @@ def refusal(name: str, exc: ValidationError) -> ContentError:
         if len(messages) > 1 and all(m.startswith(_SHOULD) for m in messages):
             messages = [_SHOULD + " or ".join(m.removeprefix(_SHOULD) for m in messages)]
         text = "; ".join(messages)
-        said.append(f"{at}: {text}" if at else text)
+        parent, _, last = at.rpartition(".")
+        if at and text.startswith(f"{last} "):  # the problem names its key: "levels must list ..."
+            said.append(f"{parent}.{text}" if parent else text)
+        else:
+            said.append(f"{at}: {text}" if at else text)
     more = f" (and {len(said) - MAX_PROBLEMS} more)" if len(said) > MAX_PROBLEMS else ""
     return ContentError(f"{name}: {'; '.join(said[:MAX_PROBLEMS])}{more}")
 
