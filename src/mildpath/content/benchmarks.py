@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import Field, StrictFloat, StrictInt, field_validator, model_validator
 
-from mildpath.content.loader import ContentModel, Text, VerifiedSourceId, load_content
+from mildpath.content.loader import ContentModel, Text, VerifiedCited, load_content
 from mildpath.content.sources import CONTENT_DIR
 from mildpath.domain.outcomes import MEASURES
 
@@ -112,7 +112,7 @@ class BenchmarkModel(ContentModel):
     approximate: bool = False
     label: Literal["", "news report", "partial"] | None = ""
     verified: bool = True
-    sources: Annotated[tuple[VerifiedSourceId, ...], Field(min_length=1)]
+    sources: VerifiedCited
     comparability: str | None = ""
     compare: tuple[ComparatorModel, ...] = Field(min_length=1)
 

@@ -58,6 +58,8 @@ def _as_text(value: Any) -> Any:
 SourceId = Annotated[str, AfterValidator(_known_source)]
 #: A source id whose bibliography entry is verified (benchmarks may cite nothing else).
 VerifiedSourceId = Annotated[SourceId, AfterValidator(_verified_source)]
+
+
 def _cites_something(ids: tuple[str, ...]) -> tuple[str, ...]:
     if not ids:
         raise ValueError("cites no source")
@@ -66,6 +68,8 @@ def _cites_something(ids: tuple[str, ...]) -> tuple[str, ...]:
 
 #: One source id or more (a fact must cite something).
 Cited = Annotated[tuple[SourceId, ...], AfterValidator(_cites_something)]
+#: One verified source id or more.
+VerifiedCited = Annotated[tuple[VerifiedSourceId, ...], AfterValidator(_cites_something)]
 #: Text that YAML may have read as a number.
 Text = Annotated[str, BeforeValidator(_as_text)]
 #: Text with its runs of white space made one space (YAML folded blocks keep line breaks).
