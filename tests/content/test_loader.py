@@ -15,6 +15,7 @@ import yaml
 from mildpath.content.benchmarks import BENCHMARKS_FILE, load_benchmarks
 from mildpath.content.criteria import CRITERIA_DIR, FORMS_FILE, VALUESETS_FILE, facts_from_data, load_criteria_set
 from mildpath.content.criteria_models import CasesFile, FormsFile, ValueSetsFile
+from mildpath.content.instruments import INSTRUMENTS_DIR, RESPONDERS_FILE, InstrumentFile, RespondersFile
 from mildpath.content.loader import load_content
 from mildpath.content.milestones import MILESTONES_FILE, load_milestones
 from mildpath.content.procedure import ANTICOAGULANTS_FILE, PROCEDURE_FILE, load_procedure_content
@@ -143,6 +144,24 @@ KINDS: list[tuple[str, Callable[[Path], Callable[[], object]], str, str]] = [
         lambda tmp: _criteria(tmp, {"any": [{"present": {"diagnosis": "no-such-set"}}]}),
         "criteria[0].rule.any[0].present.diagnosis",
         "unknown value set 'no-such-set'",
+    ),
+    (
+        "site-odi.yaml",
+        lambda tmp: (
+            lambda: load_content(
+                site_copy(tmp, INSTRUMENTS_DIR / "odi.yaml", _set("items", 4, "label", value="  ")), InstrumentFile
+            )
+        ),
+        "items[4].label",
+        "at least 1 item",
+    ),
+    (
+        "site-responders.yaml",
+        lambda tmp: (
+            lambda: load_content(site_copy(tmp, RESPONDERS_FILE, _set("odi_points", "value", value=-2)), RespondersFile)
+        ),
+        "odi_points.value",
+        "greater than 0",
     ),
     (
         "site-milestones.yaml",
