@@ -15,6 +15,7 @@ import yaml
 from mildpath.content.benchmarks import BENCHMARKS_FILE, load_benchmarks
 from mildpath.content.criteria import CRITERIA_DIR, FORMS_FILE, VALUESETS_FILE, facts_from_data, load_criteria_set
 from mildpath.content.criteria_models import CasesFile, FormsFile, ValueSetsFile
+from mildpath.content.education import GLOSSARY_FILE, GlossaryFile, load_page
 from mildpath.content.instruments import INSTRUMENTS_DIR, RESPONDERS_FILE, InstrumentFile, RespondersFile
 from mildpath.content.loader import load_content
 from mildpath.content.milestones import MILESTONES_FILE, load_milestones
@@ -241,3 +242,41 @@ def test_a_site_file_is_read_again_after_it_changes(tmp_path: Path) -> None:
     assert load_content(site, ScheduleFile).timepoints[0].label == "First"
     site_copy(tmp_path, SCHEDULE_FILE, _set("timepoints", 0, "label", value="Second"))
     assert load_content(site, ScheduleFile).timepoints[0].label == "Second"
+
+
+PAGE = """---
+id: sample
+title: A sample page
+audience: public
+language: en
+sources: [overview]
+last_reviewed: 2026-01-02
+stages: [considering]
+summary: A short summary.
+---
+
+## A section {#a-section}
+
+Plain words.
+
+<!-- sources: overview -->
+"""
+
+
+def test_an_education_page_with_a_malformed_front_matter_is_refused_naming_page_key_and_problem(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "sample.md").write_text(PAGE, encoding="utf-8")
+    message = refusal(lambda: load_page(tmp_path / "sample.md", "en"))
+    assert message == "education/en/sample.md: audience: Input should be 'patient' or 'clinician'"
+    (tmp_path / "sample.md").write_text(PAGE.replace("public", "patient").replace("[overview]", "[nope]"), "utf-8")
+    assert "education/en/sample.md: sources[0]: unknown source id 'nope'" in refusal(
+        lambda: load_page(tmp_path / "sample.md", "en")
+    )
+
+
+def test_a_malformed_glossary_is_refused_naming_the_term_and_the_problem(tmp_path: Path) -> None:
+    site = site_copy(tmp_path, GLOSSARY_FILE, _set("stenosis", "es", "forms", value="estenosis"))
+    assert refusal(lambda: load_content(site, GlossaryFile)) == (
+        "site-glossary.yaml: stenosis.es.forms: must be a list of strings"
+    )
