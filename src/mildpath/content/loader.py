@@ -13,7 +13,7 @@ files are read and validated once (``lru_cache``); a site's file (outside the pa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, cast
@@ -21,9 +21,11 @@ from typing import Annotated, Any, TypeVar, cast
 import yaml
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
 
-from mildpath.content.sources import CONTENT_DIR, ContentError, bibliography
+from mildpath.content.sources import CONTENT_DIR, ContentError, bibliography, check_cited
+from mildpath.domain.errors import InvalidInput
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 #: How many problems one error message lists (the first ones, in the file's order).
 MAX_PROBLEMS = 5
@@ -188,3 +190,24 @@ def load_content(path: Path | str, model: type[M]) -> M:
 @lru_cache(maxsize=64)
 def _shipped(path: Path, model: type[M]) -> M:
     return validate(read_yaml(path), model, where(path))
+
+
+def load_built(
+    path: Path | str,
+    build: Callable[[Mapping[str, Any]], T],
+    citations: Callable[[T], Iterable[tuple[str, Sequence[str]]]],
+) -> T:
+    """A content file whose domain object a ``make_*`` builder of :mod:`mildpath.domain` validates (triage,
+    milestones, symptoms): the same reading as :func:`load_content`, the builder's :class:`InvalidInput` (which
+    names the place) made a ContentError naming the file, then every ``(place, source ids)`` of ``citations``
+    checked against the bibliography."""
+    path = Path(path)
+    name = where(path)
+    data = read_yaml(path)
+    try:
+        built = build(data)
+    except InvalidInput as exc:
+        raise ContentError(f"{name}: {exc.message}") from exc
+    for at, ids in citations(built):
+        check_cited(tuple(ids), f"{name}: {at}")
+    return built

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ConfigDict, RootModel, field_validator
 
-from mildpath.domain.errors import InvalidInput
 from mildpath.domain.sources import Source
-
-_T = TypeVar("_T")
 
 CONTENT_DIR = Path(__file__).resolve().parent
 
@@ -72,19 +66,3 @@ def check_cited(source_ids: list[str] | tuple[str, ...], where: str) -> None:
     for sid in source_ids:
         if sid not in bibliography():
             raise ContentError(f"{where}: unknown source id {sid!r}")
-
-
-def load_yaml_model(path: Path, build: Callable[[dict[str, Any]], _T]) -> _T:
-    """Read one content YAML file that holds a mapping and build its domain model with ``build``; an unreadable
-    file, a file that is not a mapping, or what ``build`` refuses (:class:`InvalidInput`) becomes a
-    :class:`ContentError` naming the file. The caller then checks the model's citations with :func:`check_cited`."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ContentError(f"{path.name}: cannot be read ({' '.join(str(exc).split())})") from exc
-    if not isinstance(data, dict):
-        raise ContentError(f"{path.name}: must hold a mapping")
-    try:
-        return build(data)
-    except InvalidInput as exc:
-        raise ContentError(f"{path.name}: {exc.message}") from exc
