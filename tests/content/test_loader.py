@@ -154,7 +154,7 @@ KINDS: list[tuple[str, Callable[[Path], Callable[[], object]], str, str]] = [
             )
         ),
         "items[4].label",
-        "at least 1 item",
+        "is empty: needs text",
     ),
     (
         "site-responders.yaml",

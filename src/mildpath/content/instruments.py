@@ -46,9 +46,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import AfterValidator, BeforeValidator, Field, StrictInt
+from pydantic import BeforeValidator, Field, StrictInt
 
-from mildpath.content.loader import Cited, ContentModel, Text, load_content
+from mildpath.content.loader import Cited, ContentModel, Text, Words, load_content
 from mildpath.content.loader import where as load_where
 from mildpath.content.sources import CONTENT_DIR, ContentError
 from mildpath.domain.errors import InvalidInput
@@ -147,7 +147,7 @@ class OptionIn(ContentModel):
 
 class ItemIn(ContentModel):
     id: str
-    label: Annotated[str, AfterValidator(str.strip), Field(min_length=1)]
+    label: Words
     options: tuple[OptionIn, ...] | None = None  # none: the file's shared options
     unit: str | None = None
 
@@ -155,7 +155,7 @@ class ItemIn(ContentModel):
 class SpanishIn(ContentModel):
     """The ``es:`` section: every title, item label and option label in Spanish (issue 15 §3)."""
 
-    title: Annotated[str, AfterValidator(str.strip), Field(min_length=1)]
+    title: Words
     instructions: str = ""
     language: str = "es"
     option_labels: dict[Text, str] = {}

@@ -74,6 +74,15 @@ Cited = Annotated[tuple[SourceId, ...], AfterValidator(_cites_something)]
 VerifiedCited = Annotated[tuple[VerifiedSourceId, ...], AfterValidator(_cites_something)]
 #: Text that YAML may have read as a number.
 Text = Annotated[str, BeforeValidator(_as_text)]
+def _not_blank(text: str) -> str:
+    text = text.strip()
+    if not text:
+        raise ValueError("is empty: needs text")
+    return text
+
+
+#: Text that says something (stripped; empty or blank is an error).
+Words = Annotated[str, AfterValidator(_not_blank)]
 #: Text with its runs of white space made one space (YAML folded blocks keep line breaks).
 Prose = Annotated[str, AfterValidator(lambda text: " ".join(text.split()))]
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StrictBool, StrictFloat, StrictInt, field_validator, model_validator
 
-from mildpath.content.loader import Cited, ContentModel, SourceId, Text, load_content
+from mildpath.content.loader import Cited, ContentModel, SourceId, Text, Words, load_content
 from mildpath.content.sources import ContentError, bibliography
 from mildpath.domain.procedure import (
     AdverseEventType,
@@ -89,7 +89,10 @@ class ProcedureCode:
 
 # --------------------------------------------------------------------------------------------- the files' models
 
-Words = Annotated[str, AfterValidator(str.strip), Field(min_length=1)]
+def _not_blank_code(code: str) -> str:
+    if not code.strip():
+        raise ValueError("is empty: needs the code")
+    return code
 
 
 class ChoiceIn(ContentModel):
@@ -139,9 +142,9 @@ class ChecklistIn(ContentModel):
 
 
 class CitedIn(ContentModel):
-    text: Annotated[str, AfterValidator(str.strip), Field(min_length=1)]
+    text: Words
     #: every patient-facing sentence comes in Spanish too (issue 15 §3)
-    text_es: Annotated[str, AfterValidator(str.strip), Field(min_length=1)]
+    text_es: Words
     sources: Cited
 
     def cited(self) -> CitedText:
@@ -171,7 +174,7 @@ class SheetIn(ContentModel):
 
 class CodeIn(ContentModel):
     system: Words
-    code: Annotated[Text, Field(min_length=1)]
+    code: Annotated[Text, AfterValidator(_not_blank_code)]
     display: Words
     text: Words
     sources: Cited
