@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
-import yaml
+from pydantic import Field, StrictFloat, StrictInt, field_validator, model_validator
 
-from mildpath.content.sources import CONTENT_DIR, ContentError, bibliography, check_cited
+from mildpath.content.loader import ContentModel, Text, VerifiedCited, load_content
+from mildpath.content.sources import CONTENT_DIR
 from mildpath.domain.outcomes import MEASURES
 
 BENCHMARKS_FILE = CONTENT_DIR / "benchmarks.yaml"
@@ -80,88 +81,90 @@ class BenchmarkSet:
     surgical_reintervention_note: str
 
 
-def _comparator(raw: Any, where: str) -> Comparator:
-    if not isinstance(raw, dict) or raw.get("kind") not in KINDS:
-        raise ContentError(f"{where}: compare entries need kind, one of {', '.join(KINDS)}")
-    unknown = set(raw) - {"kind", "measure", "timepoint", "type", "endpoint", "days"}
-    if unknown:
-        raise ContentError(f"{where}: unknown compare keys {sorted(unknown)}")
-    comp = Comparator(
-        kind=str(raw["kind"]),
-        measure=raw.get("measure"),
-        timepoint=str(raw["timepoint"]) if raw.get("timepoint") is not None else None,
-        type=raw.get("type"),
-        endpoint=raw.get("endpoint"),
-        days=int(raw["days"]) if raw.get("days") is not None else None,
+class ComparatorModel(ContentModel):
+    kind: Literal["change", "relative_change", "event_rate", "cumulative_incidence"]
+    measure: str | None = None
+    timepoint: Text | None = None
+    type: str | None = None
+    endpoint: str | None = None
+    days: int | None = None
+
+    @model_validator(mode="after")
+    def _what_each_kind_needs(self) -> ComparatorModel:
+        if self.kind in ("change", "relative_change") and (self.measure not in MEASURES or not self.timepoint):
+            raise ValueError(f"a {self.kind} comparison needs a measure of {MEASURES} and a timepoint")
+        if self.kind == "event_rate" and not self.type:
+            raise ValueError("an event_rate comparison needs a type")
+        if self.kind == "cumulative_incidence" and (
+            self.endpoint not in ENDPOINTS or not self.days or self.days < 1
+        ):
+            raise ValueError("a cumulative_incidence comparison needs endpoint and days")
+        return self
+
+
+class BenchmarkModel(ContentModel):
+    id: Text
+    metric: str
+    study: str
+    time: str
+    value: StrictInt | StrictFloat
+    unit: Literal["points", "percent", "percent_change"]
+    approximate: bool = False
+    label: Literal["", "news report", "partial"] | None = ""
+    verified: bool = True
+    sources: VerifiedCited
+    comparability: str | None = ""
+    compare: tuple[ComparatorModel, ...] = Field(min_length=1)
+
+    @field_validator("verified")
+    @classmethod
+    def _only_verified(cls, value: bool) -> bool:
+        if value is not True:
+            raise ValueError("only figures the reference marks verified may be benchmarks")
+        return value
+
+
+class BenchmarksFile(ContentModel):
+    """``benchmarks.yaml``: which later operations count as surgery, and the published figures."""
+
+    surgical_reintervention_types: tuple[str, ...] = Field(min_length=1)
+    surgical_reintervention_note: str = ""
+    benchmarks: tuple[BenchmarkModel, ...]
+
+    @field_validator("benchmarks")
+    @classmethod
+    def _unique_ids(cls, value: tuple[BenchmarkModel, ...]) -> tuple[BenchmarkModel, ...]:
+        ids = [b.id for b in value]
+        if len(set(ids)) != len(ids):
+            raise ValueError("benchmark ids must be unique")
+        return value
+
+
+def _benchmark(raw: BenchmarkModel) -> Benchmark:
+    return Benchmark(
+        id=raw.id,
+        metric=raw.metric,
+        study=raw.study,
+        time=raw.time,
+        value=float(raw.value),
+        unit=raw.unit,
+        written=str(raw.value),
+        approximate=raw.approximate,
+        label=raw.label or "",
+        sources=raw.sources,
+        comparability=raw.comparability or "",
+        compare=tuple(Comparator(**c.model_dump()) for c in raw.compare),
     )
-    if comp.kind in ("change", "relative_change") and (comp.measure not in MEASURES or not comp.timepoint):
-        raise ContentError(f"{where}: a {comp.kind} comparison needs a measure of {MEASURES} and a timepoint")
-    if comp.kind == "event_rate" and not comp.type:
-        raise ContentError(f"{where}: an event_rate comparison needs a type")
-    if comp.kind == "cumulative_incidence" and (
-        comp.endpoint not in ENDPOINTS or not comp.days or comp.days < 1
-    ):
-        raise ContentError(f"{where}: a cumulative_incidence comparison needs endpoint and days")
-    return comp
-
-
-def _benchmark(raw: Any, index: int) -> Benchmark:
-    where = f"content/benchmarks.yaml: benchmarks[{index}]"
-    if not isinstance(raw, dict):
-        raise ContentError(f"{where}: must be a mapping")
-    where = f"content/benchmarks.yaml: {raw.get('id', index)}"
-    try:
-        sources = tuple(raw.get("sources") or ())
-        check_cited(sources, where)
-        if raw.get("verified", True) is not True:
-            raise ContentError(f"{where}: only figures the reference marks verified may be benchmarks")
-        unverified = [s for s in sources if not bibliography()[s].verified]
-        if unverified:
-            raise ContentError(f"{where}: cites unverified source(s) {unverified}; not a benchmark")
-        label = str(raw.get("label", "") or "")
-        if label not in LABELS:
-            raise ContentError(f"{where}: label must be one of {LABELS}")
-        unit = str(raw["unit"])
-        if unit not in UNITS:
-            raise ContentError(f"{where}: unit must be one of {', '.join(UNITS)}")
-        compare = tuple(_comparator(c, where) for c in raw.get("compare") or ())
-        if not compare:
-            raise ContentError(f"{where}: needs at least one compare entry")
-        return Benchmark(
-            id=str(raw["id"]),
-            metric=str(raw["metric"]),
-            study=str(raw["study"]),
-            time=str(raw["time"]),
-            value=float(raw["value"]),
-            unit=unit,
-            written=str(raw["value"]),
-            approximate=bool(raw.get("approximate", False)),
-            label=label,
-            sources=sources,
-            comparability=str(raw.get("comparability", "") or ""),
-            compare=compare,
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ContentError(f"{where}: needs id, metric, study, time, value, unit, sources ({exc!r})") from exc
 
 
 def load_benchmarks(path: Path | str = BENCHMARKS_FILE) -> BenchmarkSet:
     """Read and check a benchmarks file (the shipped one by default); a problem raises :class:`ContentError`."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ContentError(f"{path.name}: cannot be read ({exc})") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
-        raise ContentError(f"{path.name}: needs a list of benchmarks")
-    items = tuple(_benchmark(raw, i) for i, raw in enumerate(data["benchmarks"]))
-    ids = [b.id for b in items]
-    if len(set(ids)) != len(ids):
-        raise ContentError(f"{path.name}: benchmark ids must be unique")
-    surgical = tuple(str(t) for t in data.get("surgical_reintervention_types") or ())
-    if not surgical:
-        raise ContentError(f"{path.name}: needs surgical_reintervention_types")
-    return BenchmarkSet(items, surgical, str(data.get("surgical_reintervention_note", "")).strip())
+    data = load_content(Path(path), BenchmarksFile)
+    return BenchmarkSet(
+        tuple(_benchmark(b) for b in data.benchmarks),
+        data.surgical_reintervention_types,
+        data.surgical_reintervention_note.strip(),
+    )
 
 
 @lru_cache(maxsize=1)

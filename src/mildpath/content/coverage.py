@@ -5,21 +5,20 @@ source fails loudly with :class:`~mildpath.content.sources.ContentError`."""
 from __future__ import annotations
 
 from datetime import date
-from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import field_validator
 
-from mildpath.content.sources import CONTENT_DIR, ContentError, check_cited, load_yaml_model, source
+from mildpath.content.loader import ContentModel, SourceId, load_content
+from mildpath.content.sources import CONTENT_DIR, source
 
 COVERAGE_FILE = CONTENT_DIR / "coverage.yaml"
 Status = Literal["medicare_ced", "commercial", "self_pay", "unknown"]
 
 
-class CoverageFact(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class CoverageFact(ContentModel):
     label: str
-    source: str
+    source: SourceId
     policy: str
     reviewed: date | None
     unverified: str
@@ -31,26 +30,19 @@ class CoverageFact(BaseModel):
         return f"{s.title} ({s.document} {s.section})"
 
 
-class CoverageFacts(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class CoverageFacts(ContentModel):
     statuses: dict[Status, CoverageFact]
     studies: dict[str, str]
 
-
-def _build(data: dict[str, object]) -> CoverageFacts:
-    try:
-        facts = CoverageFacts.model_validate(data)
-    except ValidationError as exc:
-        raise ContentError(f"coverage.yaml: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from exc
-    missing = {"medicare_ced", "commercial", "self_pay", "unknown"} - set(facts.statuses)
-    if missing:
-        raise ContentError(f"coverage.yaml: no entry for {sorted(missing)}")
-    return facts
+    @field_validator("statuses")
+    @classmethod
+    def _every_status(cls, statuses: dict[Status, CoverageFact]) -> dict[Status, CoverageFact]:
+        missing = {"medicare_ced", "commercial", "self_pay", "unknown"} - set(statuses)
+        if missing:
+            raise ValueError(f"no entry for {sorted(missing)}")
+        return statuses
 
 
-@lru_cache(maxsize=1)
 def load_coverage() -> CoverageFacts:
-    facts = load_yaml_model(COVERAGE_FILE, _build)
-    for name, fact in facts.statuses.items():
-        check_cited([fact.source], f"coverage.yaml: {name}")
-    return facts
+    """The shipped coverage facts (validated once: the loader caches shipped files)."""
+    return load_content(COVERAGE_FILE, CoverageFacts)

@@ -42,29 +42,48 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from mildpath.content.sources import CONTENT_DIR, ContentError, check_cited
+from mildpath.content.criteria_models import (
+    AllIn,
+    AnyIn,
+    CasesFile,
+    CoalesceIn,
+    CompareNode,
+    CriteriaFile,
+    CriterionIn,
+    DatedAnswer,
+    ExpectedIn,
+    FactsIn,
+    FormsFile,
+    NotIn,
+    PresentNode,
+    Rule,
+    SelectIn,
+    TextIn,
+    ThresholdIn,
+    ValueSetsFile,
+    WindowIn,
+)
+from mildpath.content.loader import load_content, validate, where
+from mildpath.content.sources import CONTENT_DIR, ContentError
 from mildpath.domain.conditions import (
-    OPS,
     All,
     Check,
     Coalesce,
     Compare,
     Node,
     Not,
+    Op,
     Present,
     Select,
     Since,
     Span,
-    Tri,
     Window,
     selections,
 )
 from mildpath.domain.conditions import (
     Any as AnyOf,
 )
-from mildpath.domain.criteria import AgeRange, CriteriaSet, Criterion, Role, StudiedAges, Threshold
+from mildpath.domain.criteria import AgeRange, CriteriaSet, Criterion, StudiedAges, Threshold
 from mildpath.domain.errors import InvalidInput
 from mildpath.domain.facts import (
     Answer,
@@ -185,17 +204,13 @@ class ValueSets:
 @lru_cache(maxsize=1)
 def load_value_sets() -> ValueSets:
     """``content/criteria/valuesets.yaml``, checked: systems known, sources cited, includes resolved."""
-    data = _read_yaml(VALUESETS_FILE)
-    systems = {str(k): str(v) for k, v in (data.get("systems") or {}).items()}
-    groups = {str(k): tuple(str(s) for s in v) for k, v in (data.get("status_groups") or {}).items()}
-    raw_sets = data.get("value_sets") or {}
-    if not isinstance(raw_sets, dict) or not raw_sets:
-        raise ContentError(f"{VALUESETS_FILE.name}: value_sets must be a non-empty mapping")
+    data = load_content(VALUESETS_FILE, ValueSetsFile)
+    name_of_file = where(VALUESETS_FILE)
 
-    def url(alias: str, where: str) -> str:
-        if alias not in systems:
-            raise ContentError(f"{VALUESETS_FILE.name}: {where}: unknown system alias {alias!r}")
-        return systems[alias]
+    def url(alias: str, at: str) -> str:
+        if alias not in data.systems:
+            raise ContentError(f"{name_of_file}: {at}: unknown system alias {alias!r}")
+        return data.systems[alias]
 
     built: dict[str, ValueSet] = {}
 
@@ -203,31 +218,19 @@ def load_value_sets() -> ValueSets:
         if name in built:
             return built[name]
         if name in chain:
-            raise ContentError(f"{VALUESETS_FILE.name}: value set {name!r} includes itself ({' > '.join(chain)})")
-        if name not in raw_sets:
-            raise ContentError(f"{VALUESETS_FILE.name}: unknown value set {name!r} in an include")
-        body = raw_sets[name] or {}
-        where = f"{VALUESETS_FILE.name}: value set {name}"
-        sources = tuple(body.get("sources") or ())
-        check_cited(sources, where)
-        entries: list[CodeEntry] = []
-        for i, item in enumerate(body.get("codes") or ()):
-            try:
-                entries.append(
-                    CodeEntry(
-                        system=url(str(item["system"]), f"{where} code {i + 1}"),
-                        code=str(item["code"]),
-                        display=str(item.get("display", "")),
-                        note=" ".join(str(item.get("note", "")).split()),
-                        confirmed=bool(item.get("confirmed", True)),
-                    )
-                )
-            except (KeyError, TypeError) as exc:
-                raise ContentError(f"{where}: code {i + 1} needs system and code ({exc})") from exc
-        for ingredient in body.get("ingredients") or ():
-            words = name_words(str(ingredient)).strip()
+            raise ContentError(f"{name_of_file}: value set {name!r} includes itself ({' > '.join(chain)})")
+        if name not in data.value_sets:
+            raise ContentError(f"{name_of_file}: unknown value set {name!r} in an include")
+        body = data.value_sets[name]
+        at = f"value_sets.{name}"
+        entries = [
+            CodeEntry(url(c.system, f"{at}.codes[{i}].system"), c.code, c.display, c.note, c.confirmed)
+            for i, c in enumerate(body.codes)
+        ]
+        for i, ingredient in enumerate(body.ingredients):
+            words = name_words(ingredient).strip()
             if not words:
-                raise ContentError(f"{where}: an empty ingredient name")
+                raise ContentError(f"{name_of_file}: {at}.ingredients[{i}]: an empty ingredient name")
             entries.append(
                 CodeEntry(
                     system=INGREDIENT_SYSTEM,
@@ -236,26 +239,21 @@ def load_value_sets() -> ValueSets:
                     note="recognised by name (clinical reference §4.4)",
                 )
             )
-        for included in body.get("include") or ():
-            for entry in build(str(included), (*chain, name)).entries:
+        for included in body.include:
+            for entry in build(included, (*chain, name)).entries:
                 if entry not in entries:
                     entries.append(entry)
         if not entries:
-            raise ContentError(f"{where}: has no codes")
-        vs = ValueSet(
-            name=name,
-            title=str(body.get("title", name)),
-            sources=sources,
-            entries=tuple(entries),
-            verified=bool(body.get("verified", True)),
-        )
-        built[name] = vs
-        return vs
+            raise ContentError(f"{name_of_file}: {at}: has no codes")
+        built[name] = ValueSet(name, body.title or name, body.sources, tuple(entries), body.verified)
+        return built[name]
 
-    for name in raw_sets:
-        build(str(name))
-    assessment = url(str(data.get("assessment_system", "")), "assessment_system")
-    return ValueSets(systems=systems, status_groups=groups, sets=built, assessment_system=assessment)
+    for name in data.value_sets:
+        build(name)
+    assessment = url(data.assessment_system, "assessment_system")
+    return ValueSets(
+        systems=data.systems, status_groups=data.status_groups, sets=built, assessment_system=assessment
+    )
 
 
 # --------------------------------------------------------------------------------------------- criteria sets
@@ -282,8 +280,7 @@ def load_criteria_set(name: str = "default", folder: Path | None = None) -> Crit
     Raises :class:`~mildpath.content.sources.ContentError` naming the file and the place of any problem.
     """
     path = criteria_set_path(name, folder)
-    data = _resolve_extends(path, folder, ())
-    return _build_set(data, path)
+    return _build_set(_resolve_extends(path, folder, ()), where(path))
 
 
 def list_criteria_sets(folder: Path | None = None) -> list[str]:
@@ -294,235 +291,152 @@ def list_criteria_sets(folder: Path | None = None) -> list[str]:
     return sorted(names)
 
 
-def _resolve_extends(path: Path, folder: Path | None, chain: tuple[Path, ...]) -> dict[str, Any]:
-    data = _read_yaml(path)
+@dataclass
+class _Merged:
+    """A set after its ``extends`` chain: each criterion and threshold with the place that wrote it."""
+
+    file: CriteriaFile
+    thresholds: dict[str, tuple[ThresholdIn, str]]
+    criteria: list[tuple[CriterionIn, str]]
+
+
+def _resolve_extends(path: Path, folder: Path | None, chain: tuple[Path, ...]) -> _Merged:
+    name = where(path)
+    data = load_content(path, CriteriaFile)
     if path in chain:
-        raise ContentError(f"{path.name}: 'extends' makes a loop ({' > '.join(p.name for p in chain)})")
-    base_name = data.get("extends")
-    if base_name is None:
-        return data
-    base_path = criteria_set_path(str(base_name), folder, exclude=path)
-    base = _resolve_extends(base_path, folder, (*chain, path))
+        raise ContentError(f"{name}: 'extends' makes a loop ({' > '.join(p.name for p in chain)})")
+    own = _Merged(
+        data,
+        {t: (body, f"{name}: thresholds.{t}") for t, body in data.thresholds.items()},
+        [(c, f"{name}: criteria[{i}]") for i, c in enumerate(data.criteria)],
+    )
+    if data.extends is None:
+        return own
+    base = _resolve_extends(criteria_set_path(data.extends, folder, exclude=path), folder, (*chain, path))
     for key in ("name", "version"):
-        if not data.get(key):
-            raise ContentError(f"{path.name}: a set that extends another needs its own {key}")
-    merged = dict(base)
-    merged.update({k: data[k] for k in ("name", "version", "title", "studied_ages") if k in data})
-    thresholds = dict(base.get("thresholds") or {})
-    thresholds.update(data.get("thresholds") or {})
-    merged["thresholds"] = thresholds
-    criteria = [dict(c) for c in base.get("criteria") or ()]
-    removed = set(data.get("remove") or ())
-    unknown = removed - {c.get("id") for c in criteria}
+        if not getattr(data, key):
+            raise ContentError(f"{name}: a set that extends another needs its own {key}")
+    kept: dict[str, Any] = {
+        k: getattr(data, k) for k in ("name", "version", "title", "studied_ages") if k in data.model_fields_set
+    }
+    criteria = list(base.criteria)
+    unknown = set(data.remove) - {c.id for c, _ in criteria}
     if unknown:
-        raise ContentError(f"{path.name}: remove names unknown criteria {sorted(unknown)}")
-    criteria = [c for c in criteria if c.get("id") not in removed]
-    for item in data.get("criteria") or ():
-        ids = [c.get("id") for c in criteria]
-        if item.get("id") in ids:
-            criteria[ids.index(item.get("id"))] = dict(item)
+        raise ContentError(f"{name}: remove names unknown criteria {sorted(unknown)}")
+    criteria = [(c, at) for c, at in criteria if c.id not in data.remove]
+    for item in own.criteria:
+        ids = [c.id for c, _ in criteria]
+        if item[0].id in ids:
+            criteria[ids.index(item[0].id)] = item
         else:
-            criteria.append(dict(item))
-    merged["criteria"] = criteria
-    return merged
+            criteria.append(item)
+    return _Merged(base.file.model_copy(update=kept), base.thresholds | own.thresholds, criteria)
 
 
-def _build_set(data: Mapping[str, Any], path: Path) -> CriteriaSet:
-    where = path.name
-    for key in ("name", "version", "criteria"):
-        if not data.get(key):
-            raise ContentError(f"{where}: missing {key!r}")
-    thresholds: dict[str, Threshold] = {}
-    for tname, body in (data.get("thresholds") or {}).items():
-        if not isinstance(body, Mapping) or "value" not in body:
-            raise ContentError(f"{where}: threshold {tname} needs value and source")
-        source = str(body.get("source", ""))
-        check_cited([source] if source else [], f"{where}: threshold {tname}")
-        value = body["value"]
-        if not isinstance(value, int | float | str) or isinstance(value, bool):
-            raise ContentError(f"{where}: threshold {tname} must be a number or a span such as '12 months'")
-        thresholds[str(tname)] = Threshold(str(tname), value, source, " ".join(str(body.get("note", "")).split()))
-    parser = _RuleParser(load_value_sets(), thresholds, where)
-    criteria = []
-    seen: set[str] = set()
-    for i, raw in enumerate(data["criteria"]):
-        criteria.append(_build_criterion(raw, parser, thresholds, f"{where}: criterion {i + 1}"))
-        if criteria[-1].id in seen:
-            raise ContentError(f"{where}: criterion id {criteria[-1].id!r} appears twice")
-        seen.add(criteria[-1].id)
+def _build_set(merged: _Merged, name: str) -> CriteriaSet:
+    data = merged.file
+    for key, value in (("name", data.name), ("version", data.version), ("criteria", merged.criteria)):
+        if not value:
+            raise ContentError(f"{name}: missing {key!r}")
+    thresholds = {
+        t: Threshold(t, body.value, body.source, body.note) for t, (body, _) in merged.thresholds.items()
+    }
+    rules = _Rules(load_value_sets(), thresholds)
+    values = {t: _show(th.value) for t, th in thresholds.items()}
+    criteria: list[Criterion] = []
+    for raw, at in merged.criteria:
+        if raw.id in {c.id for c in criteria}:
+            raise ContentError(f"{name}: criterion id {raw.id!r} appears twice")
+        criteria.append(
+            Criterion(
+                id=raw.id,
+                role=raw.role,
+                clinician=_fill(raw.clinician, values, f"{at}.clinician"),
+                patient=_fill(raw.patient, values, f"{at}.patient"),
+                patient_es=_fill(raw.patient_es, _in_spanish(values), f"{at}.patient_es"),
+                missing=_fill(raw.missing, values, f"{at}.missing"),
+                rule=rules.node(raw.rule, f"{at}.rule"),
+                source=raw.source,
+                also=raw.also,
+            )
+        )
+    ages = data.studied_ages
+    studied = None
+    if ages is not None:
+        ranges = tuple(AgeRange(r.trial, r.source, r.min, r.max) for r in ages.ranges)
+        studied = StudiedAges(ranges, ages.caution.id, ages.caution.text, ages.caution.source)
     try:
         return CriteriaSet(
-            name=str(data["name"]),
-            version=str(data["version"]),
-            title=str(data.get("title", "")),
+            name=str(data.name),
+            version=str(data.version),
+            title=data.title,
             criteria=tuple(criteria),
             thresholds=thresholds,
-            studied_ages=_studied_ages(data.get("studied_ages"), where),
+            studied_ages=studied,
         )
     except (ValueError, InvalidInput) as exc:
-        raise ContentError(f"{where}: {exc}") from exc
+        raise ContentError(f"{name}: {exc}") from exc
 
 
-def _studied_ages(raw: Any, where: str) -> StudiedAges | None:
-    """``studied_ages: {caution: {id, text, source}, ranges: [{trial, min, max, source}]}`` (None: no caution)."""
-    if raw is None:
-        return None
-    where = f"{where}: studied_ages"
-    if not isinstance(raw, Mapping) or not isinstance(raw.get("caution"), Mapping):
-        raise ContentError(f"{where}: needs caution {{id, text, source}} and ranges")
-    caution = raw["caution"]
-    for key in ("id", "text", "source"):
-        if not caution.get(key):
-            raise ContentError(f"{where}: caution needs {key}")
-    check_cited([str(caution["source"])], f"{where} caution")
-    ranges = []
-    for i, item in enumerate(raw.get("ranges") or ()):
-        w = f"{where} range {i + 1}"
-        if not isinstance(item, Mapping) or not item.get("trial") or not item.get("source"):
-            raise ContentError(f"{w}: needs trial and source (and min and/or max)")
-        check_cited([str(item["source"])], w)
-        bounds = [item.get("min"), item.get("max")]
-        if all(b is None for b in bounds) or any(
-            b is not None and (not isinstance(b, int) or isinstance(b, bool)) for b in bounds
-        ):
-            raise ContentError(f"{w}: min and max are whole years (at least one of them)")
-        ranges.append(AgeRange(str(item["trial"]), str(item["source"]), item.get("min"), item.get("max")))
-    if not ranges:
-        raise ContentError(f"{where}: needs at least one range")
-    text = " ".join(str(caution["text"]).split())
-    try:
-        text.format(age=0, ranges="")
-    except (KeyError, IndexError, ValueError) as exc:
-        raise ContentError(f"{where}: caution text may use {{age}} and {{ranges}} only ({exc})") from exc
-    return StudiedAges(tuple(ranges), str(caution["id"]), text, str(caution["source"]))
+class _Rules:
+    """A validated rule model -> the condition tree of :mod:`mildpath.domain.conditions`: value set names, form
+    fields and ``$threshold`` references resolved (what the models cannot check alone)."""
 
-
-def _build_criterion(
-    raw: Mapping[str, Any], parser: _RuleParser, thresholds: Mapping[str, Threshold], where: str
-) -> Criterion:
-    if not isinstance(raw, Mapping):
-        raise ContentError(f"{where}: must be a mapping")
-    known = {"id", "role", "clinician", "patient", "patient_es", "missing", "source", "also", "rule"}
-    extra = set(raw) - known
-    if extra:
-        raise ContentError(f"{where}: unknown keys {sorted(extra)}")
-    for key in ("id", "role", "clinician", "patient", "source", "rule"):
-        if key not in raw:
-            raise ContentError(f"{where}: missing {key!r}")
-    cid = str(raw["id"])
-    where = f"{where} ({cid})"
-    try:
-        role = Role(str(raw["role"]))
-    except ValueError:
-        raise ContentError(f"{where}: role must be one of {[r.value for r in Role]}") from None
-    also = tuple(str(s) for s in raw.get("also") or ())
-    check_cited([str(raw["source"]), *also], where)
-    values = {name: _show(t.value) for name, t in thresholds.items()}
-    return Criterion(
-        id=cid,
-        role=role,
-        clinician=_fill(str(raw["clinician"]), values, f"{where} clinician"),
-        patient=_fill(str(raw["patient"]), values, f"{where} patient"),
-        patient_es=_fill(str(raw.get("patient_es", "")), _in_spanish(values), f"{where} patient_es"),
-        missing=_fill(str(raw.get("missing", "")), values, f"{where} missing"),
-        rule=parser.node(raw["rule"], f"{where} rule"),
-        source=str(raw["source"]),
-        also=also,
-    )
-
-
-class _RuleParser:
-    """YAML rule -> condition tree (syntax: see default.yaml and mildpath.domain.conditions)."""
-
-    _SELECT_KEYS = {*_CODED_KINDS, "field", "fields", "status", "reason"}
-    _LEAF_KEYS = {
-        "present": {"where", "within", "after", "found", "none"},
-        "compare": {"test", "pick", "within"},
-        "since": {"at_least"},
-    }
-
-    def __init__(self, value_sets: ValueSets, thresholds: Mapping[str, Threshold], where: str) -> None:
+    def __init__(self, value_sets: ValueSets, thresholds: Mapping[str, Threshold]) -> None:
         self.vs = value_sets
         self.thresholds = thresholds
-        self.where = where
 
-    def node(self, data: Any, where: str) -> Node:
-        if not isinstance(data, Mapping) or len(data) != 1:
-            raise ContentError(f"{where}: a rule node is a mapping with exactly one key (all, any, ...)")
-        ((key, body),) = data.items()
-        where = f"{where} > {key}"
-        if key in ("all", "any", "coalesce"):
-            if not isinstance(body, list) or not body:
-                raise ContentError(f"{where}: needs a non-empty list")
-            items = tuple(self.node(item, f"{where}[{i + 1}]") for i, item in enumerate(body))
-            if key == "all":
-                return All(items)
-            return AnyOf(items) if key == "any" else Coalesce(items)
-        if key == "not":
-            return Not(self.node(body, where))
-        if key in self._LEAF_KEYS:
-            if not isinstance(body, Mapping):
-                raise ContentError(f"{where}: needs a mapping")
-            extra = set(body) - self._SELECT_KEYS - self._LEAF_KEYS[key]
-            if extra:
-                raise ContentError(f"{where}: unknown keys {sorted(extra)}")
-            try:
-                if key == "present":
-                    return self._present(body, where)
-                if key == "compare":
-                    return self._compare(body, where)
-                return self._since(body, where)
-            except ValueError as exc:
-                raise ContentError(f"{where}: {exc}") from exc
-        raise ContentError(f"{where}: unknown node {key!r} (all, any, not, coalesce, present, compare, since)")
+    def node(self, rule: Rule, at: str) -> Node:
+        try:
+            return self._node(rule, at)
+        except _Refused as exc:
+            raise ContentError(f"{exc.at}: {exc.problem}") from None
 
-    def _present(self, body: Mapping[str, Any], where: str) -> Node:
-        after = body.get("after")
-        return Present(
-            select=self.select(body, where),
-            where=self.test(body["where"], where) if "where" in body else None,
-            within=self.window(body["within"], where) if "within" in body else None,
-            after=self.select(after, f"{where} after") if after is not None else None,
-            if_found=self.tri(body.get("found", "met"), where),
-            if_none=self.tri(body.get("none", "not_met"), where),
-        )
+    def _node(self, rule: Rule, at: str) -> Node:
+        if isinstance(rule, AllIn):
+            return All(tuple(self._node(r, f"{at}.all[{i}]") for i, r in enumerate(rule.all)))
+        if isinstance(rule, AnyIn):
+            return AnyOf(tuple(self._node(r, f"{at}.any[{i}]") for i, r in enumerate(rule.any)))
+        if isinstance(rule, CoalesceIn):
+            return Coalesce(tuple(self._node(r, f"{at}.coalesce[{i}]") for i, r in enumerate(rule.coalesce)))
+        if isinstance(rule, NotIn):
+            return Not(self._node(rule.not_, f"{at}.not"))
+        try:
+            if isinstance(rule, PresentNode):
+                at, p = f"{at}.present", rule.present
+                return Present(
+                    select=self.select(p, at),
+                    where=self.test(p.where, f"{at}.where") if p.where is not None else None,
+                    within=self.window(p.within, f"{at}.within") if p.within is not None else None,
+                    after=self.select(p.after, f"{at}.after") if p.after is not None else None,
+                    if_found=p.found,
+                    if_none=p.none,
+                )
+            if isinstance(rule, CompareNode):
+                at, c = f"{at}.compare", rule.compare
+                return Compare(
+                    select=self.select(c, at),
+                    test=self.test(c.test, f"{at}.test"),
+                    pick=c.pick,
+                    within=self.window(c.within, f"{at}.within") if c.within is not None else None,
+                )
+            at, s = f"{at}.since", rule.since
+            return Since(select=self.select(s, at), at_least=self.span(s.at_least, f"{at}.at_least"))
+        except ValueError as exc:  # a domain node refusing its parts (ContentError is a ValueError too)
+            if isinstance(exc, _Refused):
+                raise
+            raise _Refused(at, str(exc)) from exc
 
-    def _compare(self, body: Mapping[str, Any], where: str) -> Node:
-        if "test" not in body:
-            raise ContentError(f"{where}: needs test: [op, value]")
-        pick = str(body.get("pick", "latest"))
-        if pick not in ("latest", "max", "min"):
-            raise ContentError(f"{where}: pick is latest, max or min")
-        return Compare(
-            select=self.select(body, where),
-            test=self.test(body["test"], where),
-            pick=pick,  # type: ignore[arg-type]
-            within=self.window(body["within"], where) if "within" in body else None,
-        )
-
-    def _since(self, body: Mapping[str, Any], where: str) -> Node:
-        if "at_least" not in body:
-            raise ContentError(f"{where}: needs at_least: '<n> days|months'")
-        return Since(select=self.select(body, where), at_least=self.span(body["at_least"], where))
-
-    def select(self, body: Any, where: str) -> Select:
-        if not isinstance(body, Mapping):
-            raise ContentError(f"{where}: a selection is a mapping such as {{diagnosis: lumbar-stenosis}}")
-        kinds = [k for k in (*_CODED_KINDS, "field", "fields") if k in body]
-        if len(kinds) != 1:
-            raise ContentError(f"{where}: name exactly one of diagnosis, procedure, medication, observation, field(s)")
-        kind_key = kinds[0]
-        statuses = self.statuses(body["status"], where) if "status" in body else None
-        reason = body.get("reason")
-        reason_vs = self.vs[str(reason)] if reason is not None else None
-        if reason is not None and kind_key != "procedure":
-            raise ContentError(f"{where}: reason applies to procedures only")
+    def select(self, body: SelectIn, at: str) -> Select:
+        statuses = self.statuses(body.status, f"{at}.status") if body.status is not None else None
+        reason_vs = self.value_set(body.reason, f"{at}.reason") if body.reason is not None else None
+        (kind_key,) = body.kinds()
         if kind_key in ("field", "fields"):
-            names = [body[kind_key]] if kind_key == "field" else list(body[kind_key] or ())
+            names = [str(body.field)] if kind_key == "field" else list(body.fields or ())
             for name in names:
-                self.check_field(str(name), where)
-            return Select(kind="answer", fields=tuple(str(n) for n in names), statuses=statuses)
-        vs = self.vs[str(body[kind_key])]
+                self.check_field(name, f"{at}.{kind_key}")
+            return Select(kind="answer", fields=tuple(names), statuses=statuses)
+        vs = self.value_set(str(getattr(body, kind_key)), f"{at}.{kind_key}")
         return Select(
             kind=_CODED_KINDS[kind_key],
             value_set=vs.name,
@@ -532,76 +446,68 @@ class _RuleParser:
             reason_codes=reason_vs.codes if reason_vs else frozenset(),
         )
 
-    def check_field(self, name: str, where: str) -> None:
+    def value_set(self, name: str, at: str) -> ValueSet:
+        try:
+            return self.vs[name]
+        except ContentError as exc:
+            raise _Refused(at, str(exc)) from None
+
+    @staticmethod
+    def check_field(name: str, at: str) -> None:
         form, _, field = name.partition(".")
         if form not in _FORM_FIELDS or field not in _FORM_FIELDS[form]:
-            raise ContentError(
-                f"{where}: unknown form field {name!r} (self_check.<name> or clinician.<name> of domain/selfcheck.py)"
+            raise _Refused(
+                at, f"unknown form field {name!r} (self_check.<name> or clinician.<name> of domain/selfcheck.py)"
             )
 
-    def statuses(self, value: Any, where: str) -> tuple[str, ...]:
-        if isinstance(value, str):
-            if value not in self.vs.status_groups:
-                raise ContentError(f"{where}: unknown status group {value!r}")
-            return self.vs.status_groups[value]
-        if isinstance(value, list) and value:
-            return tuple(str(v) for v in value)
-        raise ContentError(f"{where}: status is a status group name or a list of statuses")
+    def statuses(self, value: str | tuple[str, ...], at: str) -> tuple[str, ...]:
+        if isinstance(value, tuple):
+            return value
+        if value not in self.vs.status_groups:
+            raise _Refused(at, f"unknown status group {value!r}")
+        return self.vs.status_groups[value]
 
-    def test(self, value: Any, where: str) -> Check:
-        if not isinstance(value, list) or len(value) != 2 or value[0] not in OPS:
-            raise ContentError(f"{where}: a test is [op, value] with op one of {', '.join(OPS)}")
-        operand = self.substitute(value[1], where)
-        if not isinstance(operand, bool | int | float | str):
-            raise ContentError(f"{where}: a test compares with a number, yes/no or text")
+    def test(self, value: tuple[Op, bool | int | float | str], at: str) -> Check:
+        operand = self.substitute(value[1], at)
         return Check(value[0], operand)
 
-    def window(self, value: Any, where: str) -> Window:
-        if value == "current":
+    def window(self, value: str | WindowIn, at: str) -> Window:
+        if not isinstance(value, WindowIn):  # "current"
             return Window(within_last=Span(0, "days"), match="overlap")
-        if (
-            not isinstance(value, Mapping)
-            or not set(value) <= {"last", "older_than", "match"}
-            or not ({"last", "older_than"} & set(value))
-        ):
-            raise ContentError(
-                f"{where}: within is 'current' or {{last: SPAN, older_than: SPAN, match: start|overlap}}"
-            )
-        match = str(value.get("match", "start"))
-        if match not in ("start", "overlap"):
-            raise ContentError(f"{where}: match is start or overlap")
         return Window(
-            within_last=self.span(value["last"], where) if "last" in value else None,
-            older_than=self.span(value["older_than"], where) if "older_than" in value else None,
-            match=match,  # type: ignore[arg-type]
+            within_last=self.span(value.last, f"{at}.last") if value.last is not None else None,
+            older_than=self.span(value.older_than, f"{at}.older_than") if value.older_than is not None else None,
+            match=value.match,
         )
 
-    def span(self, value: Any, where: str) -> Span:
-        text = self.substitute(value, where)
+    def span(self, value: str, at: str) -> Span:
         try:
-            return Span.parse(str(text))
+            return Span.parse(str(self.substitute(value, at)))
         except ValueError as exc:
-            raise ContentError(f"{where}: {exc}") from exc
+            raise _Refused(at, str(exc)) from exc
 
-    def tri(self, value: Any, where: str) -> Tri:
-        try:
-            return Tri(str(value))
-        except ValueError:
-            raise ContentError(f"{where}: found/none is met, not_met or unknown") from None
-
-    def substitute(self, value: Any, where: str) -> Any:
+    def substitute(self, value: bool | int | float | str, at: str) -> bool | int | float | str:
         """``"$name"`` -> the threshold's value; ``"$name months"`` -> text with the value put in."""
         if not isinstance(value, str) or "$" not in value:
             return value
         whole = _THRESHOLD.fullmatch(value)
         if whole:
-            return self.threshold(whole.group(1), where).value
-        return _THRESHOLD.sub(lambda m: _show(self.threshold(m.group(1), where).value), value)
+            return self.threshold(whole.group(1), at).value
+        return _THRESHOLD.sub(lambda m: _show(self.threshold(m.group(1), at).value), value)
 
-    def threshold(self, name: str, where: str) -> Threshold:
+    def threshold(self, name: str, at: str) -> Threshold:
         if name not in self.thresholds:
-            raise ContentError(f"{where}: unknown threshold ${name}; declare it under thresholds")
+            raise _Refused(at, f"unknown threshold ${name}; declare it under thresholds")
         return self.thresholds[name]
+
+
+class _Refused(ContentError):
+    """A rule's part the other files refuse, with its place (made a ContentError by :meth:`_Rules.node`)."""
+
+    def __init__(self, at: str, problem: str) -> None:
+        super().__init__(f"{at}: {problem}")
+        self.at = at
+        self.problem = problem
 
 
 # --------------------------------------------------------------------------------------------- vignettes
@@ -628,31 +534,24 @@ def load_cases(criteria_set: str = "default") -> tuple[Case, ...]:
     """Every vignette of ``cases/*.yaml`` written for ``criteria_set`` (files say ``criteria_set: <name>``)."""
     out: list[Case] = []
     for path in sorted(CASES_DIR.glob("*.yaml")):
-        data = _read_yaml(path)
-        if str(data.get("criteria_set", "default")) != criteria_set:
+        data = load_content(path, CasesFile)
+        if data.criteria_set != criteria_set:
             continue
-        file_as_of = data.get("as_of")
-        names: set[str] = set()
-        for i, raw in enumerate(data.get("cases") or ()):
-            where = f"{path.name}: case {i + 1}"
-            if not isinstance(raw, Mapping) or "name" not in raw or "expected" not in raw:
-                raise ContentError(f"{where}: needs name, facts and expected")
-            if raw["name"] in names:
-                raise ContentError(f"{where}: duplicate case name {raw['name']!r}")
-            names.add(raw["name"])
-            as_of = _date(raw.get("as_of", file_as_of), f"{where} as_of")
+        for i, raw in enumerate(data.cases):
+            at = f"{where(path)}: cases[{i}]"
+            as_of = raw.as_of or data.as_of
             if as_of is None:
-                raise ContentError(f"{where}: needs as_of (on the case or the file)")
-            expected = raw["expected"] or {}
+                raise ContentError(f"{at}: needs as_of (on the case or the file)")
+            expected = raw.expected or ExpectedIn()
             out.append(
                 Case(
                     file=path.name,
-                    name=str(raw["name"]),
+                    name=raw.name,
                     criteria_set=criteria_set,
                     as_of=as_of,
-                    facts=facts_from_data(raw.get("facts") or {}, as_of=as_of, where=where),
-                    expected_status=expected.get("status"),
-                    expected_criteria={str(k): str(v) for k, v in (expected.get("criteria") or {}).items()},
+                    facts=_facts(raw.facts or FactsIn(), as_of, f"{at}.facts"),
+                    expected_status=expected.status,
+                    expected_criteria=dict(expected.criteria),
                 )
             )
     return tuple(out)
@@ -664,82 +563,82 @@ def facts_from_data(data: Mapping[str, Any], *, as_of: dt.date, where: str = "fa
     ``diagnoses`` / ``procedures`` / ``medications`` / ``observations``: lists of mappings with the fields of
     the fact classes (dates as ISO text; ``system`` as an alias of ``valuesets.yaml`` or a URL; ``record``
     defaults to ``<Resource>/<kind>-<n>``). ``answers``: ``{field: value}`` or ``{field: {value, date}}``, the
-    date defaulting to ``as_of``.
+    date defaulting to ``as_of``. The shape is :class:`~mildpath.content.criteria_models.FactsIn`.
     """
+    return _facts(validate(data, FactsIn, where), as_of, where)
+
+
+def _facts(data: FactsIn, as_of: dt.date, at: str) -> PatientFacts:
     vs = load_value_sets()
-    known = {"diagnoses", "procedures", "medications", "observations", "answers", "birth_date", "sex", "patient_id"}
-    extra = set(data) - known
-    if extra:
-        raise ContentError(f"{where}: unknown keys {sorted(extra)}")
 
-    def items(key: str) -> Iterable[tuple[int, Mapping[str, Any]]]:
-        for i, item in enumerate(data.get(key) or ()):
-            if not isinstance(item, Mapping):
-                raise ContentError(f"{where}: {key}[{i + 1}] must be a mapping")
-            yield i, item
+    def system(alias: str, place_: str) -> str:
+        try:
+            return vs.system(alias)
+        except ContentError as exc:
+            raise ContentError(f"{at}.{place_}: {exc}") from None
 
-    try:
-        diagnoses = tuple(
-            Diagnosis(
-                system=vs.system(str(d["system"])),
-                code=str(d["code"]),
-                record=str(d.get("record", f"Condition/diagnosis-{i + 1}")),
-                clinical_status=d.get("clinical_status", "active"),
-                onset=_date(d.get("onset"), where),
-                recorded=_date(d.get("recorded"), where),
-                abatement=_date(d.get("abatement"), where),
-            )
-            for i, d in items("diagnoses")
+    diagnoses = tuple(
+        Diagnosis(
+            system=system(d.system, f"diagnoses[{i}].system"),
+            code=d.code,
+            record=d.record or f"Condition/diagnosis-{i + 1}",
+            clinical_status=d.clinical_status,
+            onset=d.onset,
+            recorded=d.recorded,
+            abatement=d.abatement,
         )
-        procedures = tuple(
-            ProcedureFact(
-                system=vs.system(str(p["system"])),
-                code=str(p["code"]),
-                record=str(p.get("record", f"Procedure/procedure-{i + 1}")),
-                status=p.get("status", "completed"),
-                performed=_date(p.get("performed"), where),
-                performed_end=_date(p.get("performed_end"), where),
-                resource_type=str(p.get("resource_type", "Procedure")),
-                reasons=frozenset((vs.system(str(r["system"])), str(r["code"])) for r in p.get("reasons") or ()),
-            )
-            for i, p in items("procedures")
+        for i, d in enumerate(data.diagnoses)
+    )
+    procedures = tuple(
+        ProcedureFact(
+            system=system(p.system, f"procedures[{i}].system"),
+            code=p.code,
+            record=p.record or f"Procedure/procedure-{i + 1}",
+            status=p.status,
+            performed=p.performed,
+            performed_end=p.performed_end,
+            resource_type=p.resource_type,
+            reasons=frozenset((system(r.system, f"procedures[{i}].reasons"), r.code) for r in p.reasons),
         )
-        medications = tuple(
-            MedicationFact(
-                system=vs.system(str(m.get("system", "rxnorm"))),
-                code=str(m["code"]),
-                record=str(m.get("record", f"MedicationRequest/medication-{i + 1}")),
-                status=m.get("status", "active"),
-                period_start=_date(m.get("start"), where),
-                period_end=_date(m.get("end"), where),
-            )
-            for i, m in items("medications")
+        for i, p in enumerate(data.procedures)
+    )
+    medications = tuple(
+        MedicationFact(
+            system=system(m.system, f"medications[{i}].system"),
+            code=m.code,
+            record=m.record or f"MedicationRequest/medication-{i + 1}",
+            status=m.status,
+            period_start=m.start,
+            period_end=m.end,
         )
-        observations = tuple(
-            ObservationFact(
-                system=vs.system(str(o["system"])),
-                code=str(o["code"]),
-                record=str(o.get("record", f"Observation/observation-{i + 1}")),
-                value=o.get("value"),
-                unit=o.get("unit"),
-                effective=_date(o.get("date"), where),
-                status=o.get("status", "final"),
-            )
-            for i, o in items("observations")
+        for i, m in enumerate(data.medications)
+    )
+    observations = tuple(
+        ObservationFact(
+            system=system(o.system, f"observations[{i}].system"),
+            code=o.code,
+            record=o.record or f"Observation/observation-{i + 1}",
+            value=o.value,
+            unit=o.unit,
+            effective=o.date,
+            status=o.status,
         )
-    except KeyError as exc:
-        raise ContentError(f"{where}: a fact needs {exc}") from exc
+        for i, o in enumerate(data.observations)
+    )
     answers: list[Answer] = []
-    for field, raw in (data.get("answers") or {}).items():
-        _RuleParser(vs, {}, where).check_field(str(field), where)
-        value, when = (raw.get("value"), raw.get("date", as_of)) if isinstance(raw, Mapping) else (raw, as_of)
+    for field, raw in data.answers.items():
+        try:
+            _Rules.check_field(field, f"{at}.answers.{field}")
+        except _Refused as exc:
+            raise ContentError(str(exc)) from None
+        value, when = (raw.value, raw.date or as_of) if isinstance(raw, DatedAnswer) else (raw, as_of)
         if value is None:
             continue
-        answers.append(Answer(field=str(field), value=value, record=f"form:{field}", date=_date(when, where)))
+        answers.append(Answer(field=field, value=value, record=f"form:{field}", date=when))
     return PatientFacts(
-        patient_id=data.get("patient_id"),
-        birth_date=_date(data.get("birth_date"), where),
-        sex=data.get("sex"),
+        patient_id=data.patient_id,
+        birth_date=data.birth_date,
+        sex=data.sex,
         diagnoses=diagnoses,
         procedures=procedures,
         medications=medications,
@@ -791,56 +690,47 @@ def load_forms(language: str = "en") -> Forms:
 
     In ``language`` ("es"): each text takes its ``_es`` sibling (``title_es``, ``intro_es``, ``text_es``,
     ``options_es``) where the file has one, else the English; an ``options_es`` must name the same answers."""
-    data = _read_yaml(FORMS_FILE)
-    where = FORMS_FILE.name
-    suffix = f"_{language}" if language in FORM_LANGUAGES and language != "en" else ""
-
-    def word(body: Mapping[str, Any], key: str, default: Any = "") -> Any:
-        return (body.get(f"{key}{suffix}") if suffix else None) or body.get(key, default)
-
-    def questions(section: str, expected: frozenset[str]) -> dict[str, Question]:
-        raw = (data.get(section) or {}).get("questions") or {}
-        out: dict[str, Question] = {}
-        for fname, body in raw.items():
-            w = f"{where}: {section}.{fname}"
-            if not isinstance(body, Mapping) or "text" not in body or "source" not in body:
-                raise ContentError(f"{w}: needs text and source")
-            check_cited([str(body["source"])], w)
-            options = {str(k): str(v) for k, v in (word(body, "options") or {}).items()}
-            if set(options) != {str(k) for k in body.get("options") or {}}:
-                raise ContentError(f"{w}: options{suffix} must name the same answers as options")
-            out[str(fname)] = Question(
-                field=f"{section}.{fname}",
-                text=str(word(body, "text")),
-                source=str(body["source"]),
-                options=options,
-                help=str(word(body, "help")),
-            )
-        if set(out) != set(expected):
-            raise ContentError(
-                f"{where}: {section} questions must match the form model; missing {sorted(expected - set(out))}, "
-                f"unknown {sorted(set(out) - expected)}"
-            )
-        return out
-
     from mildpath.domain.selfcheck import CLINICIAN_INPUTS, SELF_CHECK_INPUTS
 
-    def texts(section: str, kinds: Iterable[str]) -> dict[str, GuidanceText]:
-        raw = data.get(section) or {}
-        out = {}
-        for kind in kinds:
-            body = raw.get(kind)
-            if not isinstance(body, Mapping) or not {"title", "text", "source"} <= set(body):
-                raise ContentError(f"{where}: {section}.{kind} needs title, text and source")
-            check_cited([str(body["source"])], f"{where}: {section}.{kind}")
-            title, text = str(word(body, "title")), " ".join(str(word(body, "text")).split())
-            out[kind] = GuidanceText(kind, title, text, str(body["source"]))
-        return out
+    data = load_content(FORMS_FILE, FormsFile)
+    name = where(FORMS_FILE)
+    spanish = language == "es"
 
-    self_check = data.get("self_check") or {}
+    def word(english: str, translated: str | None) -> str:
+        return (translated if spanish else None) or english
+
+    def questions(section: str, expected: frozenset[str]) -> dict[str, Question]:
+        raw = getattr(data, section).questions
+        if set(raw) != set(expected):
+            raise ContentError(
+                f"{name}: {section}.questions must match the form model; missing {sorted(expected - set(raw))}, "
+                f"unknown {sorted(set(raw) - expected)}"
+            )
+        return {
+            fname: Question(
+                field=f"{section}.{fname}",
+                text=word(body.text, body.text_es),
+                source=body.source,
+                options=dict((body.options_es if spanish else None) or body.options),
+                help=word(body.help, body.help_es),
+            )
+            for fname, body in raw.items()
+        }
+
+    def texts(section: str, kinds: Iterable[str]) -> dict[str, GuidanceText]:
+        raw: dict[str, TextIn] = getattr(data, section)
+        missing = [k for k in kinds if k not in raw]
+        if missing:
+            raise ContentError(f"{name}: {section}: missing {missing} (each needs title, text and source)")
+        return {
+            k: GuidanceText(k, word(raw[k].title, raw[k].title_es), " ".join(word(raw[k].text, raw[k].text_es).split()),
+                            raw[k].source)
+            for k in kinds
+        }
+
     return Forms(
-        self_check_title=str(word(self_check, "title")),
-        self_check_intro=" ".join(str(word(self_check, "intro")).split()),
+        self_check_title=word(data.self_check.title, data.self_check.title_es),
+        self_check_intro=" ".join(word(data.self_check.intro, data.self_check.intro_es).split()),
         self_check=questions("self_check", SELF_CHECK_INPUTS),
         clinician=questions("clinician", CLINICIAN_INPUTS),
         guidance=texts("guidance", [k.value for k in GuidanceKind]),
@@ -860,29 +750,6 @@ def value_sets_used(criteria_set: CriteriaSet) -> list[str]:
                 if name and name not in names:
                     names.append(name)
     return names
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ContentError(f"{path.name}: not valid YAML ({exc})") from exc
-    except OSError as exc:
-        raise ContentError(f"{path}: cannot read ({exc.strerror})") from exc
-    if not isinstance(data, dict):
-        raise ContentError(f"{path.name}: must hold a mapping")
-    return data
-
-
-def _date(value: Any, where: str) -> dt.date | None:
-    if value is None or isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value
-    if isinstance(value, dt.datetime):
-        return value.date()
-    try:
-        return dt.date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise ContentError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from None
 
 
 _SPANISH_UNITS = {"months": "meses", "month": "mes", "weeks": "semanas", "week": "semana", "days": "días",

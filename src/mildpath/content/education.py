@@ -48,12 +48,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, RootModel, field_validator
 
+from mildpath.content.loader import Cited, ContentModel, Prose, Text, load_content, validate
+from mildpath.content.loader import where as load_where
 from mildpath.content.sources import CONTENT_DIR, ContentError, bibliography, check_cited
 from mildpath.domain.errors import InvalidInput, NotFound
 
@@ -277,49 +280,81 @@ def glossary(language: str = REFERENCE_LANGUAGE) -> tuple[GlossaryEntry, ...]:
     return library().glossary.get(language, ())
 
 
+def _a_date(value: Any) -> Any:
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise ValueError("last_reviewed must be a date (YYYY-MM-DD)")
+    return value
+
+
+def _plain(value: str) -> str:
+    if not value or _PLACEHOLDER_RE.search(value):
+        raise ValueError("must be plain text without placeholders")
+    return value
+
+
+def _strings(value: Any) -> Any:
+    """A list of non-empty strings, each stripped."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValueError("must be a list of strings")
+    return [v.strip() for v in value]
+
+
+Strings = Annotated[tuple[str, ...], BeforeValidator(_strings)]
+Stage = Literal["considering", "screened", "scheduled", "recovery"]
+Plain = Annotated[str, AfterValidator(lambda v: _plain(v.strip()))]
+
+
+class FrontMatter(ContentModel):
+    """A page's front matter (see the module docstring)."""
+
+    id: Text
+    title: Plain
+    audience: Literal["patient", "clinician"]
+    language: str
+    order: int = 1000
+    sources: Annotated[Cited, BeforeValidator(_strings)]
+    last_reviewed: Annotated[date, BeforeValidator(_a_date)]
+    stages: Annotated[tuple[Stage, ...], BeforeValidator(_strings)]
+    summary: Annotated[Prose, AfterValidator(_plain)]
+
+    @field_validator("stages")
+    @classmethod
+    def _some_stage(cls, stages: tuple[str, ...]) -> tuple[str, ...]:
+        if not stages:
+            raise ValueError(f"stages must be a non-empty subset of {STAGES}")
+        return stages
+
+
 def load_page(path: Path, folder_language: str) -> Page:
     """Parse and validate one page file written in ``folder_language``; any rule broken raises ContentError."""
     where = f"education/{folder_language}/{path.name}"
-    meta, body = _split_front_matter(path.read_text(encoding="utf-8"), where)
-    required = ("id", "title", "audience", "language", "sources", "last_reviewed", "stages", "summary")
-    missing = [k for k in required if k not in meta]
+    raw, body = _split_front_matter(path.read_text(encoding="utf-8"), where)
+    missing = [k for k, f in FrontMatter.model_fields.items() if f.is_required() and k not in raw]
     if missing:
         raise ContentError(f"{where}: front matter lacks {', '.join(missing)}")
-    page_id = str(meta["id"])
-    if page_id != path.stem or not _ANCHOR_RE.match(page_id):
-        raise ContentError(f"{where}: id {page_id!r} must be a lower-case slug equal to the file name")
-    if meta["language"] != folder_language:
-        raise ContentError(f"{where}: language {meta['language']!r} does not match its folder")
-    if meta["audience"] not in AUDIENCES:
-        raise ContentError(f"{where}: audience must be one of {AUDIENCES}")
-    stages = tuple(_str_list(meta["stages"], f"{where}: stages"))
-    if not stages or set(stages) - set(STAGES):
-        raise ContentError(f"{where}: stages must be a non-empty subset of {STAGES}")
-    if not isinstance(meta["last_reviewed"], date) or isinstance(meta["last_reviewed"], datetime):
-        raise ContentError(f"{where}: last_reviewed must be a date (YYYY-MM-DD)")
-    sources = tuple(_str_list(meta["sources"], f"{where}: sources"))
-    check_cited(sources, where)
-    title, summary = str(meta["title"]).strip(), " ".join(str(meta["summary"]).split())
-    for field, value in (("title", title), ("summary", summary)):
-        if not value or _PLACEHOLDER_RE.search(value):
-            raise ContentError(f"{where}: {field} must be plain text without placeholders")
+    meta = validate(raw, FrontMatter, where)
+    if meta.id != path.stem or not _ANCHOR_RE.match(meta.id):
+        raise ContentError(f"{where}: id {meta.id!r} must be a lower-case slug equal to the file name")
+    if meta.language != folder_language:
+        raise ContentError(f"{where}: language {meta.language!r} does not match its folder")
     sections = _parse_sections(body, where, folder_language)
     cited = {sid for s in sections for sid in s.sources}
-    if cited != set(sources):
+    if cited != set(meta.sources):
         raise ContentError(
             f"{where}: front matter sources must equal the sections' sources; "
-            f"only in front matter: {sorted(set(sources) - cited)}, only in sections: {sorted(cited - set(sources))}"
+            f"only in front matter: {sorted(set(meta.sources) - cited)}, "
+            f"only in sections: {sorted(cited - set(meta.sources))}"
         )
     return Page(
-        id=page_id,
+        id=meta.id,
         language=folder_language,
-        title=title,
-        audience=str(meta["audience"]),
-        order=int(meta.get("order", 1000)),
-        sources=sources,
-        last_reviewed=meta["last_reviewed"],
-        stages=stages,
-        summary=summary,
+        title=meta.title,
+        audience=meta.audience,
+        order=meta.order,
+        sources=meta.sources,
+        last_reviewed=meta.last_reviewed,
+        stages=meta.stages,
+        summary=meta.summary,
         sections=sections,
         path=path,
     )
@@ -420,40 +455,59 @@ def _check_translations(pages: Mapping[tuple[str, str], Page]) -> None:
             raise ContentError(f"{where}: audience and stages must match the English original")
 
 
+class TermWordsIn(ContentModel):
+    term: Annotated[str, AfterValidator(_plain)]
+    forms: Strings = ()
+    definition: Prose
+
+    @field_validator("definition")
+    @classmethod
+    def _defined(cls, definition: str) -> str:
+        if not definition:
+            raise ValueError("needs a definition")
+        return definition
+
+
+class TermIn(ContentModel):
+    sources: Cited
+    en: TermWordsIn | None = None
+    es: TermWordsIn | None = None
+
+
+class GlossaryFile(RootModel[dict[str, TermIn]]):
+    """``education/glossary.yaml``: term id (a lower-case slug) -> its sources and its words in each language."""
+
+    model_config = ConfigDict(frozen=True)
+
+    @field_validator("root")
+    @classmethod
+    def _slugs(cls, terms: dict[str, TermIn]) -> dict[str, TermIn]:
+        bad = [t for t in terms if not _ANCHOR_RE.match(t)]
+        if bad:
+            raise ValueError(f"term ids are lower-case slugs, not {bad}")
+        return terms
+
+
 def _load_glossary(path: Path, page_languages: set[str]) -> dict[str, tuple[GlossaryEntry, ...]]:
-    where = "education/glossary.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(data, dict):
-        raise ContentError(f"{where}: must map term ids to entries")
+    data = load_content(path, GlossaryFile).root
     out: dict[str, list[GlossaryEntry]] = {lang: [] for lang in page_languages}
     for term_id, entry in data.items():
-        here = f"{where}: {term_id}"
-        if not _ANCHOR_RE.match(str(term_id)) or not isinstance(entry, dict):
-            raise ContentError(f"{here}: ids are lower-case slugs mapping to an entry")
-        sources = tuple(_str_list(entry.get("sources"), f"{here}: sources"))
-        check_cited(sources, here)
         for lang in page_languages:
-            item = entry.get(lang)
-            if not isinstance(item, dict) or not item.get("term") or not item.get("definition"):
-                raise ContentError(f"{here}: needs a term and a definition in {lang!r}")
-            forms = {str(item["term"]), *_str_list(item.get("forms", []), f"{here}: {lang} forms")}
+            item = getattr(entry, lang, None)
+            if item is None:
+                raise ContentError(f"{load_where(path)}: {term_id}: needs a term and a definition in {lang!r}")
+            forms = {item.term, *item.forms}
             out[lang].append(
                 GlossaryEntry(
-                    id=str(term_id),
+                    id=term_id,
                     language=lang,
-                    term=str(item["term"]),
+                    term=item.term,
                     forms=tuple(sorted(forms, key=lambda f: (-len(f), f))),
-                    definition=" ".join(str(item["definition"]).split()),
-                    sources=sources,
+                    definition=item.definition,
+                    sources=entry.sources,
                 )
             )
     return {lang: tuple(sorted(items, key=lambda e: e.term.lower())) for lang, items in out.items()}
-
-
-def _str_list(value: Any, where: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise ContentError(f"{where} must be a list of strings")
-    return [v.strip() for v in value]
 
 
 # ------------------------------------------------------------------------------------------------ personal facts

@@ -43,11 +43,14 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
+from pydantic import BeforeValidator, Field, StrictInt
 
-from mildpath.content.sources import CONTENT_DIR, ContentError, check_cited
+from mildpath.content.loader import Cited, ContentModel, Text, Words, load_content
+from mildpath.content.loader import where as load_where
+from mildpath.content.sources import CONTENT_DIR, ContentError
 from mildpath.domain.errors import InvalidInput
 from mildpath.domain.instruments import INSTRUMENTS, Instrument, Item, ResponderThresholds
 
@@ -137,15 +140,46 @@ class ThresholdInfo:
 # Shipped instrument wording
 
 
-def _options(raw: Any, where: str) -> tuple[Option, ...]:
-    if not isinstance(raw, list):
-        raise ContentError(f"{where}: options must be a list of {{value, label}}")
-    out = []
-    for entry in raw:
-        if not isinstance(entry, dict) or set(entry) != {"value", "label"}:
-            raise ContentError(f"{where}: each option needs exactly value and label, got {entry!r}")
-        out.append(Option(int(entry["value"]), str(entry["label"])))
-    return tuple(out)
+class OptionIn(ContentModel):
+    value: StrictInt
+    label: Text
+
+
+class ItemIn(ContentModel):
+    id: str
+    label: Words
+    options: tuple[OptionIn, ...] | None = None  # none: the file's shared options
+    unit: str | None = None
+
+
+class SpanishIn(ContentModel):
+    """The ``es:`` section: every title, item label and option label in Spanish (issue 15 §3)."""
+
+    title: Words
+    instructions: str = ""
+    language: str = "es"
+    option_labels: dict[Text, str] = {}
+    subscales: dict[str, str] = {}
+    items: dict[str, str]
+
+
+class InstrumentFile(ContentModel):
+    """``instruments/<id>.yaml``: the neutral wording of one instrument, in English and Spanish."""
+
+    id: str
+    title: str
+    licensed_title: str | None = None
+    short_title: str | None = None
+    version: Text
+    sources: Cited
+    licensed: bool = False
+    instructions: str = ""
+    subscales: dict[str, str] = {}
+    options: tuple[OptionIn, ...] | None = None
+    #: YAML anchors the items' options refer to (read through the items)
+    option_sets: dict[str, Any] = {}
+    items: tuple[ItemIn, ...]
+    es: SpanishIn
 
 
 def _check_options(item: Item, options: tuple[Option, ...], where: str) -> None:
@@ -158,92 +192,71 @@ def _check_options(item: Item, options: tuple[Option, ...], where: str) -> None:
         raise ContentError(f"{where}: a {item.kind} item takes no options")
 
 
-def _form_items(instrument: Instrument, data: dict[str, Any], where: str) -> tuple[FormItem, ...]:
-    raw_items = data.get("items")
-    if not isinstance(raw_items, list):
-        raise ContentError(f"{where}: items must be a list")
-    ids = [entry.get("id") if isinstance(entry, dict) else None for entry in raw_items]
+def _form_items(instrument: Instrument, data: InstrumentFile, where: str) -> tuple[FormItem, ...]:
+    ids = [entry.id for entry in data.items]
     want = [item.id for item in instrument.items]
     if ids != want:
         raise ContentError(f"{where}: items must be {want} in this order, got {ids}")
-    shared = data.get("options")
     out = []
-    for item, entry in zip(instrument.items, raw_items, strict=True):
-        here = f"{where}: {item.id}"
-        label = entry.get("label")
-        if not isinstance(label, str) or not label.strip():
-            raise ContentError(f"{here}: needs a label")
-        raw_options = entry.get("options", shared if item.kind != "decimal" else [])
-        options = _options(raw_options if raw_options is not None else [], here)
-        _check_options(item, options, here)
-        out.append(FormItem(item.id, item.number, label, item.kind, item.subscale, options, entry.get("unit")))
+    for i, (item, entry) in enumerate(zip(instrument.items, data.items, strict=True)):
+        raw = entry.options if entry.options is not None else (data.options if item.kind != "decimal" else ())
+        options = tuple(Option(o.value, o.label) for o in raw or ())
+        _check_options(item, options, f"{where}: items[{i}] ({item.id})")
+        out.append(FormItem(item.id, item.number, entry.label, item.kind, item.subscale, options, entry.unit))
     return tuple(out)
 
 
 def _load_form(instrument_id: str) -> tuple[InstrumentForm, InstrumentForm]:
     path = INSTRUMENTS_DIR / f"{instrument_id}.yaml"
-    where = f"content/instruments/{path.name}"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ContentError(f"{where}: cannot be read ({exc})") from exc
-    if not isinstance(data, dict) or data.get("id") != instrument_id:
-        raise ContentError(f"{where}: must be a mapping with id: {instrument_id}")
+    data = load_content(path, InstrumentFile)
+    where = f"content/{load_where(path)}"
+    if data.id != instrument_id:
+        raise ContentError(f"{where}: id: must be {instrument_id}")
     instrument = INSTRUMENTS[instrument_id]
-    if str(data.get("version")) != instrument.version:
-        raise ContentError(f"{where}: version {data.get('version')!r} must be {instrument.version!r}")
-    sources = tuple(data.get("sources") or ())
-    check_cited(sources, where)
-    if instrument.source not in sources:
-        raise ContentError(f"{where}: must cite the scoring source {instrument.source!r}")
-    subscales = data.get("subscales") or {}
+    if data.version != instrument.version:
+        raise ContentError(f"{where}: version {data.version!r} must be {instrument.version!r}")
+    if instrument.source not in data.sources:
+        raise ContentError(f"{where}: sources: must cite the scoring source {instrument.source!r}")
     form = InstrumentForm(
         id=instrument_id,
-        title=str(data["title"]),
-        short_title=str(data.get("short_title", instrument_id.upper())),
+        title=data.title,
+        short_title=data.short_title or instrument_id.upper(),
         version=instrument.version,
-        instructions=str(data.get("instructions", "")).strip(),
+        instructions=data.instructions.strip(),
         items=_form_items(instrument, data, where),
-        sources=sources,
-        licensed=bool(data.get("licensed", False)),
-        subscale_labels=tuple((str(k), str(v)) for k, v in subscales.items()),
-        licensed_title=str(data.get("licensed_title") or data["title"]),
+        sources=data.sources,
+        licensed=data.licensed,
+        subscale_labels=tuple(data.subscales.items()),
+        licensed_title=data.licensed_title or data.title,
     )
-    spanish = data.get("es")
-    if not isinstance(spanish, dict):
-        raise ContentError(f"{where}: needs an es: section (Spanish neutral labels, issue 15 §3)")
-    return form, _translated(form, spanish, f"{where}: es")
+    return form, _translated(form, data.es, f"{where}: es")
 
 
-def _translated(form: InstrumentForm, data: dict[str, Any], where: str) -> InstrumentForm:
+def _translated(form: InstrumentForm, data: SpanishIn, where: str) -> InstrumentForm:
     """The form in another language: every title, item label and option label must be translated (a form
     half in English is refused). The licensed title stays the instrument's own name."""
-    items = data.get("items") or {}
-    if not isinstance(items, dict) or set(items) != {item.id for item in form.items}:
-        raise ContentError(f"{where}: items must translate exactly {[i.id for i in form.items]}")
-    labels = {str(k): str(v) for k, v in (data.get("option_labels") or {}).items()}
+    if set(data.items) != {item.id for item in form.items}:
+        raise ContentError(f"{where}.items: must translate exactly {[i.id for i in form.items]}")
     shown = {o.label for item in form.items for o in item.options if not o.label.isdigit()}
-    if shown - set(labels):
-        raise ContentError(f"{where}: option_labels misses {sorted(shown - set(labels))}")
-    subscales = {str(k): str(v) for k, v in (data.get("subscales") or {}).items()}
-    if set(subscales) != {k for k, _ in form.subscale_labels}:
-        raise ContentError(f"{where}: subscales must translate {[k for k, _ in form.subscale_labels]}")
-    if not str(data.get("title") or "").strip():
-        raise ContentError(f"{where}: needs a title")
+    if shown - set(data.option_labels):
+        raise ContentError(f"{where}.option_labels: misses {sorted(shown - set(data.option_labels))}")
+    if set(data.subscales) != {k for k, _ in form.subscale_labels}:
+        raise ContentError(f"{where}.subscales: must translate {[k for k, _ in form.subscale_labels]}")
+    labels = data.option_labels
     return replace(
         form,
-        title=str(data["title"]),
-        instructions=str(data.get("instructions", "")).strip(),
+        title=data.title,
+        instructions=data.instructions.strip(),
         items=tuple(
             replace(
                 item,
-                label=str(items[item.id]),
+                label=data.items[item.id],
                 options=tuple(replace(o, label=labels.get(o.label, o.label)) for o in item.options),
             )
             for item in form.items
         ),
-        subscale_labels=tuple((k, subscales[k]) for k, _ in form.subscale_labels),
-        language=str(data.get("language", "es")),
+        subscale_labels=tuple((k, data.subscales[k]) for k, _ in form.subscale_labels),
+        language=data.language,
     )
 
 
@@ -406,35 +419,44 @@ _THRESHOLDS = (
 )
 
 
+def _decimal(value: Any) -> Any:
+    """A threshold as an exact fraction of its decimal text (``0.3`` is 3/10, not the nearest float)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError("must be a decimal number")
+    try:
+        return Fraction(Decimal(str(value)))
+    except (InvalidOperation, ValueError) as exc:
+        raise ValueError(f"must be a decimal number ({exc})") from exc
+
+
+class ResponderIn(ContentModel):
+    value: Annotated[Fraction, BeforeValidator(_decimal), Field(gt=0)]
+    sources: Cited
+    note: str = ""
+    headline: bool = False
+    verified: bool = True
+
+
+class RespondersFile(ContentModel):
+    """``responders.yaml``: exactly the thresholds of the one responder definition (contracts §4)."""
+
+    odi_points: ResponderIn
+    odi_relative: ResponderIn
+    nprs_points: ResponderIn
+    nprs_relative: ResponderIn
+    zcq_severity_points: ResponderIn
+    zcq_function_points: ResponderIn
+    zcq_satisfaction_max: ResponderIn
+
+
 @lru_cache(maxsize=1)
 def responder_content() -> dict[str, ThresholdInfo]:
     """Every threshold of ``responders.yaml`` with its value, sources, note and verification status."""
-    where = "content/responders.yaml"
-    try:
-        data = yaml.safe_load(RESPONDERS_FILE.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ContentError(f"{where}: cannot be read ({exc})") from exc
-    if not isinstance(data, dict) or set(data) != set(_THRESHOLDS):
-        raise ContentError(f"{where}: must define exactly {', '.join(_THRESHOLDS)}")
+    data = load_content(RESPONDERS_FILE, RespondersFile)
     out: dict[str, ThresholdInfo] = {}
     for name in _THRESHOLDS:
-        entry = data[name]
-        try:
-            value = Fraction(Decimal(str(entry["value"])))
-        except (KeyError, TypeError, InvalidOperation, ValueError) as exc:
-            raise ContentError(f"{where}: {name}.value must be a decimal number ({exc})") from exc
-        if value <= 0:
-            raise ContentError(f"{where}: {name}.value must be above 0")
-        sources = tuple(entry.get("sources") or ())
-        check_cited(sources, f"{where}: {name}")
-        out[name] = ThresholdInfo(
-            name=name,
-            value=value,
-            sources=sources,
-            note=str(entry.get("note", "")),
-            headline=bool(entry.get("headline", False)),
-            verified=bool(entry.get("verified", True)),
-        )
+        entry: ResponderIn = getattr(data, name)
+        out[name] = ThresholdInfo(name, entry.value, entry.sources, entry.note, entry.headline, entry.verified)
     return out
 
 

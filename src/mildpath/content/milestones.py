@@ -6,10 +6,12 @@ source fails loudly with :class:`~mildpath.content.sources.ContentError`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from mildpath.content.sources import CONTENT_DIR, check_cited, load_yaml_model
+from mildpath.content.loader import load_built
+from mildpath.content.sources import CONTENT_DIR
 from mildpath.domain.recovery import MilestoneCatalog, make_milestone_catalog
 
 MILESTONES_FILE = CONTENT_DIR / "milestones.yaml"
@@ -28,10 +30,11 @@ def _shipped() -> MilestoneCatalog:
 
 
 def _load(path: Path) -> MilestoneCatalog:
-    catalog = load_yaml_model(path, make_milestone_catalog)
-    for spec in (*catalog.milestones, *catalog.follow_ups):
-        check_cited(spec.sources, f"{path.name}: milestone {spec.id}")
-    for name, sources in catalog.setting_sources.items():
-        check_cited(sources, f"{path.name}: setting {name}")
-    return catalog
+    return load_built(path, make_milestone_catalog, _citations)
 
+
+def _citations(catalog: MilestoneCatalog) -> Iterator[tuple[str, Sequence[str]]]:
+    for spec in (*catalog.milestones, *catalog.follow_ups):
+        yield f"milestone {spec.id}", spec.sources
+    for name, sources in catalog.setting_sources.items():
+        yield f"setting {name}", sources

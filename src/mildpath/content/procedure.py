@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-import yaml
+from pydantic import AfterValidator, Field, StrictBool, StrictFloat, StrictInt, field_validator, model_validator
 
-from mildpath.content.sources import ContentError, bibliography, check_cited
+from mildpath.content.loader import Cited, ContentModel, SourceId, Text, Words, load_content
+from mildpath.content.sources import ContentError, bibliography
 from mildpath.domain.procedure import (
     AdverseEventType,
     ChecklistItemId,
@@ -86,229 +87,275 @@ class ProcedureCode:
     sources: tuple[str, ...]
 
 
-def _read(path: Path) -> dict[str, Any]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if not isinstance(data, dict):
-        raise ContentError(f"{path.name}: expected a mapping at the top level")
-    return data
+# --------------------------------------------------------------------------------------------- the files' models
+
+def _not_blank_code(code: str) -> str:
+    if not code.strip():
+        raise ValueError("is empty: needs the code")
+    return code
 
 
-def _sources(entry: dict[str, Any], where: str, inherited: tuple[str, ...] = ()) -> tuple[str, ...]:
-    ids = tuple(entry.get("sources") or inherited)
-    check_cited(ids, where)
-    return ids
+class ChoiceIn(ContentModel):
+    id: Text = Field(min_length=1)
+    label: Words
+    sources: tuple[SourceId, ...] = ()  # none: the list's own sources
+    warning: str = ""
 
 
-def _choices(data: dict[str, Any], key: str) -> tuple[Choice, ...]:
-    block = data.get(key)
-    if not isinstance(block, dict) or not block.get("items"):
-        raise ContentError(f"procedure.yaml: {key} needs items")
-    shared = _sources(block, f"procedure.yaml: {key}")
-    out = []
-    for entry in block["items"]:
-        where = f"procedure.yaml: {key}.{entry.get('id')}"
-        if not entry.get("id") or not entry.get("label"):
-            raise ContentError(f"{where}: needs id and label")
-        out.append(
-            Choice(str(entry["id"]), str(entry["label"]), _sources(entry, where, shared), str(entry.get("warning", "")))
+class RefusedIn(ContentModel):
+    id: Text
+    message: str
+    sources: Cited
+
+
+class ChoicesIn(ContentModel):
+    sources: Cited
+    items: tuple[ChoiceIn, ...] = Field(min_length=1)
+    refused: tuple[RefusedIn, ...] = ()
+
+    @field_validator("items")
+    @classmethod
+    def _unique_ids(cls, items: tuple[ChoiceIn, ...]) -> tuple[ChoiceIn, ...]:
+        ids = [c.id for c in items]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"repeats an id: {ids}")
+        return items
+
+    def choices(self) -> tuple[Choice, ...]:
+        return tuple(Choice(c.id, c.label, c.sources or self.sources, c.warning) for c in self.items)
+
+
+class ThresholdIn(ContentModel):
+    value: StrictInt | StrictFloat
+    sources: Cited
+    note: str = ""
+
+    def threshold(self) -> Threshold:
+        return Threshold(float(self.value), self.sources, self.note)
+
+
+class ChecklistIn(ContentModel):
+    id: ChecklistItemId
+    label: Words
+    required: StrictBool
+    sources: Cited
+
+
+class CitedIn(ContentModel):
+    text: Words
+    #: every patient-facing sentence comes in Spanish too (issue 15 §3)
+    text_es: Words
+    sources: Cited
+
+    def cited(self) -> CitedText:
+        return CitedText(self.text, self.sources, self.text_es)
+
+
+class SectionIn(ContentModel):
+    id: Text
+    title: Words
+    title_es: Words
+    sentences: tuple[CitedIn, ...] = Field(min_length=1)
+    urgency: Literal["", "emergency", "urgent"] = ""
+    action: CitedIn | None = None
+
+
+class SheetWordsIn(ContentModel):
+    title: str
+    procedure_on: str
+    phone: str
+    sources: str
+
+
+class SheetIn(ContentModel):
+    en: SheetWordsIn
+    es: SheetWordsIn
+
+
+class CodeIn(ContentModel):
+    system: Words
+    code: Annotated[Text, AfterValidator(_not_blank_code)]
+    display: Words
+    text: Words
+    sources: Cited
+
+
+class RuleSourcesIn(ContentModel):
+    epidurogram: Cited
+    dural_puncture: Cited
+    new_leg_deficit: Cited
+    escort: Cited
+    written_instructions: Cited
+
+
+class ThresholdsIn(ContentModel):
+    max_duration_minutes: ThresholdIn
+    max_levels: ThresholdIn
+    imaging_max_age_months: ThresholdIn
+    aldrete_min: ThresholdIn
+    padss_min: ThresholdIn
+    score_max: ThresholdIn
+    fever_celsius: ThresholdIn
+    readmission_window_days: ThresholdIn
+
+
+def _exactly(key: str, expected: set[str]) -> Any:
+    def check(block: ChoicesIn) -> ChoicesIn:
+        got = {c.id for c in block.items}
+        if got != expected:
+            raise ValueError(f"{key} must list exactly {sorted(expected)}, got {sorted(got)}")
+        return block
+
+    return AfterValidator(check)
+
+
+class ProcedureFile(ContentModel):
+    """``procedure.yaml``: the record's choices, thresholds, checklist, patient sentences and the CPT code."""
+
+    version: int
+    procedure_code: CodeIn
+    levels: ChoicesIn
+    sides: ChoicesIn
+    anaesthesia: ChoicesIn
+    sedation: ChoicesIn
+    tissues: ChoicesIn
+    intra_procedure_events: Annotated[ChoicesIn, _exactly("intra_procedure_events", {str(k) for k in IntraEventKind})]
+    thresholds: ThresholdsIn
+    rule_sources: RuleSourcesIn
+    checklist: tuple[ChecklistIn, ...]
+    adverse_event_types: Annotated[ChoicesIn, _exactly("adverse_event_types", {str(t) for t in AdverseEventType})]
+    reintervention_types: Annotated[ChoicesIn, _exactly("reintervention_types", {str(t) for t in ReinterventionType})]
+    never_stop_blood_thinner: CitedIn
+    fasting_instructions: tuple[CitedIn, ...] = Field(min_length=1)
+    discharge_instructions: tuple[SectionIn, ...] = Field(min_length=1)
+    discharge_sheet: SheetIn
+
+
+class DrugIn(ContentModel):
+    id: Text
+    label: str | None = None
+    hold_days: StrictInt | tuple[StrictInt, StrictInt]
+    sources: Cited
+    verified: StrictBool
+    aliases: tuple[str, ...] = ()
+    note: str = ""
+    hold: str = ""
+    restart: str = ""
+    #: an interval's status (clinical reference §4.4); none: not given
+    status: Literal["secondary source", "UNVERIFIED"] | None = None
+    restart_status: Literal["secondary source", "UNVERIFIED"] | None = None
+
+    @field_validator("hold_days")
+    @classmethod
+    def _days(cls, days: int | tuple[int, int]) -> int | tuple[int, int]:
+        low, high = (days, days) if isinstance(days, int) else days
+        if not 0 < low <= high:
+            raise ValueError("hold_days must be a whole number of days or [min, max]")
+        return days
+
+    @model_validator(mode="after")
+    def _unverified_says_so(self) -> DrugIn:
+        if self.verified and not all(bibliography()[s].verified for s in self.sources):
+            raise ValueError("cites an UNVERIFIED source, so it must say verified: false")
+        return self
+
+    def interval(self) -> HoldInterval:
+        low, high = (self.hold_days, self.hold_days) if isinstance(self.hold_days, int) else self.hold_days
+        return HoldInterval(
+            drug=self.id,
+            label=self.label or self.id,
+            min_days=low,
+            max_days=high,
+            sources=self.sources,
+            verified=self.verified,
+            aliases=self.aliases,
+            note=self.note,
+            hold=self.hold,
+            restart=self.restart,
+            status=self.status or "",
+            restart_status=self.restart_status or "",
         )
-    ids = [c.id for c in out]
-    if len(set(ids)) != len(ids):
-        raise ContentError(f"procedure.yaml: {key} repeats an id: {ids}")
-    return tuple(out)
 
 
-def _threshold(data: dict[str, Any], name: str) -> Threshold:
-    entry = (data.get("thresholds") or {}).get(name)
-    where = f"procedure.yaml: thresholds.{name}"
-    if not isinstance(entry, dict) or not isinstance(entry.get("value"), int | float):
-        raise ContentError(f"{where}: needs a numeric value")
-    return Threshold(float(entry["value"]), _sources(entry, where), str(entry.get("note", "")))
+class AnticoagulantsFile(ContentModel):
+    """``anticoagulants.yaml``: the hold and restart interval of each blood thinner (a site may have its own)."""
+
+    source_note: str = ""
+    drugs: tuple[DrugIn, ...] = Field(min_length=1)
 
 
-def _rule_sources(data: dict[str, Any], name: str) -> tuple[str, ...]:
-    ids = tuple((data.get("rule_sources") or {}).get(name) or ())
-    check_cited(ids, f"procedure.yaml: rule_sources.{name}")
-    return ids
+# --------------------------------------------------------------------------------------------- domain objects
 
 
-def _enum_ids_match(choices: tuple[Choice, ...], expected: set[str], key: str) -> None:
-    got = {c.id for c in choices}
-    if got != expected:
-        raise ContentError(f"procedure.yaml: {key} must list exactly {sorted(expected)}, got {sorted(got)}")
-
-
-def _hold_intervals(data: dict[str, Any]) -> tuple[HoldInterval, ...]:
-    out = []
-    for entry in data.get("drugs") or ():
-        where = f"anticoagulants.yaml: {entry.get('id')}"
-        days = entry.get("hold_days")
-        low, high = (days, days) if isinstance(days, int) else tuple(days or (None, None))[:2]
-        if not (isinstance(low, int) and isinstance(high, int) and 0 < low <= high):
-            raise ContentError(f"{where}: hold_days must be a whole number of days or [min, max]")
-        sources = _sources(entry, where)
-        verified = entry.get("verified")
-        if not isinstance(verified, bool):
-            raise ContentError(f"{where}: state verified: true or false")
-        if verified and not all(bibliography()[s].verified for s in sources):
-            raise ContentError(f"{where}: cites an UNVERIFIED source, so it must say verified: false")
-        out.append(
-            HoldInterval(
-                drug=str(entry["id"]),
-                label=str(entry.get("label") or entry["id"]),
-                min_days=low,
-                max_days=high,
-                sources=sources,
-                verified=verified,
-                aliases=tuple(entry.get("aliases") or ()),
-                note=str(entry.get("note", "")),
-                hold=str(entry.get("hold", "")),
-                restart=str(entry.get("restart", "")),
-                status=_status(entry.get("status"), f"{where}: status"),
-                restart_status=_status(entry.get("restart_status"), f"{where}: restart_status"),
-            )
-        )
-    if not out:
-        raise ContentError("anticoagulants.yaml: no drugs")
-    return tuple(out)
-
-
-_STATUSES = ("secondary source", "UNVERIFIED")
-
-
-def _status(value: Any, where: str) -> str:
-    """An interval's status (clinical reference §4.4): "secondary source" or "UNVERIFIED" (empty: not given)."""
-    if value is None:
-        return ""
-    if str(value) not in _STATUSES:
-        raise ContentError(f"{where}: must be one of {list(_STATUSES)}")
-    return str(value)
-
-
-def _cited(entry: dict[str, Any], where: str) -> CitedText:
-    text = str(entry.get("text", "")).strip()
-    if not text:
-        raise ContentError(f"{where}: empty text")
-    text_es = str(entry.get("text_es", "")).strip()
-    if not text_es:  # every patient-facing sentence comes in Spanish too (issue 15 §3)
-        raise ContentError(f"{where}: needs text_es (the Spanish sentence)")
-    return CitedText(text, _sources(entry, where), text_es)
-
-
-def _policies(data: dict[str, Any], drugs: dict[str, Any], texts: PatientTexts) -> ProcedurePolicies:
-    levels = _choices(data, "levels")
-    event_kinds = _choices(data, "intra_procedure_events")
-    _enum_ids_match(event_kinds, {str(k) for k in IntraEventKind}, "intra_procedure_events")
-    tissues_block = data.get("tissues") or {}
-    refused = tuple(
-        RefusedChoice(str(r["id"]), str(r["message"]), _sources(r, f"procedure.yaml: tissues.refused.{r['id']}"))
-        for r in tissues_block.get("refused") or ()
-    )
+def _policies(data: ProcedureFile, drugs: AnticoagulantsFile, texts: PatientTexts) -> ProcedurePolicies:
+    levels = data.levels.choices()
+    t, rule = data.thresholds, data.rule_sources
     record = RecordPolicy(
         levels=levels,
-        sides=_choices(data, "sides"),
-        anaesthesia=_choices(data, "anaesthesia"),
-        sedation=_choices(data, "sedation"),
-        tissues=_choices(data, "tissues"),
-        refused_tissues=refused,
-        event_kinds=event_kinds,
-        max_duration_minutes=_threshold(data, "max_duration_minutes"),
-        max_levels=_threshold(data, "max_levels"),
-        epidurogram_sources=_rule_sources(data, "epidurogram"),
-        dural_puncture_sources=_rule_sources(data, "dural_puncture"),
+        sides=data.sides.choices(),
+        anaesthesia=data.anaesthesia.choices(),
+        sedation=data.sedation.choices(),
+        tissues=data.tissues.choices(),
+        refused_tissues=tuple(RefusedChoice(r.id, r.message, r.sources) for r in data.tissues.refused),
+        event_kinds=data.intra_procedure_events.choices(),
+        max_duration_minutes=t.max_duration_minutes.threshold(),
+        max_levels=t.max_levels.threshold(),
+        epidurogram_sources=rule.epidurogram,
+        dural_puncture_sources=rule.dural_puncture,
     )
-    specs = []
-    for entry in data.get("checklist") or ():
-        where = f"procedure.yaml: checklist.{entry.get('id')}"
-        try:
-            item_id = ChecklistItemId(entry["id"])
-        except (KeyError, ValueError):
-            raise ContentError(f"{where}: unknown checklist item") from None
-        if not isinstance(entry.get("required"), bool) or not entry.get("label"):
-            raise ContentError(f"{where}: needs a label and required: true or false")
-        specs.append(ChecklistItemSpec(item_id, str(entry["label"]), entry["required"], _sources(entry, where)))
+    specs = tuple(ChecklistItemSpec(c.id, c.label, c.required, c.sources) for c in data.checklist)
     try:
         checklist = ChecklistPolicy(
-            items=tuple(specs),
-            imaging_max_age_months=_threshold(data, "imaging_max_age_months"),
-            hold_intervals=_hold_intervals(drugs),
+            items=specs,
+            imaging_max_age_months=t.imaging_max_age_months.threshold(),
+            hold_intervals=tuple(d.interval() for d in drugs.drugs),
             never_stop_rule=texts.never_stop_blood_thinner.text,
             never_stop_sources=texts.never_stop_blood_thinner.sources,
         )
     except ValueError as exc:
         raise ContentError(f"procedure.yaml: checklist: {exc}") from exc
     discharge = DischargePolicy(
-        aldrete_min=_threshold(data, "aldrete_min"),
-        padss_min=_threshold(data, "padss_min"),
-        score_max=_threshold(data, "score_max"),
-        fever_celsius=_threshold(data, "fever_celsius"),
-        new_deficit_sources=_rule_sources(data, "new_leg_deficit"),
-        escort_sources=_rule_sources(data, "escort"),
-        instructions_sources=_rule_sources(data, "written_instructions"),
+        aldrete_min=t.aldrete_min.threshold(),
+        padss_min=t.padss_min.threshold(),
+        score_max=t.score_max.threshold(),
+        fever_celsius=t.fever_celsius.threshold(),
+        new_deficit_sources=rule.new_leg_deficit,
+        escort_sources=rule.escort,
+        instructions_sources=rule.written_instructions,
     )
-    ae_types = _choices(data, "adverse_event_types")
-    re_types = _choices(data, "reintervention_types")
-    _enum_ids_match(ae_types, {str(t) for t in AdverseEventType}, "adverse_event_types")
-    _enum_ids_match(re_types, {str(t) for t in ReinterventionType}, "reintervention_types")
     events = EventPolicy(
-        adverse_event_types=ae_types,
-        reintervention_types=re_types,
-        readmission_window_days=_threshold(data, "readmission_window_days"),
+        adverse_event_types=data.adverse_event_types.choices(),
+        reintervention_types=data.reintervention_types.choices(),
+        readmission_window_days=t.readmission_window_days.threshold(),
         levels=levels,
     )
     return ProcedurePolicies(checklist=checklist, record=record, discharge=discharge, events=events)
 
 
-def _patient_texts(data: dict[str, Any]) -> PatientTexts:
-    sections = []
-    for block in data.get("discharge_instructions") or ():
-        where = f"procedure.yaml: discharge_instructions.{block.get('id')}"
-        sentences = tuple(_cited(s, where) for s in block.get("sentences") or ())
-        if not sentences or not block.get("title"):
-            raise ContentError(f"{where}: needs a title and sentences")
-        action = _cited(block["action"], f"{where}.action") if block.get("action") else None
-        urgency = str(block.get("urgency", ""))
-        if urgency not in ("", "emergency", "urgent"):
-            raise ContentError(f"{where}: urgency must be emergency or urgent")
-        if not block.get("title_es"):
-            raise ContentError(f"{where}: needs title_es (the Spanish title)")
-        sections.append(
-            InstructionSection(
-                str(block["id"]), str(block["title"]), sentences, urgency, action, str(block["title_es"])
-            )
+def _patient_texts(data: ProcedureFile) -> PatientTexts:
+    sections = tuple(
+        InstructionSection(
+            s.id,
+            s.title,
+            tuple(c.cited() for c in s.sentences),
+            s.urgency,
+            s.action.cited() if s.action else None,
+            s.title_es,
         )
-    fasting = tuple(_cited(s, "procedure.yaml: fasting_instructions") for s in data.get("fasting_instructions") or ())
-    if not sections or not fasting:
-        raise ContentError("procedure.yaml: discharge_instructions and fasting_instructions are required")
+        for s in data.discharge_instructions
+    )
     return PatientTexts(
-        never_stop_blood_thinner=_cited(data.get("never_stop_blood_thinner") or {}, "procedure.yaml: never_stop"),
-        fasting_instructions=fasting,
-        discharge_instructions=tuple(sections),
-        discharge_sheet=_sheet(data.get("discharge_sheet") or {}),
+        never_stop_blood_thinner=data.never_stop_blood_thinner.cited(),
+        fasting_instructions=tuple(c.cited() for c in data.fasting_instructions),
+        discharge_instructions=sections,
+        discharge_sheet={lang: words.model_dump() for lang, words in (("en", data.discharge_sheet.en),
+                                                                      ("es", data.discharge_sheet.es))},
     )
 
 
-_SHEET_WORDS = {"title", "procedure_on", "phone", "sources"}
-
-
-def _sheet(data: dict[str, Any]) -> dict[str, dict[str, str]]:
-    out = {}
-    for language in ("en", "es"):
-        words = data.get(language) or {}
-        if set(words) != _SHEET_WORDS:
-            raise ContentError(f"procedure.yaml: discharge_sheet.{language} must give {sorted(_SHEET_WORDS)}")
-        out[language] = {str(k): str(v) for k, v in words.items()}
-    return out
-
-
-def _procedure_code(data: dict[str, Any]) -> ProcedureCode:
-    entry = data.get("procedure_code") or {}
-    where = "procedure.yaml: procedure_code"
-    if not all(entry.get(k) for k in ("system", "code", "display", "text")):
-        raise ContentError(f"{where}: needs system, code, display and text")
-    return ProcedureCode(
-        str(entry["system"]), str(entry["code"]), str(entry["display"]), str(entry["text"]), _sources(entry, where)
-    )
+def _procedure_code(data: ProcedureFile) -> ProcedureCode:
+    c = data.procedure_code
+    return ProcedureCode(c.system, c.code, c.display, c.text, c.sources)
 
 
 @dataclass(frozen=True)
@@ -324,9 +371,10 @@ def load_procedure_content(
     procedure_file: Path = PROCEDURE_FILE, anticoagulants_file: Path = ANTICOAGULANTS_FILE
 ) -> ProcedureContent:
     """Read and validate the content files (uncached: tests point it at edited copies)."""
-    data = _read(procedure_file)
+    data = load_content(procedure_file, ProcedureFile)
+    drugs = load_content(anticoagulants_file, AnticoagulantsFile)
     texts = _patient_texts(data)
-    return ProcedureContent(_policies(data, _read(anticoagulants_file), texts), texts, _procedure_code(data))
+    return ProcedureContent(_policies(data, drugs, texts), texts, _procedure_code(data))
 
 
 @lru_cache(maxsize=1)

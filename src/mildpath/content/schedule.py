@@ -9,16 +9,62 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
-import yaml
+from pydantic import Field, NonNegativeInt, field_validator, model_validator
 
-from mildpath.content.sources import CONTENT_DIR, ContentError, check_cited
+from mildpath.content.loader import ContentModel, SourceId, Text, load_content
+from mildpath.content.sources import CONTENT_DIR
 from mildpath.domain.instruments import INSTRUMENTS
 from mildpath.domain.schedule import SchedulePlan, Timepoint
 
 SCHEDULE_FILE = CONTENT_DIR / "schedule.yaml"
 UNITS = ("days", "weeks", "months")
+
+
+class WindowModel(ContentModel):
+    before_days: NonNegativeInt
+    after_days: NonNegativeInt
+
+
+class TimepointModel(ContentModel):
+    id: Text
+    label: str
+    offset: NonNegativeInt
+    unit: Literal["days", "weeks", "months"]
+    window: WindowModel
+    instruments: tuple[str, ...] = Field(min_length=1)
+    optional: bool = False
+
+    @field_validator("instruments")
+    @classmethod
+    def _known_instruments(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [i for i in value if i not in INSTRUMENTS]
+        if unknown:
+            raise ValueError(f"unknown instruments {unknown}; known: {', '.join(INSTRUMENTS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _baseline_closes_on_the_day(self) -> TimepointModel:
+        if self.offset == 0 and self.window.after_days != 0:
+            raise ValueError(f"{self.id}: a baseline window must close on the procedure day (after_days: 0)")
+        return self
+
+
+class ScheduleFile(ContentModel):
+    """``schedule.yaml``: the source of the plan, the window assumption in words, the timepoints in order."""
+
+    source: SourceId
+    window_assumption: str = ""
+    timepoints: tuple[TimepointModel, ...] = Field(min_length=1)
+
+    @field_validator("timepoints")
+    @classmethod
+    def _unique_ids(cls, value: tuple[TimepointModel, ...]) -> tuple[TimepointModel, ...]:
+        ids = [tp.id for tp in value]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"timepoint ids must be unique, got {ids}")
+        return value
 
 
 def follow_up_plan(path: Path | str | None = None) -> SchedulePlan:
@@ -33,48 +79,19 @@ def _shipped_plan() -> SchedulePlan:
     return _load(SCHEDULE_FILE)
 
 
-def _timepoint(entry: Any, where: str) -> Timepoint:
-    if not isinstance(entry, dict):
-        raise ContentError(f"{where}: each timepoint must be a mapping")
-    try:
-        window = entry.get("window") or {}
-        tp = Timepoint(
-            id=str(entry["id"]),
-            label=str(entry["label"]),
-            offset=int(entry["offset"]),
-            unit=str(entry["unit"]),
-            window_before_days=int(window["before_days"]),
-            window_after_days=int(window["after_days"]),
-            instruments=tuple(str(i) for i in entry["instruments"]),
-            optional=bool(entry.get("optional", False)),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ContentError(f"{where}: needs id, label, offset, unit, window and instruments ({exc!r})") from exc
-    here = f"{where} {tp.id}"
-    if tp.unit not in UNITS:
-        raise ContentError(f"{here}: unit must be one of {', '.join(UNITS)}")
-    if tp.offset < 0 or tp.window_before_days < 0 or tp.window_after_days < 0:
-        raise ContentError(f"{here}: offset and window days cannot be negative")
-    if tp.offset == 0 and tp.window_after_days != 0:
-        raise ContentError(f"{here}: a baseline window must close on the procedure day (after_days: 0)")
-    unknown = [i for i in tp.instruments if i not in INSTRUMENTS]
-    if unknown or not tp.instruments:
-        raise ContentError(f"{here}: unknown or no instruments {unknown}; known: {', '.join(INSTRUMENTS)}")
-    return tp
-
-
 def _load(path: Path) -> SchedulePlan:
-    where = path.name
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ContentError(f"{where}: cannot be read ({exc})") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("timepoints"), list) or not data["timepoints"]:
-        raise ContentError(f"{where}: needs source and a list of timepoints")
-    source = str(data.get("source", ""))
-    check_cited([source] if source else [], where)
-    timepoints = tuple(_timepoint(entry, where) for entry in data["timepoints"])
-    ids = [tp.id for tp in timepoints]
-    if len(set(ids)) != len(ids):
-        raise ContentError(f"{where}: timepoint ids must be unique, got {ids}")
-    return SchedulePlan(timepoints=timepoints, source=source)
+    plan = load_content(path, ScheduleFile)
+    timepoints = tuple(
+        Timepoint(
+            id=tp.id,
+            label=tp.label,
+            offset=tp.offset,
+            unit=tp.unit,
+            window_before_days=tp.window.before_days,
+            window_after_days=tp.window.after_days,
+            instruments=tp.instruments,
+            optional=tp.optional,
+        )
+        for tp in plan.timepoints
+    )
+    return SchedulePlan(timepoints=timepoints, source=plan.source)

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
 
-import yaml
+from pydantic import BaseModel, ConfigDict, RootModel, field_validator
 
-from mildpath.domain.errors import InvalidInput
 from mildpath.domain.sources import Source
-
-_T = TypeVar("_T")
 
 CONTENT_DIR = Path(__file__).resolve().parent
 
@@ -21,26 +16,39 @@ class ContentError(ValueError):
     """A content file is malformed or cites a source that does not exist."""
 
 
+class SourceEntry(BaseModel):
+    """One entry of ``content/sources/*.yaml`` (its id is the key)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    title: str
+    document: str
+    section: str = ""
+    verified: bool = True
+
+    @field_validator("section", mode="before")
+    @classmethod
+    def _section_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
 @lru_cache(maxsize=1)
 def bibliography() -> dict[str, Source]:
     """Every source id in ``content/sources/*.yaml``; duplicate ids are an error."""
+    from mildpath.content.loader import read_yaml, validate
+
     out: dict[str, Source] = {}
     for path in sorted((CONTENT_DIR / "sources").glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        for sid, entry in data.items():
+        name = f"sources/{path.name}"
+        entries = validate(read_yaml(path), _Bibliography, name).root
+        for sid, entry in entries.items():
             if sid in out:
-                raise ContentError(f"{path.name}: source id {sid!r} is defined twice")
-            try:
-                out[sid] = Source(
-                    id=sid,
-                    title=entry["title"],
-                    document=entry["document"],
-                    section=str(entry.get("section", "")),
-                    verified=bool(entry.get("verified", True)),
-                )
-            except (KeyError, TypeError) as exc:
-                raise ContentError(f"{path.name}: source {sid!r} needs title and document ({exc})") from exc
+                raise ContentError(f"{name}: source id {sid!r} is defined twice")
+            out[sid] = Source(id=sid, **entry.model_dump())
     return out
+
+
+class _Bibliography(RootModel[dict[str, SourceEntry]]):
+    model_config = ConfigDict(frozen=True)
 
 
 def source(source_id: str) -> Source:
@@ -58,19 +66,3 @@ def check_cited(source_ids: list[str] | tuple[str, ...], where: str) -> None:
     for sid in source_ids:
         if sid not in bibliography():
             raise ContentError(f"{where}: unknown source id {sid!r}")
-
-
-def load_yaml_model(path: Path, build: Callable[[dict[str, Any]], _T]) -> _T:
-    """Read one content YAML file that holds a mapping and build its domain model with ``build``; an unreadable
-    file, a file that is not a mapping, or what ``build`` refuses (:class:`InvalidInput`) becomes a
-    :class:`ContentError` naming the file. The caller then checks the model's citations with :func:`check_cited`."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ContentError(f"{path.name}: cannot be read ({' '.join(str(exc).split())})") from exc
-    if not isinstance(data, dict):
-        raise ContentError(f"{path.name}: must hold a mapping")
-    try:
-        return build(data)
-    except InvalidInput as exc:
-        raise ContentError(f"{path.name}: {exc.message}") from exc

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from mildpath.content.sources import CONTENT_DIR, check_cited, load_yaml_model
+from mildpath.content.loader import load_built
+from mildpath.content.sources import CONTENT_DIR
 from mildpath.domain.symptoms import SymptomVocabulary, make_vocabulary
 
 SYMPTOMS_FILE = CONTENT_DIR / "symptoms.yaml"
@@ -25,9 +27,11 @@ def _shipped() -> SymptomVocabulary:
 
 
 def _load(path: Path) -> SymptomVocabulary:
-    vocab = load_yaml_model(path, make_vocabulary)
-    check_cited(vocab.sources, f"{path.name}: sources")
-    check_cited(vocab.unclassified_sources, f"{path.name}: unclassified_sources")
+    return load_built(path, make_vocabulary, _citations)
+
+
+def _citations(vocab: SymptomVocabulary) -> Iterator[tuple[str, Sequence[str]]]:
+    yield "sources", vocab.sources
+    yield "unclassified_sources", vocab.unclassified_sources
     for rule in vocab.rules:
-        check_cited(rule.sources, f"{path.name}: rule {rule.id}")
-    return vocab
+        yield f"rule {rule.id}", rule.sources

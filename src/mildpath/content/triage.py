@@ -6,10 +6,12 @@ fails loudly with :class:`~mildpath.content.sources.ContentError` naming the fil
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from mildpath.content.sources import CONTENT_DIR, check_cited, load_yaml_model
+from mildpath.content.loader import load_built
+from mildpath.content.sources import CONTENT_DIR
 from mildpath.domain.triage import TriageRules, make_triage_rules
 
 TRIAGE_FILE = CONTENT_DIR / "triage.yaml"
@@ -32,16 +34,14 @@ def _shipped_rules() -> TriageRules:
 
 
 def _load(path: Path) -> TriageRules:
-    rules = load_yaml_model(path, make_triage_rules)
-    _check_sources(rules, path.name)
-    return rules
+    return load_built(path, make_triage_rules, _citations)
 
 
-def _check_sources(rules: TriageRules, where: str) -> None:
+def _citations(rules: TriageRules) -> Iterator[tuple[str, Sequence[str]]]:
     for rule in rules.rules:
-        check_cited(rule.sources, f"{where}: rule {rule.id}")
+        yield f"rule {rule.id}", rule.sources
     for name, sources in rules.threshold_sources.items():
-        check_cited(sources, f"{where}: threshold {name}")
+        yield f"threshold {name}", sources
     for level, advice in rules.advice.items():
-        check_cited(advice.sources, f"{where}: advice {level.value}")
-    check_cited(rules.no_warning_sign.sources, f"{where}: no_warning_sign")
+        yield f"advice {level.value}", advice.sources
+    yield "no_warning_sign", rules.no_warning_sign.sources
