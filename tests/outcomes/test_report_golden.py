@@ -27,7 +27,7 @@ WRITE = os.environ.get("MILDPATH_WRITE_GOLDEN") == "1"
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
-    from mildpath.services.demo import load_demo
+    from mildpath.demo import load_demo
     from mildpath.settings import Settings
     from mildpath.store.db import make_engine, make_session_factory
     from mildpath.store.migrate import upgrade
