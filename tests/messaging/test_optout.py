@@ -21,6 +21,7 @@ from mildpath.store.models import AuditEvent, OutboxMessage, Patient
 from mildpath.store.procedures import ProcedureRow, add_procedure
 from tests.conftest import SECRET
 from tests.helpers import csrf_from, login, page_csrf
+from tests.messaging.test_caregiver_reminders import accept_invitation
 
 BASE = "https://clinic.example"
 OPTOUT = re.compile(r"https://clinic\.example/optout/([A-Za-z0-9._-]+)$")
@@ -175,6 +176,7 @@ def luis(client, db, patient_pat, pat_id):  # type: ignore[no-untyped-def]
             "shared": {"read": False, "reminders": True}}
     resp = client.post(f"/api/v1/patients/{pat_id}/caregivers", json=body, headers=patient_pat.auth)
     assert resp.status_code == 201, resp.text
+    db.flush()
     for row in db.query(ProcedureRow).filter(ProcedureRow.patient_id == pat_id):
         row.status = "cancelled"
     add_procedure(db, patient_id=pat_id, scheduled_date=today() - timedelta(days=100), operator_user_id=None,
@@ -203,7 +205,7 @@ def test_the_invitation_to_a_caregiver_carries_their_own_opt_out_link(db, luis):
 def test_a_caregiver_stops_their_texts_with_the_link_and_gets_no_more_reminders(  # type: ignore[no-untyped-def]
     client, db, luis, pat_id
 ):
-    _deliver(db)  # the invitation
+    accept_invitation(db, LUIS)
     _remind(db)
     (copy,) = [m for m in _deliver(db) if m.recipient_address == LUIS]
     token = OPTOUT.search(copy.body).group(1)  # type: ignore[union-attr]
@@ -221,6 +223,14 @@ def test_a_caregiver_stops_their_texts_with_the_link_and_gets_no_more_reminders(
     assert (later.status, later.last_error) == ("cancelled", "the caregiver opted out of sms")
 
 
+def test_a_caregiver_who_never_opened_the_invitation_gets_no_reminders(db, luis, pat_id):  # type: ignore[no-untyped-def]
+    _deliver(db)  # the invitation goes out; Luis never opens it
+    _remind(db)
+    assert [m for m in _deliver(db) if m.recipient_address == LUIS] == []
+    assert (_copy(db, pat_id).status, _copy(db, pat_id).last_error) == (
+        "cancelled", "the caregiver has not accepted the invitation yet")
+
+
 @pytest.fixture
 def hook_secret(app):  # type: ignore[no-untyped-def]
     before = app.state.settings.sms_inbound_secret
@@ -232,7 +242,7 @@ def hook_secret(app):  # type: ignore[no-untyped-def]
 def test_stop_from_a_caregivers_phone_stops_their_reminders_and_is_logged(  # type: ignore[no-untyped-def]
     client, db, luis, pat_id, hook_secret
 ):
-    _deliver(db)
+    accept_invitation(db, LUIS)
     _remind(db)
     resp = client.post("/hooks/sms/inbound", json={"from": "+1 555 000 4444", "text": "STOP"},
                        headers={"Authorization": f"Bearer {hook_secret}"})

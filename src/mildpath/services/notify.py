@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mildpath.domain.messaging import MAX_ATTEMPTS, QuietHours, render_sms_body, retry_delay
 from mildpath.services.clock import now as clock_now
 from mildpath.settings import Settings
+from mildpath.store import access_links as links_store
 from mildpath.store import caregivers as caregivers_store
 from mildpath.store import messaging as store
 from mildpath.store.models import OutboxMessage
@@ -234,11 +235,16 @@ def consent_hold(session: Session, message: OutboxMessage, at: datetime) -> Hold
     in force (withdrawn by a STOP reply, the opt-out link, their own page or the clinic). The one exception: an
     email to the address of the patient's own portal account (given for that account's messages) goes out
     until consent to email is withdrawn. A message to a caregiver goes out on the patient's grant (re-checked by
-    the kind's own re-check) until the caregiver opts out of that channel (a STOP, the opt-out link)."""
+    the kind's own re-check) until the caregiver opts out of that channel (a STOP, the opt-out link); the
+    reminders shared with a caregiver go out only once they accepted the invitation (opened it, or set a
+    password): until then they have agreed to nothing."""
     if message.recipient_user_id is not None and message.channel != "in_app":
         grant = caregivers_store.for_recipient(session, user_id=message.recipient_user_id,
                                                patient_id=message.patient_id)
         if grant is not None:  # only caregiver accounts hold grants
+            if message.kind in GRANT_CONSENT_KINDS and not links_store.taken_up(session,
+                                                                                user_id=message.recipient_user_id):
+                return Hold(cancel="the caregiver has not accepted the invitation yet")
             own = store.caregiver_consent_in_force(session, caregiver_id=grant.id, channel=message.channel)
             if own is not None and not own.granted:
                 return Hold(cancel=f"the caregiver opted out of {message.channel}")
