@@ -297,3 +297,28 @@ def test_a_caregiver_sees_whom_they_are_helping_on_the_pages_they_act_on(client,
 def test_the_patient_and_staff_see_no_caregiver_banner(client, patient_pat, dr_alice, pat_id):  # type: ignore[no-untyped-def]
     login(client, dr_alice)
     assert "You are helping" not in client.get(f"/patients/{pat_id}/diary").text
+
+
+def test_a_caregiver_answering_a_questionnaire_sees_for_whom_on_every_step(client, db, personas, pat_id):  # type: ignore[no-untyped-def]
+    from mildpath.store.caregivers import CaregiverGrant
+
+    ana = personas["caregiver_ana"]
+    db.scalars(select(CaregiverGrant).where(CaregiverGrant.user_id == ana.user_id,
+                                            CaregiverGrant.patient_id == pat_id)).one().can_questionnaires = True
+    for row in db.query(ProcedureRow).filter(ProcedureRow.patient_id == pat_id):
+        row.status = "cancelled"
+    add_procedure(db, patient_id=pat_id, scheduled_date=today() - timedelta(days=100), operator_user_id=None,
+                  created_by=None, now=now())
+    db.flush()
+    name = db.get(Patient, pat_id).given_name
+    login(client, ana)
+    page = client.get(f"/patients/{pat_id}/questionnaires")
+    assert page.status_code == 200 and f"You are helping {name}." in page.text
+    started = client.post(f"/patients/{pat_id}/questionnaires/start",
+                          data={"csrf_token": csrf_from(page.text), "instrument": "nprs", "timepoint": "3m"})
+    assert started.status_code == 303, started.text[:300]
+    step = client.get(started.headers["location"])
+    assert step.status_code == 200 and f"You are helping {name}." in step.text
+    location = started.headers["location"]
+    spanish = client.get(location + ("&" if "?" in location else "?") + "lang=es")
+    assert f"Está ayudando a {name}." in spanish.text
