@@ -16,6 +16,7 @@ from urllib.parse import urljoin, urlparse
 
 from fastapi.routing import APIRoute
 
+from mildpath.services.consent import optout_token
 from tests.helpers import login
 from tests.screening_web.conftest import RED_FLAG_SELF_CHECK, SELF_CHECK
 from tests.web.test_route_policies import _policies
@@ -165,7 +166,8 @@ def test_every_patient_page_is_in_spanish_for_a_patient_who_prefers_it(app, clie
     patterns = _patient_page_patterns(app)
     pages = _crawl(client, "/me")
     for extra in ("/", "/self-check", "/learn", "/learn/search?q=dolor", "/learn/glossary", "/me/self-checks",
-                  "/access/request", "/password/forgot", "/access/a-link-that-does-not-exist"):
+                  "/access/request", "/password/forgot", "/access/a-link-that-does-not-exist",
+                  "/optout/" + optout_token(app.state.settings.secret_key, channel="sms", patient_id=rosa)):
         pages.update(_crawl(client, extra, limit=60))
     reached: set[str] = set()
     failures: dict[str, list[str]] = {}

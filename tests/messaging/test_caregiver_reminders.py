@@ -4,6 +4,7 @@ re-checked like the patient's (a cancelled procedure stops it) and stops once th
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy import select
 
 from mildpath.services import notify
 from mildpath.services import proms as proms_svc
-from mildpath.services.access_links import render_links
+from mildpath.services.access_links import render_links, use_link
 from mildpath.services.clock import now, today
 from mildpath.services.proms_schedule import CAREGIVER_REMINDER_KIND, reminder_hold
 from mildpath.store.models import OutboxMessage
@@ -20,6 +21,15 @@ from mildpath.store.recovery import RecoveryPlanRecord
 from tests.conftest import SECRET
 
 LUIS = "+15550004444"
+
+
+def accept_invitation(db, address: str) -> None:  # type: ignore[no-untyped-def]
+    """Deliver what waits (the caregiver's invitation among it) and open the invitation sent to ``address``."""
+    memory = Memory()
+    notify.deliver_pending(db, memory, limit=100_000, now=now() + timedelta(days=3650), render=render_links(SECRET))
+    (invitation,) = [m for m in memory.sent if m.recipient_address == address]
+    use_link(db, re.search(r"/access/([A-Za-z0-9_-]+)", invitation.body).group(1), now=now())  # type: ignore[union-attr]
+    db.flush()
 
 
 class Memory:
@@ -38,7 +48,7 @@ def luis(client, db, patient_pat, pat_id):  # type: ignore[no-untyped-def]
             "shared": {"read": False, "reminders": True}}
     resp = client.post(f"/api/v1/patients/{pat_id}/caregivers", json=body, headers=patient_pat.auth)
     assert resp.status_code == 201, resp.text
-    notify.deliver_pending(db, notify.LogSender(), limit=100_000, now=now() + timedelta(days=3650))
+    accept_invitation(db, LUIS)  # reminders go to a caregiver once they accepted
     for row in db.query(ProcedureRow).filter(ProcedureRow.patient_id == pat_id):
         row.status = "cancelled"
     add_procedure(db, patient_id=pat_id, scheduled_date=today() - timedelta(days=100), operator_user_id=None,

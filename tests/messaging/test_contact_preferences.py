@@ -1,5 +1,6 @@
 """/me/messages (issue 20): a patient chooses their channels, language and own quiet hours; consent is logged
-(how ``link``: the patient themself) and audited, and the outbox's re-check honours it."""
+(how ``form``: the patient's own choice; ``link`` is the opt-out link's) and audited, and the outbox's re-check
+honours it."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def test_a_patient_withdraws_texts_on_their_page_and_a_queued_text_is_cancelled(
     assert saved.status_code == 303, saved.text
     latest = db.scalars(select(ChannelConsent).where(ChannelConsent.patient_id == pid)
                         .order_by(ChannelConsent.id.desc())).first()
-    assert (latest.channel, latest.granted, latest.how) == ("sms", False, "link")
+    assert (latest.channel, latest.granted, latest.how) == ("sms", False, "form")
     db.refresh(db.get(Patient, pid))
     assert (db.get(Patient, pid).preferred_language, db.get(Patient, pid).quiet_hours) == ("es", "20:00-09:00")
     assert db.scalar(select(AuditEvent).where(AuditEvent.action == "contact_preferences.update",

@@ -8,11 +8,14 @@ from sqlalchemy import select
 
 from mildpath.services import notify
 from mildpath.services.clock import now
+from mildpath.store.messaging import add_consent, consent_in_force
 from mildpath.store.models import AuditEvent, OutboxMessage
 from tests.helpers import csrf_from, login
 
 
 def _in_app(db, patient_id: int, subject: str) -> OutboxMessage:  # type: ignore[no-untyped-def]
+    if consent_in_force(db, patient_id=patient_id, channel="in_app") is None:  # in-app needs consent too
+        add_consent(db, patient_id=patient_id, channel="in_app", granted=True, how="form", user_id=None, at=now())
     message = notify.queue(db, kind="clinic_note", subject=subject, body=f"{subject}: open mildpath",
                            channel="in_app", patient_id=patient_id)
     db.flush()

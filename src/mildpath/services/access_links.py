@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from mildpath.domain.errors import Conflict, InvalidInput, PermissionDenied
 from mildpath.domain.inputs import EdgeInput
 from mildpath.domain.messaging import normalize_phone
-from mildpath.services import auth, notify
+from mildpath.services import auth, consent, notify
 from mildpath.services.access import Actor, get_patient_for, record
 from mildpath.store import access_links as store
 from mildpath.store.models import OutboxMessage, User
@@ -142,16 +142,37 @@ def attach_sign_in_link(
     link.outbox_id = message.id
 
 
-def render_links(secret_key: str) -> notify.Render:
-    """The outbox's text filler: ``{access_link}`` becomes the link's token, derived again from its nonce."""
+OPTOUT_LINES = {
+    # The last line of every email or text to a patient or a caregiver: one click (and a confirmation) stops them.
+    "sms": {"en": "\nStop texts: {url}", "es": "\nNo recibir más SMS: {url}"},
+    "email": {"en": "\n\nTo stop these emails: {url}", "es": "\n\nPara no recibir más correos: {url}"},
+}
+
+
+def render_links(secret_key: str, public_url: str = "") -> notify.Render:
+    """The outbox's text filler: ``{access_link}`` becomes the link's token, derived again from its nonce; with
+    ``public_url``, an email or text to a patient or a caregiver ends with its opt-out link (services/consent.py),
+    in the patient's language."""
 
     def render(session: Session, message: OutboxMessage) -> str:
-        if PLACEHOLDER not in message.body:
-            return message.body
-        link = store.link_for_message(session, outbox_id=message.id)
-        if link is None:
-            raise notify.DeliveryError("the message's link is gone", retryable=False)
-        return message.body.replace(PLACEHOLDER, _token(secret_key, link.nonce))
+        body = message.body
+        if PLACEHOLDER in body:
+            link = store.link_for_message(session, outbox_id=message.id)
+            if link is None:
+                raise notify.DeliveryError("the message's link is gone", retryable=False)
+            body = body.replace(PLACEHOLDER, _token(secret_key, link.nonce))
+        whom = consent.optout_recipient(session, recipient_user_id=message.recipient_user_id,
+                                        patient_id=message.patient_id, channel=message.channel)
+        if public_url and whom is not None:
+            token = consent.optout_token(secret_key, channel=message.channel, **whom)
+            patient_id = message.patient_id or whom.get("patient_id")
+            patient = store.patient_by_id(session, patient_id=patient_id) if patient_id else None
+            if "caregiver_id" in whom and patient is None:
+                grant_patient = consent.caregiver_patient(session, caregiver_id=whom["caregiver_id"])
+                patient = store.patient_by_id(session, patient_id=grant_patient) if grant_patient else None
+            language = patient.preferred_language if patient and patient.preferred_language in ("en", "es") else "en"
+            body += OPTOUT_LINES[message.channel][language].format(url=consent.optout_url(public_url, token))
+        return body
 
     return render
 

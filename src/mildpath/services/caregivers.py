@@ -181,3 +181,14 @@ def related_person(row: store.CaregiverGrant) -> dict[str, Any]:
     return stamp({"resourceType": "RelatedPerson", "id": str(row.id), "active": row.revoked_at is None,
                   "patient": {"reference": f"Patient/{row.patient_id}"}, "name": [{"text": row.name}],
                   "relationship": [{"text": row.relation}]}, row.revoked_at or row.created_at)
+
+
+def acting_for(session: Session, actor: Actor, patient_id: int) -> str:
+    """The given name of the patient a caregiver acts for on a page of that patient's (the banner "You are
+    helping Ana"); empty for anyone else, or without a grant in force (the page's own check then refuses)."""
+    if actor.role != "caregiver" or actor.user_id is None:
+        return ""
+    if store.active(session, user_id=actor.user_id, patient_id=patient_id) is None:
+        return ""
+    patient = accounts.patient_by_id(session, patient_id=patient_id)
+    return patient.given_name if patient is not None else ""

@@ -12,7 +12,8 @@ after :data:`~mildpath.domain.messaging.MAX_ATTEMPTS` tries, or when the channel
 id), so a gateway that drops duplicates delivers it exactly once even when an answer was lost on the way.
 
 Just before each try, the message is re-checked: a message about a patient goes out only on a channel with
-their consent in force (store/messaging.py), a reminder waits out the quiet hours (the clinic's time zone), and
+their consent in force, in-app included (store/messaging.py; a caregiver's, until they opt out), a reminder
+waits out the quiet hours (the clinic's time zone), and
 the caller's per-kind checks (a questionnaire already completed, a procedure moved or cancelled) may cancel it.
 """
 
@@ -35,6 +36,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from mildpath.domain.messaging import MAX_ATTEMPTS, QuietHours, render_sms_body, retry_delay
 from mildpath.services.clock import now as clock_now
 from mildpath.settings import Settings
+from mildpath.store import access_links as links_store
+from mildpath.store import caregivers as caregivers_store
 from mildpath.store import messaging as store
 from mildpath.store.models import OutboxMessage
 
@@ -228,11 +231,25 @@ class DeliveryCounts:
 
 
 def consent_hold(session: Session, message: OutboxMessage, at: datetime) -> Hold | None:
-    """A message about a patient goes out by email or SMS only with that patient's consent to the channel in
-    force (withdrawn by a STOP reply, a link or the clinic); in-app messages need none. The one exception: an
+    """A message about a patient goes out by email, SMS or in-app only with that patient's consent to the channel
+    in force (withdrawn by a STOP reply, the opt-out link, their own page or the clinic). The one exception: an
     email to the address of the patient's own portal account (given for that account's messages) goes out
-    until consent to email is withdrawn."""
-    if message.patient_id is None or message.channel == "in_app" or message.kind in GRANT_CONSENT_KINDS:
+    until consent to email is withdrawn. A message to a caregiver goes out on the patient's grant (re-checked by
+    the kind's own re-check) until the caregiver opts out of that channel (a STOP, the opt-out link); the
+    reminders shared with a caregiver go out only once they accepted the invitation (opened it, or set a
+    password): until then they have agreed to nothing."""
+    if message.recipient_user_id is not None and message.channel != "in_app":
+        grant = caregivers_store.for_recipient(session, user_id=message.recipient_user_id,
+                                               patient_id=message.patient_id)
+        if grant is not None:  # only caregiver accounts hold grants
+            if message.kind in GRANT_CONSENT_KINDS and not links_store.taken_up(session,
+                                                                                user_id=message.recipient_user_id):
+                return Hold(cancel="the caregiver has not accepted the invitation yet")
+            own = store.caregiver_consent_in_force(session, caregiver_id=grant.id, channel=message.channel)
+            if own is not None and not own.granted:
+                return Hold(cancel=f"the caregiver opted out of {message.channel}")
+            return None
+    if message.patient_id is None or message.kind in GRANT_CONSENT_KINDS:
         return None
     consent = store.consent_in_force(session, patient_id=message.patient_id, channel=message.channel)
     if consent is None and message.channel == "email" and message.recipient_user_id is not None:

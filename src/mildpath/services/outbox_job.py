@@ -28,7 +28,7 @@ def deliver_due(settings: Settings, factory: sessionmaker[Session], *, limit: in
         notify.channels_for(settings),
         limit=limit,
         rechecks=[reminder_hold, notify.quiet_hours_hold(settings)],
-        render=render_links(settings.secret_key),
+        render=render_links(settings.secret_key, settings.links_base),
     )
 
 

@@ -104,3 +104,15 @@ def end_sessions(session: Session, *, user_id: int, now: datetime) -> int:
     for ws in rows:
         ws.revoked_at = now
     return len(rows)
+
+
+def taken_up(session: Session, *, user_id: int) -> bool:
+    """Whether an account made on someone's behalf was ever taken up: a password set, or one of its links used
+    (its invitation opened, or a sign-in link)."""
+    user = session.get(User, user_id)
+    if user is None:
+        return False
+    if user.password_hash:
+        return True
+    used = select(AccessLink.id).where(AccessLink.user_id == user_id, AccessLink.used_at.is_not(None)).limit(1)
+    return session.scalar(used) is not None

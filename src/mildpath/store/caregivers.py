@@ -104,3 +104,25 @@ def of_patients(session: Session, *, patient_ids: Iterable[int]) -> Sequence[Car
     return session.scalars(
         select(CaregiverGrant).where(CaregiverGrant.patient_id.in_(wanted)).order_by(CaregiverGrant.id)
     ).all()
+
+
+def for_recipient(session: Session, *, user_id: int, patient_id: int | None) -> CaregiverGrant | None:
+    """The grant a message to a caregiver account is about: the one in force for that patient, or (a message
+    about no patient, such as their invitation) their newest grant in force; None for anyone not a caregiver."""
+    query = select(CaregiverGrant).where(CaregiverGrant.user_id == user_id, CaregiverGrant.revoked_at.is_(None))
+    if patient_id is not None:
+        query = query.where(CaregiverGrant.patient_id == patient_id)
+    return session.scalars(query.order_by(CaregiverGrant.id.desc()).limit(1)).first()
+
+
+def by_id(session: Session, *, grant_id: int) -> CaregiverGrant | None:
+    return session.get(CaregiverGrant, grant_id)
+
+
+def with_phone(session: Session) -> Sequence[tuple[int, str]]:
+    """(grant id, phone) of every grant in force with a phone number, for matching a reply's sender."""
+    return session.execute(
+        select(CaregiverGrant.id, CaregiverGrant.phone)
+        .where(CaregiverGrant.phone != "", CaregiverGrant.revoked_at.is_(None))
+        .order_by(CaregiverGrant.id)
+    ).all()

@@ -2,7 +2,9 @@
 
 ``channel_consents`` is a log, never updated in place: each row says that, at a time, a patient (or someone
 for them) agreed to or withdrew a channel, and how (a form, a link, a clinician on the patient's word, a STOP
-reply). The latest row per patient and channel is in force.
+reply). The latest row per patient and channel is in force. A row with ``caregiver_id`` is about a caregiver's
+own messages (the caregiver opted out of texts or emails about that patient: a STOP from their phone, the opt-out
+link); the patient's consent reads only the rows without one.
 
 Keyword-only query and persist functions; none of them commits (the caller owns the transaction).
 """
@@ -16,7 +18,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, String, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from mildpath.store.base import Base, UTCDateTime, utcnow
-from mildpath.store.models import Clinic, OutboxMessage, Patient
+from mildpath.store.models import Clinic, OutboxMessage, Patient, User
 
 
 class ChannelConsent(Base):
@@ -27,16 +29,20 @@ class ChannelConsent(Base):
     channel: Mapped[str] = mapped_column(String(16))
     granted: Mapped[bool] = mapped_column(Boolean)
     how: Mapped[str] = mapped_column(String(16))
+    # Empty: the patient's own consent. Set: the caregiver grant whose messages this row is about.
+    caregiver_id: Mapped[int | None] = mapped_column(ForeignKey("caregivers.id"), nullable=True)
     # Who recorded it: a user (the patient, a clinician), or none for a reply through the gateway.
     recorded_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 def add_consent(
-    session: Session, *, patient_id: int, channel: str, granted: bool, how: str, user_id: int | None, at: datetime
+    session: Session, *, patient_id: int, channel: str, granted: bool, how: str, user_id: int | None, at: datetime,
+    caregiver_id: int | None = None,
 ) -> ChannelConsent:
     row = ChannelConsent(
-        patient_id=patient_id, channel=channel, granted=granted, how=how, recorded_by_user_id=user_id, at=at
+        patient_id=patient_id, channel=channel, granted=granted, how=how, recorded_by_user_id=user_id, at=at,
+        caregiver_id=caregiver_id,
     )
     session.add(row)
     session.flush()
@@ -44,9 +50,10 @@ def add_consent(
 
 
 def consents(session: Session, *, patient_id: int) -> Sequence[ChannelConsent]:
-    """Every consent row of the patient, oldest first."""
+    """Every consent row of the patient's own (not their caregivers'), oldest first."""
     return session.scalars(
-        select(ChannelConsent).where(ChannelConsent.patient_id == patient_id).order_by(ChannelConsent.id)
+        select(ChannelConsent).where(ChannelConsent.patient_id == patient_id, ChannelConsent.caregiver_id.is_(None))
+        .order_by(ChannelConsent.id)
     ).all()
 
 
@@ -54,10 +61,28 @@ def consent_in_force(session: Session, *, patient_id: int, channel: str) -> Chan
     """The latest consent row for the patient and channel (``granted`` says which way), or None."""
     return session.scalars(
         select(ChannelConsent)
-        .where(ChannelConsent.patient_id == patient_id, ChannelConsent.channel == channel)
+        .where(ChannelConsent.patient_id == patient_id, ChannelConsent.channel == channel,
+               ChannelConsent.caregiver_id.is_(None))
         .order_by(ChannelConsent.id.desc())
         .limit(1)
     ).first()
+
+
+def caregiver_consent_in_force(session: Session, *, caregiver_id: int, channel: str) -> ChannelConsent | None:
+    """The latest row about a caregiver's own messages on a channel (a withdrawal, so far), or None."""
+    return session.scalars(
+        select(ChannelConsent)
+        .where(ChannelConsent.caregiver_id == caregiver_id, ChannelConsent.channel == channel)
+        .order_by(ChannelConsent.id.desc())
+        .limit(1)
+    ).first()
+
+
+def caregiver_consents(session: Session, *, caregiver_id: int) -> Sequence[ChannelConsent]:
+    """Every row about a caregiver's own messages, oldest first."""
+    return session.scalars(
+        select(ChannelConsent).where(ChannelConsent.caregiver_id == caregiver_id).order_by(ChannelConsent.id)
+    ).all()
 
 
 def patients_with_phone(session: Session) -> Sequence[tuple[int, str]]:
@@ -65,6 +90,12 @@ def patients_with_phone(session: Session) -> Sequence[tuple[int, str]]:
     return session.execute(
         select(Patient.id, Patient.phone).where(Patient.phone != "", Patient.anonymised_at.is_(None))
     ).all()
+
+
+def user_role(session: Session, *, user_id: int) -> tuple[str, int | None] | None:
+    """(role, own patient id) of an account, or None."""
+    user = session.get(User, user_id)
+    return (user.role, user.patient_id) if user is not None else None
 
 
 def patient_contact(session: Session, *, patient_id: int) -> Patient | None:

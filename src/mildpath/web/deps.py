@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from mildpath.domain.errors import PermissionDenied
 from mildpath.services import auth, clock, mfa, smart
+from mildpath.services import caregivers as caregivers_svc
 from mildpath.services.access import Actor
 from mildpath.settings import Settings
 from mildpath.store.db import READ_FIRST
@@ -179,6 +180,9 @@ class Policy:
         if actor.role not in self.roles:
             raise PermissionDenied(f"this page is for {' or '.join(sorted(self.roles))} accounts")
         if actor.role == "caregiver":
+            patient_id = str(request.path_params.get("patient_id", ""))
+            if patient_id.isdigit() and len(patient_id) < 10:  # the banner of every page acting for a patient
+                request.state.acting_for = caregivers_svc.acting_for(session, actor, int(patient_id))
             return dataclasses.replace(actor, scope=self.caregiver_scope)
         return actor
 

@@ -29,6 +29,7 @@ def _context(request: Request) -> dict[str, Any]:
         "staff_nav": nav["staff"],
         "patient_nav": nav["patient"],
         "flashes": getattr(state, "flashes", []),
+        "acting_for": getattr(state, "acting_for", ""),  # a caregiver on a patient's page: the patient's name
         "lang": getattr(state, "lang", None) or i18n.current_language(),
         "lang_names": i18n.LANGUAGE_NAMES,
         "lang_here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),

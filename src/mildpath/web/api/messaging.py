@@ -1,7 +1,8 @@
 """Messaging: a patient's consent to each channel (/api/v1), and the SMS gateway's inbound replies (/hooks).
 
 ``POST /hooks/sms/inbound`` takes ``{"from", "text"}`` with ``Authorization: Bearer <MILDPATH_SMS_INBOUND_SECRET>``
-(contracts §10; 401 without it): a STOP reply withdraws consent to texts for that number.
+(contracts §10; 401 without it): a STOP reply withdraws consent to texts for that number: the patients' with it,
+and the texts (reminders) of the caregivers invited with it.
 """
 
 from __future__ import annotations
@@ -31,5 +32,6 @@ def record_consent(
 
 @router.post("/hooks/sms/inbound", response_model=svc.InboundOutcome)
 def sms_inbound(body: svc.InboundReply, actor: SmsGateway, session: SessionDep) -> svc.InboundOutcome:
-    """A reply the SMS gateway received: STOP (or BAJA, ...) withdraws consent to texts for that number."""
+    """A reply the SMS gateway received: STOP (or BAJA, ...) withdraws consent to texts for that number (the
+    patients with it, and the caregivers invited with it)."""
     return svc.inbound_reply(session, body, now=clock.now())

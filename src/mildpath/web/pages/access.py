@@ -3,6 +3,9 @@ invitation, password reset), and the forgotten-password form. The rules live in 
 
 Opening a link is two steps: ``GET /access/{token}`` shows what it is for and a Continue button; the ``POST``
 uses it. A mail client or a messenger that fetches a link to preview it therefore never uses it up.
+
+The opt-out link at the end of every message (``/optout/{token}``, services/consent.py) works the same way:
+``GET`` asks to confirm, ``POST`` withdraws consent to that channel; no session needed, in the patient's language.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from fastapi.responses import Response
 from mildpath.domain.errors import InvalidInput
 from mildpath.services import access_links as svc
 from mildpath.services import auth
+from mildpath.services import consent as consent_svc
 from mildpath.services.clock import now as clock_now
 from mildpath.web.deps import PublicActor, PublicForm, SessionDep
 from mildpath.web.i18n import LANG_COOKIE
@@ -106,3 +110,42 @@ def use_link(
     if target == "/login":  # a password reset: the account signs in again, with the new password
         return redirect("/login")
     return signed_in(request, session, user, target, now)
+
+
+def _optout_page(request: Request, view: consent_svc.OptOutView, *, done: bool) -> Response:
+    if "lang" not in request.query_params and not request.cookies.get(LANG_COOKIE):
+        request.state.lang = view.language  # the patient's language, not the browser's
+    response = render(request, "access/optout.html", {"view": view, "done": done})
+    response.headers["Referrer-Policy"] = "no-referrer"  # the token is in the address
+    return response
+
+
+def _optout_unknown(request: Request) -> Response:
+    return render(request, "access/optout_unknown.html", {}, status_code=404)
+
+
+@router.get("/optout/{token}")
+def optout_page(request: Request, token: str, actor: PublicActor, session: SessionDep) -> Response:
+    """Asks to confirm: a link preview never opts anyone out."""
+    settings = request.app.state.settings
+    try:
+        view = consent_svc.view_optout(session, token, secret_key=settings.secret_key, address=actor.address,
+                                       now=_now(request), policy=auth.BlockPolicy.of(settings))
+    except consent_svc.OptOutThrottled as exc:
+        raise TooManyAttempts(exc.retry_after) from None
+    except consent_svc.OptOutRefused:
+        return _optout_unknown(request)
+    return _optout_page(request, view, done=False)
+
+
+@router.post("/optout/{token}")
+def optout(request: Request, token: str, actor: PublicForm, session: SessionDep) -> Response:
+    settings = request.app.state.settings
+    try:
+        view = consent_svc.use_optout(session, token, secret_key=settings.secret_key, address=actor.address,
+                                      now=_now(request), policy=auth.BlockPolicy.of(settings))
+    except consent_svc.OptOutThrottled as exc:
+        raise TooManyAttempts(exc.retry_after) from None
+    except consent_svc.OptOutRefused:
+        return _optout_unknown(request)
+    return _optout_page(request, view, done=True)

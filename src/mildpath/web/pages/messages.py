@@ -1,5 +1,6 @@
-"""The patient's own messaging pages (issue 20): ``/me/messages`` (which channels the clinic may use, the
-language, the patient's own quiet hours) and ``/me/inbox`` (the in-app messages the clinic sent them)."""
+"""The patient's own messaging pages (issue 20): ``/me/messages`` (which channels the clinic may use: email,
+texts and messages inside mildpath, each a consent recorded with how ``form``; the language, the patient's own
+quiet hours) and ``/me/inbox`` (the in-app messages the clinic sent them)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ NAV = {"patient": [
     {"href": "/me/inbox", "label": "Messages", "blurb": "Messages from your clinic"},
     {"href": "/me/messages", "label": "How we contact you", "blurb": "Email, texts, language and quiet hours"},
 ]}
-CONSENT_CHANNELS: tuple[consent_svc.Channel, ...] = ("email", "sms")
+CONSENT_CHANNELS: tuple[consent_svc.Channel, ...] = ("email", "sms", "in_app")
 
 
 def _preferences_page(request: Request, prefs: consent_svc.ContactPreferences, **extra) -> Response:  # type: ignore[no-untyped-def]
