@@ -13,7 +13,6 @@ with their own Content-Security-Policy: no script at all, and the document's emb
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -37,6 +36,7 @@ from mildpath.web.deps import (
     StaffPatientRecordActor,
     StaffPatientRecordForm,
 )
+from mildpath.web.forms import form_date
 from mildpath.web.i18n import N_, negotiate
 from mildpath.web.pages import _procedure_forms as forms
 from mildpath.web.pages._common import redirect, render
@@ -234,7 +234,7 @@ async def schedule(
     values = await _form(request, ["scheduled_date", "operator_user_id"])
     errors: list[dict[str, str]] = []
     try:
-        when = date.fromisoformat(values.get("scheduled_date", ""))
+        when = form_date(values.get("scheduled_date", ""))
     except ValueError:
         errors.append({"field": "scheduled_date", "message": "choose the day of the procedure"})
     operator = values.get("operator_user_id", "")
