@@ -20,7 +20,7 @@ from urllib.parse import unquote_to_bytes
 from starlette.requests import Request
 
 from mildpath.domain.errors import InvalidInput
-from mildpath.domain.inputs import ISO_DATE, check_text
+from mildpath.domain.inputs import INT_MAX, INT_MIN, ISO_DATE, check_number, check_text
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 _UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
@@ -95,3 +95,18 @@ def check_texts(values: Mapping[str, object], limits: Mapping[str, int]) -> None
         check_text(value, name)
         if len(value) > limit:
             raise InvalidInput(f"{name}: longer than {limit} characters", field=name)
+
+
+def form_id(raw: str, name: str) -> int | None:
+    """A record id typed in a form: empty is none; anything else must be a whole number within the API's
+    32-bit range (never read as "none", which could mean every clinic or no one)."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise InvalidInput(f"{name}: expected a whole number (a record id)", field=name)
+    if len(raw) > 12:  # out of range by its length alone (and no 4,300-digit int() to parse)
+        raise InvalidInput(f"{name}: out of range ({INT_MIN} to {INT_MAX})", field=name)
+    number = int(raw)
+    check_number(number, name)
+    return number

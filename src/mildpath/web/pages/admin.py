@@ -9,7 +9,7 @@ from mildpath.domain.errors import Conflict, InvalidInput, NotFound
 from mildpath.services import audit as audit_svc
 from mildpath.services import auth, clinics, mfa
 from mildpath.web.deps import Admin, AdminForm, RecordId, SessionDep
-from mildpath.web.forms import check_texts
+from mildpath.web.forms import check_texts, form_id
 from mildpath.web.pages._common import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -25,10 +25,7 @@ async def add_user(request: Request, actor: AdminForm, session: SessionDep) -> R
     form = await request.form()
 
     def num(name: str) -> int | None:
-        raw = str(form.get(name, "")).strip()
-        if raw and not raw.isdigit():
-            raise InvalidInput(f"{name}: expected a whole number (a record id)", field=name)
-        return int(raw) if raw else None
+        return form_id(str(form.get(name, "")), name)
 
     values = {k: str(form.get(k, "")) for k in ("email", "display_name", "role", "clinic_id", "patient_id")}
     try:

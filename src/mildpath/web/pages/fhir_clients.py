@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from mildpath.domain.errors import InvalidInput
 from mildpath.services import smart
 from mildpath.web.deps import Admin, AdminForm, SessionDep
-from mildpath.web.forms import check_texts
+from mildpath.web.forms import check_texts, form_id
 from mildpath.web.pages._common import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -44,8 +44,6 @@ async def add_client(request: Request, actor: AdminForm, session: SessionDep) ->
     clinic = text("clinic_id")
     try:
         check_texts(typed, {"name": 200, "scopes": 2000, "jwks_url": 2048, "issuer": 2048, "clinic_id": 12})
-        if clinic and not clinic.isdigit():  # never read as "every clinic"
-            raise InvalidInput("clinic_id: expected a whole number (a clinic id)", field="clinic_id")
         view = smart.register_client(
             session,
             actor,
@@ -54,7 +52,7 @@ async def add_client(request: Request, actor: AdminForm, session: SessionDep) ->
             jwks=jwks,
             jwks_url=text("jwks_url") or None,
             issuer=text("issuer") or None,
-            clinic_id=int(clinic) if clinic.isdigit() else None,
+            clinic_id=form_id(clinic, "clinic_id"),  # never a mistyped id read as "every clinic"
         )
     except InvalidInput as exc:
         return _page(request, session, actor, 422, error=exc.message, values=typed)

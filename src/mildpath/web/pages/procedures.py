@@ -22,6 +22,7 @@ from starlette.datastructures import FormData
 from mildpath.content.procedure import patient_texts
 from mildpath.content.procedure import policies as load_policies
 from mildpath.domain.errors import Conflict, InvalidInput, MildpathError, RuleViolation
+from mildpath.domain.inputs import check_text
 from mildpath.domain.procedure import ChecklistItemId
 from mildpath.services import clock
 from mildpath.services import procedure_exports as exports
@@ -274,6 +275,7 @@ async def cancel(
 ) -> Response:
     values = await _form(request, ["cancel_reason"])
     try:
+        check_text(values.get("cancel_reason", ""), "reason")  # the API's text rules (domain/inputs.py)
         svc.cancel_procedure(
             session,
             actor,

@@ -472,6 +472,7 @@ async def resolve(request: Request, flag_id: RecordId, actor: StaffForm, session
     form = await request.form()
     note = str(form.get("note", ""))
     try:
+        check_text(note, "note")  # the API's text rules (domain/inputs.py)
         flag = svc.resolve_flag(session, actor, flag_id, note, now=clock.now())
     except (InvalidInput, Conflict) as exc:
         status = 422 if isinstance(exc, InvalidInput) else 409

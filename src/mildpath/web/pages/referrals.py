@@ -70,8 +70,12 @@ async def bulk(request: Request, actor: ReferralWorkerForm, session: SessionDep)
     ids = [int(str(v)) for v in form.getlist("referral_id") if str(v).isdigit()]
     if not ids:
         return redirect("/referrals")
+    if form.get("action") not in ("assign", "contacted", None):  # a choice: nothing else is done silently
+        raise InvalidInput("action: choose assign or mark contacted", field="action")
     if form.get("action") == "assign":
         who = str(form.get("user_id") or "")
+        if who and not who.isdigit():  # never read as "assigned to no one"
+            raise InvalidInput("user_id: choose a person from the list", field="user_id")
         svc.assign(session, actor, svc.AssignIn(referral_ids=ids, user_id=int(who) if who.isdigit() else None),
                    now=clock.now())
     else:
