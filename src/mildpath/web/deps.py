@@ -26,6 +26,7 @@ from mildpath.services import caregivers as caregivers_svc
 from mildpath.services.access import Actor
 from mildpath.settings import Settings
 from mildpath.store.db import READ_FIRST
+from mildpath.web.forms import check_form, read_body
 from mildpath.web.problems import CsrfFailed, LoginRequired, MfaEnrolmentRequired
 from mildpath.web.security import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, csrf_valid
 
@@ -259,6 +260,7 @@ ScheduleDesk = Annotated[Actor, Depends(SCHEDULE_DESK)]
 
 
 async def _verify_csrf(request: Request) -> None:
+    body = await read_body(request)
     token = request.headers.get(CSRF_HEADER)
     if token is None:
         form = await request.form()
@@ -267,6 +269,7 @@ async def _verify_csrf(request: Request) -> None:
     binding = getattr(request.state, "csrf_binding", None) or "anon:" + (getattr(request.state, "anon_id", "") or "")
     if not csrf_valid(request.app.state.settings.secret_key, binding, token):
         raise CsrfFailed()
+    await check_form(request, body)  # the text rules every form shares (web/forms.py)
 
 
 def with_csrf(policy: Policy) -> Callable[..., Awaitable[Actor]]:

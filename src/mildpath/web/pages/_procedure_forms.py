@@ -19,6 +19,7 @@ from mildpath.domain.procedure import (
     ProcedurePolicies,
     ProcedureRecord,
 )
+from mildpath.web.forms import form_date
 
 MEDICATION_ROWS = 3
 FormValues = dict[str, str]
@@ -45,7 +46,7 @@ def _date(values: FormValues, name: str, field: str, errors: Errors) -> str | No
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw).isoformat()
+        return form_date(raw).isoformat()
     except ValueError:
         errors.append({"field": field, "message": f"{raw!r} is not a date (YYYY-MM-DD)"})
         return None

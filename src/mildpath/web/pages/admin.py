@@ -9,6 +9,7 @@ from mildpath.domain.errors import Conflict, InvalidInput, NotFound
 from mildpath.services import audit as audit_svc
 from mildpath.services import auth, clinics, mfa
 from mildpath.web.deps import Admin, AdminForm, RecordId, SessionDep
+from mildpath.web.forms import check_texts, form_id
 from mildpath.web.pages._common import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -24,10 +25,11 @@ async def add_user(request: Request, actor: AdminForm, session: SessionDep) -> R
     form = await request.form()
 
     def num(name: str) -> int | None:
-        raw = str(form.get(name, "")).strip()
-        return int(raw) if raw.isdigit() else None
+        return form_id(str(form.get(name, "")), name)
 
+    values = {k: str(form.get(k, "")) for k in ("email", "display_name", "role", "clinic_id", "patient_id")}
     try:
+        check_texts(values, {"email": 254, "display_name": 200, "role": 16, "clinic_id": 12, "patient_id": 12})
         auth.add_user(
             session,
             actor,
@@ -42,7 +44,7 @@ async def add_user(request: Request, actor: AdminForm, session: SessionDep) -> R
         return render(
             request,
             "admin/users.html",
-            {"users": auth.list_users(session, actor), "error": exc.message},
+            {"users": auth.list_users(session, actor), "error": exc.message, "values": values},
             status_code=422,
         )
     return redirect("/admin/users")

@@ -22,9 +22,9 @@ MINUTE_FIELDS = ("escalate_emergency_minutes", "escalate_same_day_minutes")
 
 
 def _clinics_page(request: Request, session: SessionDep, actor: Admin, errors: list[dict[str, str]] | None = None,
-                  ) -> Response:
-    return render(request, "admin/clinics.html", {"clinics": svc.list_clinics(session, actor), "errors": errors},
-                  status_code=422 if errors else 200)
+                  values: dict[str, str] | None = None) -> Response:
+    return render(request, "admin/clinics.html", {"clinics": svc.list_clinics(session, actor), "errors": errors,
+                                                  "values": values}, status_code=422 if errors else 200)
 
 
 @router.get("/admin/clinics")
@@ -35,19 +35,24 @@ def clinics(request: Request, actor: Admin, session: SessionDep) -> Response:
 @router.post("/admin/clinics")
 async def add_clinic(request: Request, actor: AdminForm, session: SessionDep) -> Response:
     form = await request.form()
+    values = {k: str(form.get(k, "")) for k in ("name", "phone", "address", "emergency_number", "timezone")}
     try:
-        clinic = svc.add_clinic(session, actor, **{k: str(form.get(k, "")) for k in (
-            "name", "phone", "address", "emergency_number", "timezone")})
+        svc.ClinicUpdate.model_validate(values)  # the same rules as editing a clinic (lengths, text)
+        clinic = svc.add_clinic(session, actor, **values)
+    except ValidationError as exc:
+        return _clinics_page(request, session, actor, form_errors(exc), values)
     except (InvalidInput, Conflict) as exc:
         return _clinics_page(request, session, actor, [{"field": getattr(exc, "field", None) or "name",
-                                                        "message": exc.message}])
+                                                        "message": exc.message}], values)
     return redirect(f"/admin/clinics/{clinic.id}")
 
 
 def _clinic_page(request: Request, session: SessionDep, actor: Admin, clinic_id: int,
-                 errors: list[dict[str, str]] | None = None, saved: bool = False) -> Response:
+                 errors: list[dict[str, str]] | None = None, saved: bool = False,
+                 values: dict[str, Any] | None = None) -> Response:
     clinic = svc.get_clinic(session, actor, clinic_id)
-    return render(request, "admin/clinic.html", {"clinic": clinic, "errors": errors, "saved": saved},
+    return render(request, "admin/clinic.html", {"clinic": clinic, "errors": errors, "saved": saved,
+                                                 "values": values},
                   status_code=422 if errors else 200)
 
 
@@ -69,5 +74,6 @@ async def edit_clinic(request: Request, clinic_id: RecordId, actor: AdminForm, s
         svc.update_clinic(session, actor, clinic_id, svc.ClinicUpdate.model_validate(values))
     except (ValidationError, InvalidInput, Conflict) as exc:
         errors = form_errors(exc) if not isinstance(exc, Conflict) else [{"field": "name", "message": exc.message}]
-        return _clinic_page(request, session, actor, clinic_id, errors)
+        typed = {k: str(form.get(k, "")) for k in (*TEXT_FIELDS, *MINUTE_FIELDS)}
+        return _clinic_page(request, session, actor, clinic_id, errors, values=typed)
     return redirect(f"/admin/clinics/{clinic_id}?saved=1")

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from mildpath.domain.errors import InvalidInput
 from mildpath.services import smart
 from mildpath.web.deps import Admin, AdminForm, SessionDep
+from mildpath.web.forms import check_texts, form_id
 from mildpath.web.pages._common import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -34,12 +35,15 @@ async def add_client(request: Request, actor: AdminForm, session: SessionDep) ->
     def text(name: str) -> str:
         return str(form.get(name, "")).strip()
 
+    typed = {k: text(k) for k in ("name", "jwks_url", "jwks", "scopes", "issuer", "clinic_id")}  # shown again
     try:
         jwks = json.loads(text("jwks")) if text("jwks") else None
     except json.JSONDecodeError as exc:
-        return _page(request, session, actor, 422, error=f"The key set is not JSON ({exc.msg}, line {exc.lineno}).")
+        return _page(request, session, actor, 422, error=f"The key set is not JSON ({exc.msg}, line {exc.lineno}).",
+                     values=typed)
     clinic = text("clinic_id")
     try:
+        check_texts(typed, {"name": 200, "scopes": 2000, "jwks_url": 2048, "issuer": 2048, "clinic_id": 12})
         view = smart.register_client(
             session,
             actor,
@@ -48,10 +52,10 @@ async def add_client(request: Request, actor: AdminForm, session: SessionDep) ->
             jwks=jwks,
             jwks_url=text("jwks_url") or None,
             issuer=text("issuer") or None,
-            clinic_id=int(clinic) if clinic.isdigit() else None,
+            clinic_id=form_id(clinic, "clinic_id"),  # never a mistyped id read as "every clinic"
         )
     except InvalidInput as exc:
-        return _page(request, session, actor, 422, error=exc.message)
+        return _page(request, session, actor, 422, error=exc.message, values=typed)
     return _page(request, session, actor, added=view.client_id)
 
 

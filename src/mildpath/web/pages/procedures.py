@@ -14,7 +14,6 @@ with their own Content-Security-Policy: no script at all, and the document's emb
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -24,6 +23,7 @@ from starlette.datastructures import FormData
 from mildpath.content.procedure import patient_texts
 from mildpath.content.procedure import policies as load_policies
 from mildpath.domain.errors import Conflict, InvalidInput, MildpathError, RuleViolation
+from mildpath.domain.inputs import check_text
 from mildpath.domain.procedure import ChecklistItemId
 from mildpath.services import clock
 from mildpath.services import procedure_exports as exports
@@ -38,6 +38,7 @@ from mildpath.web.deps import (
     StaffPatientRecordActor,
     StaffPatientRecordForm,
 )
+from mildpath.web.forms import form_date
 from mildpath.web.i18n import N_, negotiate
 from mildpath.web.pages import _procedure_forms as forms
 from mildpath.web.pages._common import redirect, render
@@ -251,7 +252,7 @@ async def schedule(
     values = await _form(request, ["scheduled_date", "operator_user_id"])
     errors: list[dict[str, str]] = []
     try:
-        when = date.fromisoformat(values.get("scheduled_date", ""))
+        when = form_date(values.get("scheduled_date", ""))
     except ValueError:
         errors.append({"field": "scheduled_date", "message": "choose the day of the procedure"})
     operator = values.get("operator_user_id", "")
@@ -291,6 +292,7 @@ async def cancel(
 ) -> Response:
     values = await _form(request, ["cancel_reason"])
     try:
+        check_text(values.get("cancel_reason", ""), "reason")  # the API's text rules (domain/inputs.py)
         svc.cancel_procedure(
             session,
             actor,

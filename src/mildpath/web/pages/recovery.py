@@ -24,6 +24,7 @@ from mildpath.content.education import emergency_signs
 from mildpath.content.symptoms import load_symptom_vocabulary
 from mildpath.domain.diary import INCISION_FINE, INCISION_SIGNS
 from mildpath.domain.errors import Conflict, InvalidInput
+from mildpath.domain.inputs import check_text
 from mildpath.services import clock
 from mildpath.services import patients as patients_svc
 from mildpath.services import recovery as svc
@@ -410,6 +411,7 @@ def diary_data(values: dict[str, Any]) -> dict[str, Any]:
         data["pain_medicines"] = medicines
     for name in TEXT_FIELDS:
         if values.get(name):
+            check_text(values[name], name)  # the API's text rules (its body is checked by the same function)
             data[name] = values[name]
     return data
 
@@ -470,6 +472,7 @@ async def resolve(request: Request, flag_id: RecordId, actor: StaffForm, session
     form = await request.form()
     note = str(form.get("note", ""))
     try:
+        check_text(note, "note")  # the API's text rules (domain/inputs.py)
         flag = svc.resolve_flag(session, actor, flag_id, note, now=clock.now())
     except (InvalidInput, Conflict) as exc:
         status = 422 if isinstance(exc, InvalidInput) else 409

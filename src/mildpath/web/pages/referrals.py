@@ -70,8 +70,12 @@ async def bulk(request: Request, actor: ReferralWorkerForm, session: SessionDep)
     ids = [int(str(v)) for v in form.getlist("referral_id") if str(v).isdigit()]
     if not ids:
         return redirect("/referrals")
+    if form.get("action") not in ("assign", "contacted", None):  # a choice: nothing else is done silently
+        raise InvalidInput("action: choose assign or mark contacted", field="action")
     if form.get("action") == "assign":
         who = str(form.get("user_id") or "")
+        if who and not who.isdigit():  # never read as "assigned to no one"
+            raise InvalidInput("user_id: choose a person from the list", field="user_id")
         svc.assign(session, actor, svc.AssignIn(referral_ids=ids, user_id=int(who) if who.isdigit() else None),
                    now=clock.now())
     else:
@@ -80,14 +84,14 @@ async def bulk(request: Request, actor: ReferralWorkerForm, session: SessionDep)
 
 
 def _page(request: Request, session: SessionDep, actor: Any, referral_id: int, errors: list[dict[str, str]] | None
-          = None) -> Response:
+          = None, typed: dict[str, str] | None = None) -> Response:
     referral = svc.view_referral(session, actor, referral_id)
     return render(request, "referrals/detail.html", {
         "r": referral, "errors": errors or [], "today": clock.today(), "channels": svc.CHANNELS,
         "outcomes": svc.OUTCOMES, "next_states": svc.next_states(referral.state),
         "close_reasons": [c.value for c in CloseReason], "may_decide": actor.role == "clinician",
         "may_cover": actor.role in ("coordinator", "admin"), "coverage_form": svc.COVERAGE_CHOICES,
-        "prior_auth_steps": PRIOR_AUTH_STEPS,
+        "prior_auth_steps": PRIOR_AUTH_STEPS, "typed": typed,
         "clinicians": svc.clinicians(session, actor),
         "findings": svc.decision_findings(session, actor, referral_id) if actor.role == "clinician" else []},
         status_code=422 if errors else 200)
@@ -107,9 +111,11 @@ async def _act(request: Request, session: SessionDep, actor: Any, referral_id: i
     try:
         action(form)
     except (ValidationError, InvalidInput) as exc:
-        return _page(request, session, actor, referral_id, form_errors(exc))
+        typed = {k: str(v) for k, v in form.items() if k != "csrf_token"}  # shown again, nothing lost
+        return _page(request, session, actor, referral_id, form_errors(exc), typed)
     except (Conflict, PermissionDenied) as exc:
-        return _page(request, session, actor, referral_id, [{"field": "form", "message": exc.message}])
+        typed = {k: str(v) for k, v in form.items() if k != "csrf_token"}
+        return _page(request, session, actor, referral_id, [{"field": "form", "message": exc.message}], typed)
     return redirect(f"/referrals/{referral_id}")
 
 

@@ -41,6 +41,7 @@ from mildpath.web.deps import (
     StaffPatientRecordActor,
     StaffPatientRecordForm,
 )
+from mildpath.web.forms import form_date
 from mildpath.web.i18n import N_, negotiate, translations
 from mildpath.web.pages._common import redirect, render
 from mildpath.web.pages.recovery import LEVEL_LABELS, emergency_notice
@@ -507,7 +508,7 @@ async def save_assessment(
     patient = patients_svc.view_patient(session, actor, patient_id)
     values = _clinician_values(await request.form())
     try:
-        as_of = date.fromisoformat(values["assessed_on"]) if values.get("assessed_on") else None
+        as_of = form_date(values["assessed_on"]) if values.get("assessed_on") else None
     except ValueError:
         error = {"field": "assessed_on", "message": "Date of the assessment: use YYYY-MM-DD"}
         return _assessment_page(request, patient, values, [error], [], status=422)
