@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "benchmarks" / "data"
+DATA = Path(os.environ.get("MILDPATH_BENCH_DATA") or ROOT / "benchmarks" / "data")
 RESULTS = ROOT / "benchmarks" / "results" / "population.json"
 AS_OF = dt.date(2025, 6, 30)
 KINDS = (
