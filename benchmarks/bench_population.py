@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gzip
 import json
 import os
 import platform
+import re
 import resource
 import subprocess
 import sys
@@ -38,8 +40,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "benchmarks" / "data"
+DATA = Path(os.environ.get("MILDPATH_BENCH_DATA") or ROOT / "benchmarks" / "data")
 RESULTS = ROOT / "benchmarks" / "results" / "population.json"
+SPARK_RESULTS = ROOT / "benchmarks" / "results" / "population-spark.json"
 AS_OF = dt.date(2025, 6, 30)
 KINDS = (
     "raw_read",
@@ -202,6 +205,68 @@ def naive(files: list[Path], lines: int) -> dict[str, Any]:
     }
 
 
+# --------------------------------------------------------------------------------------------- the oracle
+
+_REFERENCE = re.compile(rb'"reference"\s*:\s*"([^"]+)"')
+
+
+def oracle_check(export: Path, written: Path, sample: int, seed: int) -> dict[str, Any]:
+    """Statuses of a random sample of the written rows against the single-patient engine (outside the clock).
+
+    Each sampled patient's resources are gathered as ``mildpath screen`` would read that patient's NDJSON (the
+    Patient line, the lines whose subject or patient names it, and every Medication), and screened with
+    :func:`mildpath.domain.screening.screen`; the row's status and every criterion's status must be the same.
+    A line is parsed only when one of its references names a sampled patient (``Patient/<id>``,
+    ``urn:uuid:<id>``...), so the check costs one pass of text search over the export, whatever the sample.
+    """
+    import csv
+    import random
+
+    from mildpath.content.criteria import load_criteria_set
+    from mildpath.domain.screening import screen
+    from mildpath.fhir.read import _ref_id, facts_from_resources
+
+    with written.open(encoding="utf-8", newline="") as handle:
+        rows = {r["patient_id"]: r for r in csv.DictReader(handle)}
+    chosen = sorted(random.Random(seed).sample(sorted(rows), min(sample, len(rows))))
+    wanted = set(chosen)
+    by: dict[str, list[dict[str, Any]]] = {pid: [] for pid in chosen}
+    medications: list[dict[str, Any]] = []
+    for path in ndjson_files(export):
+        with gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb") as lines:
+            for raw in lines:
+                is_patient = raw.startswith(b'{"resourceType":"Patient"')
+                is_medication = raw.startswith(b'{"resourceType":"Medication"')
+                named = any(_ref_id(m.decode()) in wanted for m in _REFERENCE.findall(raw))
+                if not (is_patient or is_medication or named):
+                    continue
+                try:
+                    res = json.loads(raw.decode("utf-8").lstrip("\ufeff"))
+                except (UnicodeDecodeError, json.JSONDecodeError):
+                    continue
+                if not isinstance(res, dict) or "resourceType" not in res:
+                    continue
+                if res["resourceType"] == "Medication":
+                    medications.append(res)
+                    continue
+                if res["resourceType"] == "Patient":
+                    pid = res.get("id")
+                else:
+                    pid = _ref_id((res.get("subject") or res.get("patient") or {}).get("reference"))
+                if pid in by:
+                    by[pid].append(res)
+    criteria = load_criteria_set()
+    mismatches: list[str] = []
+    for pid in chosen:
+        result = screen(criteria, facts_from_resources(by[pid] + medications).facts, AS_OF)
+        row = rows[pid]
+        expected = {"status": result.status.value, **{c: s.value for c, s in result.statuses().items()}}
+        got = {k: row.get(k) for k in expected}
+        if got != expected:
+            mismatches.append(f"{pid}: expected {expected}, wrote {got}")
+    return {"sampled": len(chosen), "mismatches": len(mismatches), "examples": mismatches[:5]}
+
+
 # --------------------------------------------------------------------------------------------- the run
 
 
@@ -264,6 +329,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--lines", type=int, default=150, help="lines per file for the fhir.resources baseline")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--spark-out", type=Path, default=SPARK_RESULTS, help="Spark vs DuckDB, when spark runs")
+    parser.add_argument("--kinds", default=",".join(KINDS), help="the measurements to make (default: all)")
+    parser.add_argument("--oracle-sample", type=int, default=200, help="patients checked against the "
+                        "single-patient engine per engine and size (0: no check)")  # fmt: skip
     parser.add_argument("--measure", choices=KINDS, help=argparse.SUPPRESS)
     parser.add_argument("--export", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--csv", type=Path, help=argparse.SUPPRESS)
@@ -272,7 +341,10 @@ def main() -> None:
         print(json.dumps(measure(args.measure, args.export, args.csv, args.lines)))
         return
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
-    kinds = [k for k in KINDS if not k.startswith("mildpath_") or k.removeprefix("mildpath_") in engines]
+    asked = {k.strip() for k in args.kinds.split(",") if k.strip()}
+    kinds = [
+        k for k in KINDS if k in asked and (not k.startswith("mildpath_") or k.removeprefix("mildpath_") in engines)
+    ]
     DATA.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {
         "machine": {
@@ -283,6 +355,7 @@ def main() -> None:
         },
         "as_of": AS_OF.isoformat(),
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": " ".join([".venv/bin/python", "benchmarks/bench_population.py", *sys.argv[1:]]),
         "sizes": [],
     }
     for size in [int(s) for s in args.sizes.split(",")]:
@@ -307,6 +380,9 @@ def main() -> None:
                 result["seconds"] = round(seconds, 3)
                 result["cpu_seconds"] = round(result["cpu_seconds"], 3)
                 result["peak_rss_mb"] = round(result["peak_rss_mb"], 1)
+                if kind.startswith("mildpath_") and args.oracle_sample:
+                    written = DATA / f"result-{kind}-{export.name}.csv"
+                    result["oracle"] = oracle_check(export, written, args.oracle_sample, args.seed)
             entry["results"][kind] = result
             print(f"  {size:>6} patients  {kind:<22} {describe(result)}", flush=True)
         base = entry["results"].get("duckdb_full_parse", {}).get("seconds")
@@ -323,14 +399,44 @@ def main() -> None:
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print_table(report)
     print(f"results: {args.out}")
+    if "spark" in engines:
+        spark = spark_report(report)
+        args.spark_out.write_text(json.dumps(spark, indent=2) + "\n")
+        print(f"spark vs duckdb: {args.spark_out}")
+
+
+def spark_report(report: dict[str, Any]) -> dict[str, Any]:
+    """Spark against DuckDB per size, from the same run: both net of start-up (imports; Spark's session, the JVM
+    and its executors, is started before the clock and reported apart), with the anchor beside them."""
+    sizes = []
+    for entry in report["sizes"]:
+        results = entry["results"]
+        row: dict[str, Any] = {"patients": entry["patients"], "export_mb": entry["export_mb"]}
+        for kind in ("duckdb_full_parse", "mildpath_duckdb", "mildpath_spark"):
+            r = results.get(kind, {})
+            keep = ("seconds", "cpu_seconds", "mb_per_s", "peak_rss_mb", "spark_start_seconds", "oracle", "error")
+            row[kind] = {k: r[k] for k in keep if k in r}
+        duck, spark = results.get("mildpath_duckdb", {}), results.get("mildpath_spark", {})
+        if "seconds" in duck and "seconds" in spark:
+            row["spark_over_duckdb_seconds"] = round(spark["seconds"] / duck["seconds"], 2)
+        sizes.append(row)
+    return {
+        "machine": report["machine"],
+        "measured_at": report["measured_at"],
+        "master": "local[*]",
+        "command": report["command"],
+        "sizes": sizes,
+    }
 
 
 def describe(result: dict[str, Any]) -> str:
     if "error" in result:
         return f"ERROR {result['error']}"
+    check = result.get("oracle")
+    checked = f"  oracle {check['sampled'] - check['mismatches']}/{check['sampled']} same" if check else ""
     return (
         f"{result['seconds']:>8.2f} s  {result['mb_per_s']:>8.1f} MB/s  {result['patients_per_s']:>9.0f} patients/s  "
-        f"cpu {result['cpu_seconds']:.1f} s  peak {result['peak_rss_mb']:.0f} MB"
+        f"cpu {result['cpu_seconds']:.1f} s  peak {result['peak_rss_mb']:.0f} MB{checked}"
     )
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.population.conftest import REAL_EXPORT
+from mildpath.population.engine import run
+from tests.population.conftest import AS_OF, REAL_EXPORT
 
 
 def test_a_corrupt_line_is_counted_with_its_file_and_line(engine, screen_with, messy):
@@ -69,3 +70,15 @@ def test_the_real_synthea_patients_are_all_screened_and_none_is_a_candidate(engi
     real = [line.split('"id":"', 1)[1].split('"', 1)[0] for line in (REAL_EXPORT / "Patient.000.ndjson").open()]
     assert len(real) == 13
     assert {rows[pid]["status"] for pid in real} == {"not_candidate"}
+
+
+def test_a_screen_started_with_too_little_memory_runs_again_and_gives_the_same_file(
+    screen_with, messy, criteria_set, tmp_path
+):
+    from mildpath.population.duckdb import DuckDBEngine
+
+    expected = screen_with("duckdb", messy.folder)
+    out = tmp_path / "small.csv"
+    summary = run(messy.folder, criteria_set, AS_OF, out=out, engine=DuckDBEngine(memory_limit="8MB"))
+    assert out.read_bytes() == expected.out.read_bytes()
+    assert summary.stats.to_json() == expected.summary.stats.to_json()

@@ -525,10 +525,14 @@ def _medication_facts(d: DuckDBSql, rtype: str, name: str, *, start: str, end: s
         f"UNION ALL SELECT {key}, patient_id, medication_text AS t FROM mp_v_{name}_detail "
         "WHERE patient_id IS NOT NULL AND medication_text IS NOT NULL"
     )
-    named = (
-        f"SELECT DISTINCT x.{key}, x.patient_id, k.system, k.code FROM ({texts}) x JOIN mp_codes k "
-        f"ON k.system = {d.literal(INGREDIENT_SYSTEM)} AND instr({name_words_sql(d, 'x.t')}, ' ' || k.code || ' ') > 0"
+    # Each distinct text is folded once and tested against the names (a join no hash can serve: kept small),
+    # then joined back to its records by the text itself.
+    words = f"SELECT t, {name_words_sql(d, 't')} AS w FROM (SELECT DISTINCT t FROM ({texts}) u) v"
+    matched = (
+        f"SELECT n.t, k.system, k.code FROM ({words}) n JOIN mp_codes k "
+        f"ON k.system = {d.literal(INGREDIENT_SYSTEM)} AND instr(n.w, ' ' || k.code || ' ') > 0"
     )
+    named = f"SELECT DISTINCT x.{key}, x.patient_id, g.system, g.code FROM ({texts}) x JOIN ({matched}) g ON g.t = x.t"
     records = (
         f"SELECT {key}, patient_id, max(status) AS status, {columns} FROM mp_v_{name} "
         f"WHERE patient_id IS NOT NULL GROUP BY {key}, patient_id"

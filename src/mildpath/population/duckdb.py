@@ -13,8 +13,10 @@ How it reads an export, fast and exactly:
 - Lines that are not UTF-8 are counted as bad with their line numbers (DuckDB's reject tables). A gzip file that
   ends early is decompressed up to its last complete line (:func:`~mildpath.population.reading.repair_gzip`) and
   read from that copy; the cut line is reported.
-- Then the compiled facts and criteria SQL run, and the rows stream out in batches. Memory stays bounded
-  (``memory_limit``, spilling to a temporary folder): the staged lines and facts are a small part of the export.
+- Then the compiled facts and criteria SQL run, and the rows stream out in batches. Memory stays flat
+  (:func:`default_memory_mb`: 128 MB a thread, at least 256 MB; what is beyond spills to a temporary folder):
+  the staged lines and facts grow with the export, DuckDB's memory does not. Should a step need more than
+  DuckDB can spill, the screen runs again with twice the memory (before any row is written).
 """
 
 from __future__ import annotations
@@ -53,6 +55,9 @@ _GZIP_FAILURE = re.compile(r"(gzip|GZIP|compressed|zlib|inflate)")
 _UNREADABLE_TEXT = re.compile(r"(?i)(unicode|utf-8|utf8|maximum line size|line size)")
 # A line that is one JSON object starts with { and ends with } (read_csv drops the \r of \r\n).
 _LOOKS_LIKE_OBJECT = "(starts_with(resource, '{') AND ends_with(resource, '}'))"
+_MIN_MEMORY_MB = 256
+_MEMORY_PER_THREAD_MB = 128
+_MAX_MEMORY_MB = 16_000
 
 
 class DuckDBEngine:
@@ -61,7 +66,9 @@ class DuckDBEngine:
     name = "duckdb"
     dialect = "duckdb"
 
-    def __init__(self, *, threads: int | None = None, memory_limit: str = "1GB") -> None:
+    def __init__(self, *, threads: int | None = None, memory_limit: str | None = None) -> None:
+        """``memory_limit`` (``512MB``, ``2GB``): DuckDB's memory to start with (default
+        :func:`default_memory_mb`); doubled while a step cannot spill."""
         self.threads = threads
         self.memory_limit = memory_limit
 
@@ -73,16 +80,63 @@ class DuckDBEngine:
     ) -> Iterator[pa.RecordBatch]:
         import duckdb
 
+        limit = _megabytes(self.memory_limit) if self.memory_limit else default_memory_mb(self.threads)
+        before = _snapshot(stats)
+        while True:
+            yielded = False
+            try:
+                for batch in self.screen_within(compiled, files, stats, progress, limit):
+                    yielded = True
+                    yield batch
+                return
+            except duckdb.OutOfMemoryException:
+                # A step DuckDB could not spill: once, before any row left, the screen runs again with twice
+                # the memory (what reading counted is counted again from the start).
+                if yielded or limit >= _MAX_MEMORY_MB:
+                    raise
+                limit *= 2
+                _restore(stats, before)
+
+    def screen_within(
+        self, compiled: CompiledScreen, files: ExportFiles, stats: ReadStats, progress: Progress, limit_mb: int
+    ) -> Iterator[pa.RecordBatch]:
+        import duckdb
+
         with scratch_folder() as tmp:
             con = duckdb.connect(":memory:")
             try:
-                _configure(con, Path(tmp), self.threads, self.memory_limit)
+                _configure(con, Path(tmp), self.threads, f"{limit_mb}MB")
                 run = _Run(con, compiled, files, stats, progress, Path(tmp))
                 run.load()
                 reader = con.sql(compiled.query).to_arrow_reader(BATCH_ROWS)
                 yield from reader
             finally:
                 con.close()
+
+
+def default_memory_mb(threads: int | None) -> int:
+    """DuckDB's memory for a screen: 128 MB per thread, at least 256 MB. What the steps hold beyond it spills to
+    the scratch folder, so memory stays flat as the export grows (the staged lines and the facts grow with it)."""
+    import os
+
+    return max(_MIN_MEMORY_MB, _MEMORY_PER_THREAD_MB * (threads or os.cpu_count() or 1))
+
+
+def _megabytes(text: str) -> int:
+    found = re.fullmatch(r"\s*([0-9.]+)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)?\s*", text, re.IGNORECASE)
+    if not found:
+        raise ValueError(f"memory limit {text!r}: write it as 512MB or 2GB")
+    factor = {"k": 1 / 1000, "m": 1, "g": 1000, "t": 1_000_000}[(found.group(2) or "MB")[0].lower()]
+    return max(1, int(float(found.group(1)) * factor))
+
+
+def _snapshot(stats: ReadStats) -> tuple[int, list[str], int]:
+    return stats.bad_lines, list(stats.bad_examples), stats.non_resource_lines
+
+
+def _restore(stats: ReadStats, before: tuple[int, list[str], int]) -> None:
+    stats.bad_lines, examples, stats.non_resource_lines = before
+    stats.bad_examples[:] = examples
 
 
 def _configure(con: duckdb.DuckDBPyConnection, tmp: Path, threads: int | None, memory_limit: str) -> None:
@@ -273,6 +327,8 @@ class _Run:
             try:
                 with _Poller(self.con, self.progress, self.done, sum(f.size for f in files), self.patients):
                     action(_lines(paths, table))
+            except duckdb.OutOfMemoryException:
+                raise  # the screen runs again with more memory (DuckDBEngine.screen)
             except duckdb.Error as exc:
                 message = str(exc)
                 if "Malformed JSON" in message or "malformed JSON" in message:
