@@ -58,6 +58,30 @@ class Settings(BaseSettings):
     max_body_mb: float = Field(
         default=10, gt=0, description="Largest accepted request body in megabytes; larger bodies answer 413."
     )
+    max_in_flight: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description="Overload guard: requests one worker process handles at once; the next one answers 503 with "
+        "Retry-After at once instead of queueing (nothing is read or saved).",
+    )
+    db_pool_size: int = Field(
+        default=16,
+        ge=1,
+        le=500,
+        description="PostgreSQL: connections each worker process keeps open (its pool); workers x (pool size + "
+        "max overflow) must stay under the server's max_connections.",
+    )
+    db_max_overflow: int = Field(
+        default=4, ge=0, le=500, description="PostgreSQL: connections a worker may open beyond the pool at peaks."
+    )
+    db_pool_timeout: float = Field(
+        default=5,
+        gt=0,
+        le=300,
+        description="PostgreSQL: seconds a request waits for a free connection before it answers 503 with "
+        "Retry-After.",
+    )
     trusted_proxies: str = Field(
         default="",
         description="Comma-separated addresses of reverse proxies whose X-Forwarded-For header is trusted for "

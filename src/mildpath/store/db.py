@@ -45,15 +45,16 @@ def make_engine(settings: Settings, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         _WriteGate(path).install(engine)
     else:
-        # Sized for one worker process: its threadpool runs at most ~40 requests at once, and PostgreSQL's
-        # default max_connections (100) is shared by every worker (and by pg_dump, migrations, psql). A request
-        # that finds no free connection within pool_timeout answers 503 with Retry-After (web/problems.py),
-        # and no statement runs longer than statement_timeout: under overload the server answers quickly
-        # instead of queueing for a minute.
+        # Sized per worker process (MILDPATH_DB_POOL_SIZE, _MAX_OVERFLOW, _POOL_TIMEOUT): its threadpool runs
+        # at most ~40 requests at once, and PostgreSQL's default max_connections (100) is shared by every
+        # worker (and by pg_dump, migrations, psql): 2 workers x (16 + 4) = 40. A request that finds no free
+        # connection within pool_timeout answers 503 with Retry-After (web/problems.py), and no statement runs
+        # longer than statement_timeout: under overload the server answers quickly instead of queueing for a
+        # minute (and the in-flight limit, web/security.py OverloadMiddleware, refuses work beyond it at once).
         kwargs.setdefault("pool_pre_ping", True)
-        kwargs.setdefault("pool_size", 16)
-        kwargs.setdefault("max_overflow", 4)
-        kwargs.setdefault("pool_timeout", 5)
+        kwargs.setdefault("pool_size", settings.db_pool_size)
+        kwargs.setdefault("max_overflow", settings.db_max_overflow)
+        kwargs.setdefault("pool_timeout", settings.db_pool_timeout)
         connect_args = dict(kwargs.pop("connect_args", {}))
         connect_args.setdefault("connect_timeout", 5)
         kwargs["connect_args"] = connect_args

@@ -24,7 +24,7 @@ from mildpath.settings import Settings
 from mildpath.store.db import make_engine, make_session_factory
 from mildpath.web import openapi_limits, problems
 from mildpath.web.deps import PUBLIC, SessionDep
-from mildpath.web.security import CdsHooksCorsMiddleware, SecurityMiddleware
+from mildpath.web.security import CdsHooksCorsMiddleware, OverloadMiddleware, SecurityMiddleware
 from mildpath.web.templating import make_templates
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -89,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         SecurityMiddleware, max_body=settings.max_body_bytes, trusted_proxies=settings.trusted_proxy_list
     )
     app.add_middleware(CdsHooksCorsMiddleware, origins=settings.cors_origin_list)
+    app.add_middleware(OverloadMiddleware, limit=settings.max_in_flight)  # outermost: refuses before any work
     return app
 
 

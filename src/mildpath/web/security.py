@@ -287,6 +287,61 @@ async def _too_large(send: Send, path: str, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+class OverloadMiddleware:
+    """The overload guard (issue 17, issue 21 item 12): at most ``limit`` HTTP requests of this worker process are
+    handled at once; the next one is answered 503 problem+json with ``Retry-After`` at once, before its body is
+    read or anything is saved, instead of queueing (for the threadpool, SQLite's writer or a pooled PostgreSQL
+    connection) until it times out a minute later. The connection stays open (keep-alive): a refused request
+    is answered, never dropped. One event loop per worker runs this, so a plain counter is exact."""
+
+    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.limit:
+            await _overloaded(send)
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+
+_OVERLOADED = json.dumps(
+    {
+        "type": "about:blank",
+        "title": "Service unavailable",
+        "status": 503,
+        "detail": "The server is busy; nothing was read or saved. Try again (with the same Idempotency-Key).",
+    }
+).encode()
+
+
+async def _overloaded(send: Send) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(_OVERLOADED)).encode()),
+                (b"retry-after", b"1"),
+                (b"cache-control", b"no-store"),
+                (b"content-security-policy", CSP.encode()),
+                (b"x-content-type-options", b"nosniff"),
+                (b"x-frame-options", b"DENY"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": _OVERLOADED})
+
+
 class CdsHooksCorsMiddleware:
     """CORS for the CDS Hooks routes only (``/cds-services...``), from ``MILDPATH_CORS_ORIGINS``: a browser-based
     CDS client on a listed origin may call them (the preflight ``OPTIONS`` is answered here, before any policy);
