@@ -103,3 +103,11 @@ def test_the_deidentified_tables_of_the_demo_clinic_are_the_stored_golden(demo_d
         if WRITE:
             golden_csv.write_text(written, encoding="utf-8")
         assert written == golden_csv.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", ["outcomes_report_demo", "outcomes_report_demo_filtered"])
+def test_the_typed_report_reads_its_own_json_back_unchanged(name: str) -> None:
+    from mildpath.services.outcomes_models import OutcomesReport
+
+    stored = json.loads((GOLDEN / f"{name}.json").read_text(encoding="utf-8"))
+    assert OutcomesReport.model_validate(stored).model_dump(mode="json") == stored

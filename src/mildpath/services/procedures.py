@@ -126,6 +126,39 @@ class ObservationView:
     entry: ObservationEntry
 
 
+class AdverseEventPublic(BaseModel):
+    """An adverse event as plain values, flat (the API's answer; ``AdverseEventView.public``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    procedure_id: int
+    patient_id: int
+    type: str
+    label: str
+    onset: date
+    severity: str
+    serious: bool
+    outcome: str
+    description: str
+    recorded_by: str
+
+
+class ReinterventionPublic(BaseModel):
+    """A later intervention as plain values, flat (the API's answer; ``ReinterventionView.public``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    procedure_id: int
+    patient_id: int
+    type: str
+    label: str
+    performed_on: date
+    levels: list[str]
+    note: str
+
+
 @dataclass(frozen=True)
 class AdverseEventView:
     id: int
@@ -133,6 +166,22 @@ class AdverseEventView:
     patient_id: int
     event: AdverseEvent
     label: str
+
+    def public(self) -> AdverseEventPublic:
+        e = self.event
+        return AdverseEventPublic(
+            id=self.id,
+            procedure_id=self.procedure_id,
+            patient_id=self.patient_id,
+            type=e.type.value,
+            label=self.label,
+            onset=e.onset,
+            severity=e.severity.value,
+            serious=e.serious,
+            outcome=e.outcome.value,
+            description=e.description,
+            recorded_by=e.recorded_by,
+        )
 
 
 @dataclass(frozen=True)
@@ -142,6 +191,18 @@ class ReinterventionView:
     patient_id: int
     item: Reintervention
     label: str
+
+    def public(self) -> ReinterventionPublic:
+        return ReinterventionPublic(
+            id=self.id,
+            procedure_id=self.procedure_id,
+            patient_id=self.patient_id,
+            type=self.item.type.value,
+            label=self.label,
+            performed_on=self.item.performed_on,
+            levels=list(self.item.levels),
+            note=self.item.note,
+        )
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 Request bodies for the clinical records are the domain's own models (``PreProcedureChecklist``,
 ``ProcedureRecord``, ``ObservationEntry``, ``AdverseEvent``, ``Reintervention``, ``DischargeReadiness``): they
 refuse unknown keys and naive datetimes, and the services bound every text, list and number. Responses are
-built from the services' plain views by the ``from_*`` functions here.
+built from the services' plain views by the ``from_*`` functions here; the adverse event and later intervention
+answers are the service's own read models (``AdverseEventPublic``, ``ReinterventionPublic``), not restated here.
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from mildpath.domain.inputs import EdgeInput
 from mildpath.domain.procedure import DischargeCriterion, DischargeReadiness, Problem
-from mildpath.services.procedures import AdverseEventView, ProcedureSummary, ProcedureView, ReinterventionView, TodayRow
+from mildpath.services.procedures import (
+    AdverseEventPublic,
+    AdverseEventView,
+    ProcedureSummary,
+    ProcedureView,
+    ReinterventionPublic,
+    ReinterventionView,
+    TodayRow,
+)
 from mildpath.services.procedures import ProcedureSchedule as ProcedureCreate
 from mildpath.services.procedures import ScheduleUpdate as ProcedureUpdate
 
@@ -99,31 +108,6 @@ class CriterionPublic(BaseModel):
     met: bool
     reason: str
     sources: list[str]
-
-
-class AdverseEventPublic(BaseModel):
-    id: int
-    procedure_id: int
-    patient_id: int
-    type: str
-    label: str
-    onset: date
-    severity: str
-    serious: bool
-    outcome: str
-    description: str
-    recorded_by: str
-
-
-class ReinterventionPublic(BaseModel):
-    id: int
-    procedure_id: int
-    patient_id: int
-    type: str
-    label: str
-    performed_on: date
-    levels: list[str]
-    note: str
 
 
 class ProcedurePublic(BaseModel):
@@ -247,32 +231,11 @@ def _criterion(c: DischargeCriterion) -> CriterionPublic:
 
 
 def adverse_event_public(e: AdverseEventView) -> AdverseEventPublic:
-    return AdverseEventPublic(
-        id=e.id,
-        procedure_id=e.procedure_id,
-        patient_id=e.patient_id,
-        type=e.event.type.value,
-        label=e.label,
-        onset=e.event.onset,
-        severity=e.event.severity.value,
-        serious=e.event.serious,
-        outcome=e.event.outcome.value,
-        description=e.event.description,
-        recorded_by=e.event.recorded_by,
-    )
+    return e.public()
 
 
 def reintervention_public(r: ReinterventionView) -> ReinterventionPublic:
-    return ReinterventionPublic(
-        id=r.id,
-        procedure_id=r.procedure_id,
-        patient_id=r.patient_id,
-        type=r.item.type.value,
-        label=r.label,
-        performed_on=r.item.performed_on,
-        levels=list(r.item.levels),
-        note=r.item.note,
-    )
+    return r.public()
 
 
 def summary_public(s: ProcedureSummary) -> ProcedureSummaryPublic:
