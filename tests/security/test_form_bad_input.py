@@ -331,11 +331,12 @@ def test_a_form_refuses_bad_values_by_name_keeps_the_rest_and_stores_nothing(  #
     url = _fill(path, ids)
     token = csrf_token(app.state.settings.secret_key, f"sess:{client.cookies.get('mp_session')}")
     valid = {k: _fill(v, ids) for k, v in spec.valid.items()}
-    first_text = next((n for n, kind in spec.fields.items() if kind == "text"), None)
+    first = {kind: next(n for n, k in spec.fields.items() if k == kind) for kind in set(spec.fields.values())}
     cases: list[tuple[str, str, str | None]] = [
         (name, label, bad) for name, kind in spec.fields.items() for label, bad in _bad_values(kind).items()
-        # the check every form shares (web/forms.py) is the same for each field: posted to one field a form
-        if label not in UNSTORABLE or name == first_text or kind != "text"
+        # the check every form shares (web/forms.py) and the 64-bit case (past 32 bits already) are the same
+        # for each field: posted to the form's first field of the kind (the budget: < 90 s on both backends)
+        if (label not in UNSTORABLE and label != "2**63") or name == first[kind]
     ] + [(name, MISSING, None) for name in spec.required]
     bad: list[str] = []
     after = _snapshot(db)
