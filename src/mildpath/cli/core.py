@@ -295,11 +295,11 @@ def token_list(
     with _unit_of_work(_settings()) as session:
         tokens = list_tokens(session, Actor.system(), email)
     if as_json:
-        emit_json(tokens)
+        emit_json([t.model_dump() for t in tokens])
         return
     for t in tokens:
-        used = t["last_used_at"] or "never"
-        sys.stdout.write(f"{t['id']}\t{t['name']}\tcreated {t['created_at']}\tlast used {used}\n")
+        used = t.last_used_at or "never"
+        sys.stdout.write(f"{t.id}\t{t.name}\tcreated {t.created_at}\tlast used {used}\n")
 
 
 @token_app.command("revoke")

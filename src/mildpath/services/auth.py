@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from mildpath.domain.errors import Conflict, InvalidInput, NotFound
 from mildpath.services.access import Actor, record, require_role
+from mildpath.services.read_models import ReadModel
 from mildpath.store import clinics as clinics_store
 from mildpath.store import logins as logins_store
 from mildpath.store import patients as patients_store
@@ -162,19 +163,28 @@ def _account(session: Session, email: str) -> User:
     return user
 
 
-def list_tokens(session: Session, actor: Actor, email: str) -> list[dict[str, Any]]:
+class TokenView(ReadModel):
+    """One unrevoked API token of an account, as the admin sees it (never the value: only its digest is kept)."""
+
+    id: int
+    name: str
+    created_at: str  # ISO 8601
+    last_used_at: str | None  # ISO 8601; None: never used
+
+
+def list_tokens(session: Session, actor: Actor, email: str) -> list[TokenView]:
     """The account's unrevoked tokens: id, name, created and last used (never the value: only its digest is kept)."""
     require_role(actor, "admin")
     user = _account(session, email)
     rows = users_store.active_tokens(session, user_id=user.id)
     record(session, actor, "token.list", "User", user.id, user.patient_id)
     return [
-        {
-            "id": t.id,
-            "name": t.name,
-            "created_at": t.created_at.isoformat(),
-            "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None,
-        }
+        TokenView(
+            id=t.id,
+            name=t.name,
+            created_at=t.created_at.isoformat(),
+            last_used_at=t.last_used_at.isoformat() if t.last_used_at else None,
+        )
         for t in rows
     ]
 

@@ -13,10 +13,10 @@ without one, from the recovery plan's procedure date (both entered by clinicians
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from pydantic import Field
 from sqlalchemy.orm import Session
 
 from mildpath.content.instruments import instrument_form
@@ -44,22 +44,22 @@ REMINDER_BODY = (
 )
 
 
-@dataclass(frozen=True)
-class InstrumentStatus:
+class InstrumentStatus(ReadModel):
+    """One questionnaire of a timepoint; also part of the API's answer (``GET /api/v1/patients/{id}/schedule``)."""
+
     instrument: str
     short_title: str
-    status: str  # completed | in_progress | not_started
+    status: str = Field(description="completed, in_progress or not_started")
     response_id: int | None
 
 
-@dataclass(frozen=True)
-class TimepointView:
+class TimepointView(ReadModel):
     id: str
     label: str
     target: date
     opens: date
     closes: date
-    status: str  # completed | upcoming | due | overdue | missed (domain.schedule.Status)
+    status: str = Field(description="completed, upcoming, due, overdue or missed")  # domain.schedule.Status
     optional: bool
     after_procedure: bool
     instruments: tuple[InstrumentStatus, ...]
@@ -73,10 +73,11 @@ class TimepointView:
         return sum(1 for i in self.instruments if i.status == "completed")
 
 
-@dataclass(frozen=True)
-class ScheduleView:
+class ScheduleView(ReadModel):
+    """A patient's follow-up schedule; also the API's answer (``GET /api/v1/patients/{id}/schedule``)."""
+
     patient_id: int
-    procedure_date: date | None
+    procedure_date: date | None = Field(description="None: no procedure date on record, no schedule yet")
     timepoints: tuple[TimepointView, ...]
     source: str
 
@@ -144,10 +145,10 @@ def _schedule(
     for tp in plan.timepoints:
         statuses = tuple(
             InstrumentStatus(
-                instrument,
-                instrument_form(instrument).short_title,
-                slots.get((tp.id, instrument), ("not_started", 0))[0],
-                slots.get((tp.id, instrument), ("", None))[1],
+                instrument=instrument,
+                short_title=instrument_form(instrument).short_title,
+                status=slots.get((tp.id, instrument), ("not_started", 0))[0],
+                response_id=slots.get((tp.id, instrument), ("", None))[1],
             )
             for instrument in tp.instruments
         )
@@ -155,15 +156,15 @@ def _schedule(
         placed = place(tp, procedure_date, today, completed=done)
         out.append(
             TimepointView(
-                tp.id,
-                tp.label,
-                placed.target,
-                placed.opens,
-                placed.closes,
-                placed.status.value,
-                tp.optional,
-                tp.after_procedure,
-                statuses,
+                id=tp.id,
+                label=tp.label,
+                target=placed.target,
+                opens=placed.opens,
+                closes=placed.closes,
+                status=placed.status.value,
+                optional=tp.optional,
+                after_procedure=tp.after_procedure,
+                instruments=statuses,
             )
         )
     return tuple(out)
@@ -189,9 +190,14 @@ def patient_schedule(session: Session, actor: Actor, patient_id: int, *, today: 
     record(session, actor, "proms.schedule", "PromSchedule", None, patient_id)
     procedure_date = procedure_date_for(session, patient_id)
     if procedure_date is None:
-        return ScheduleView(patient_id, None, (), plan.source)
+        return ScheduleView(patient_id=patient_id, procedure_date=None, timepoints=(), source=plan.source)
     slots = _slots_by_patient(session, [patient_id], {patient_id: procedure_date}).get(patient_id, {})
-    return ScheduleView(patient_id, procedure_date, _schedule(plan, procedure_date, today, slots), plan.source)
+    return ScheduleView(
+        patient_id=patient_id,
+        procedure_date=procedure_date,
+        timepoints=_schedule(plan, procedure_date, today, slots),
+        source=plan.source,
+    )
 
 
 def clinic_follow_up(

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from sqlalchemy.orm import Session
 
@@ -494,11 +494,20 @@ def latest_statuses(session: Session, patient_ids: Iterable[int]) -> dict[int, L
     return {pid: LatestStatus(row.id, row.status, row.kind, row.as_of) for pid, row in rows.items()}
 
 
-def prefill_scores(session: Session, actor: Actor, patient_id: int) -> dict[str, Any]:
+class PrefillScores(TypedDict, total=False):
+    """The assessment fields :func:`prefill_scores` can fill, by form field name (absent: no questionnaire)."""
+
+    odi_score: float
+    odi_date: date
+    nprs: int
+    nprs_date: date
+
+
+def prefill_scores(session: Session, actor: Actor, patient_id: int) -> PrefillScores:
     """The latest questionnaire scores for the clinician assessment: ``odi_score``/``odi_date`` and
     ``nprs``/``nprs_date`` (the larger of back and leg pain, as the criteria set reads it), where completed
     questionnaires exist. The clinician sees and may change them before saving."""
-    out: dict[str, Any] = {}
+    out: PrefillScores = {}
     odi = [
         p
         for p in proms_svc.patient_trend(session, actor, patient_id, "odi").points
@@ -506,7 +515,9 @@ def prefill_scores(session: Session, actor: Actor, patient_id: int) -> dict[str,
     ]
     if odi:
         latest = max(odi, key=lambda p: (p.answered_on, p.response_id))
-        out |= {"odi_score": latest.values["value"], "odi_date": latest.answered_on}
+        value = latest.values["value"]
+        if value is not None:  # always: the points were kept for having one
+            out |= {"odi_score": value, "odi_date": latest.answered_on}
     nprs = [
         p
         for p in proms_svc.patient_trend(session, actor, patient_id, "nprs").points

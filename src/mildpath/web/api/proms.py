@@ -108,30 +108,6 @@ class ResponsePage(BaseModel):
     items: list[ResponsePublic]
 
 
-class InstrumentStatusPublic(BaseModel):
-    instrument: str
-    status: str = Field(description="completed, in_progress or not_started")
-    response_id: int | None
-
-
-class TimepointPublic(BaseModel):
-    id: str
-    label: str
-    target: date
-    opens: date
-    closes: date
-    status: str = Field(description="completed, upcoming, due, overdue or missed")
-    optional: bool
-    instruments: list[InstrumentStatusPublic]
-
-
-class SchedulePublic(BaseModel):
-    patient_id: int
-    procedure_date: date | None = Field(description="None: no procedure date on record, no schedule yet")
-    source: str
-    timepoints: list[TimepointPublic]
-
-
 def _public(view: svc.ResponseView) -> ResponsePublic:
     return ResponsePublic.model_validate(view)
 
@@ -309,31 +285,10 @@ async def import_questionnaire_response(
 # ------------------------------------------------------------------------------------------ schedules
 
 
-@router.get("/patients/{patient_id}/schedule", response_model=SchedulePublic)
-def get_schedule(patient_id: PatientId, actor: PatientRecordActor, session: SessionDep) -> SchedulePublic:
+@router.get("/patients/{patient_id}/schedule", response_model=svc.ScheduleView)
+def get_schedule(patient_id: PatientId, actor: PatientRecordActor, session: SessionDep) -> svc.ScheduleView:
     """The patient's follow-up schedule today: each timepoint's window and status, and each questionnaire's."""
-    view = svc.patient_schedule(session, actor, patient_id, today=clock.today())
-    return SchedulePublic(
-        patient_id=view.patient_id,
-        procedure_date=view.procedure_date,
-        source=view.source,
-        timepoints=[
-            TimepointPublic(
-                id=tp.id,
-                label=tp.label,
-                target=tp.target,
-                opens=tp.opens,
-                closes=tp.closes,
-                status=tp.status,
-                optional=tp.optional,
-                instruments=[
-                    InstrumentStatusPublic(instrument=i.instrument, status=i.status, response_id=i.response_id)
-                    for i in tp.instruments
-                ],
-            )
-            for tp in view.timepoints
-        ],
-    )
+    return svc.patient_schedule(session, actor, patient_id, today=clock.today())
 
 
 FollowUpStatus = Literal["overdue", "due", "missed", "upcoming"]

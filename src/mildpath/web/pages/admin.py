@@ -69,7 +69,7 @@ def revoke_token(
     request: Request, user_id: RecordId, token_id: RecordId, actor: AdminForm, session: SessionDep
 ) -> Response:
     user = auth.get_user(session, user_id)
-    if token_id not in {t["id"] for t in auth.list_tokens(session, actor, user.email)}:
+    if token_id not in {t.id for t in auth.list_tokens(session, actor, user.email)}:
         raise NotFound(f"no active token {token_id} for this account")
     auth.revoke_token(session, actor, token_id)
     return redirect(f"/admin/users/{user_id}")
