@@ -77,7 +77,8 @@ from mildpath.services.access import (
     visible_patients,
 )
 from mildpath.store import procedures as store
-from mildpath.store.models import Patient, User
+from mildpath.store import users as users_store
+from mildpath.store.models import Patient
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -384,7 +385,7 @@ def _actor_name(session: Session, actor: Actor) -> str:
 
 
 def _check_operator(session: Session, operator_user_id: int, clinic_id: int) -> None:
-    user = session.get(User, operator_user_id)
+    user = users_store.get_or_none(session, user_id=operator_user_id)
     if user is None or user.role != "clinician" or user.clinic_id != clinic_id or not user.active:
         raise InvalidInput(
             "operator_user_id: not an active clinician of the patient's clinic",
