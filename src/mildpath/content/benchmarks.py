@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import Field, StrictFloat, StrictInt, field_validator, model_validator
 
-from mildpath.content.loader import ContentModel, Text, VerifiedCited, load_content
+from mildpath.content.loader import ContentModel, Text, VerifiedCited, load_content, unique_ids
 from mildpath.content.sources import CONTENT_DIR
 from mildpath.domain.outcomes import MEASURES
 
@@ -95,9 +95,7 @@ class ComparatorModel(ContentModel):
             raise ValueError(f"a {self.kind} comparison needs a measure of {MEASURES} and a timepoint")
         if self.kind == "event_rate" and not self.type:
             raise ValueError("an event_rate comparison needs a type")
-        if self.kind == "cumulative_incidence" and (
-            self.endpoint not in ENDPOINTS or not self.days or self.days < 1
-        ):
+        if self.kind == "cumulative_incidence" and (self.endpoint not in ENDPOINTS or not self.days or self.days < 1):
             raise ValueError("a cumulative_incidence comparison needs endpoint and days")
         return self
 
@@ -134,9 +132,7 @@ class BenchmarksFile(ContentModel):
     @field_validator("benchmarks")
     @classmethod
     def _unique_ids(cls, value: tuple[BenchmarkModel, ...]) -> tuple[BenchmarkModel, ...]:
-        ids = [b.id for b in value]
-        if len(set(ids)) != len(ids):
-            raise ValueError("benchmark ids must be unique")
+        unique_ids(value, "benchmark ids")
         return value
 
 

@@ -251,9 +251,7 @@ def load_value_sets() -> ValueSets:
     for name in data.value_sets:
         build(name)
     assessment = url(data.assessment_system, "assessment_system")
-    return ValueSets(
-        systems=data.systems, status_groups=data.status_groups, sets=built, assessment_system=assessment
-    )
+    return ValueSets(systems=data.systems, status_groups=data.status_groups, sets=built, assessment_system=assessment)
 
 
 # --------------------------------------------------------------------------------------------- criteria sets
@@ -338,9 +336,7 @@ def _build_set(merged: _Merged, name: str) -> CriteriaSet:
     for key, value in (("name", data.name), ("version", data.version), ("criteria", merged.criteria)):
         if not value:
             raise ContentError(f"{name}: missing {key!r}")
-    thresholds = {
-        t: Threshold(t, body.value, body.source, body.note) for t, (body, _) in merged.thresholds.items()
-    }
+    thresholds = {t: Threshold(t, body.value, body.source, body.note) for t, (body, _) in merged.thresholds.items()}
     rules = _Rules(load_value_sets(), thresholds)
     values = {t: _show(th.value) for t, th in thresholds.items()}
     criteria: list[Criterion] = []
@@ -723,8 +719,12 @@ def load_forms(language: str = "en") -> Forms:
         if missing:
             raise ContentError(f"{name}: {section}: missing {missing} (each needs title, text and source)")
         return {
-            k: GuidanceText(k, word(raw[k].title, raw[k].title_es), " ".join(word(raw[k].text, raw[k].text_es).split()),
-                            raw[k].source)
+            k: GuidanceText(
+                k,
+                word(raw[k].title, raw[k].title_es),
+                " ".join(word(raw[k].text, raw[k].text_es).split()),
+                raw[k].source,
+            )
             for k in kinds
         }
 
@@ -752,8 +752,16 @@ def value_sets_used(criteria_set: CriteriaSet) -> list[str]:
     return names
 
 
-_SPANISH_UNITS = {"months": "meses", "month": "mes", "weeks": "semanas", "week": "semana", "days": "días",
-                  "day": "día", "years": "años", "year": "año"}
+_SPANISH_UNITS = {
+    "months": "meses",
+    "month": "mes",
+    "weeks": "semanas",
+    "week": "semana",
+    "days": "días",
+    "day": "día",
+    "years": "años",
+    "year": "año",
+}
 
 
 def _in_spanish(values: Mapping[str, str]) -> dict[str, str]:

@@ -283,20 +283,23 @@ class CodeRef(ContentModel):
     code: Text
 
 
-class DiagnosisIn(ContentModel):
+class FactIn(ContentModel):
+    """What every coded fact of a vignette has: a system (an alias of valuesets.yaml or a URL), a code, and the
+    record it stands for (default ``<Resource>/<kind>-<n>``)."""
+
     system: Text
     code: Text
     record: str | None = None
+
+
+class DiagnosisIn(FactIn):
     clinical_status: str | None = "active"
     onset: Day | None = None
     recorded: Day | None = None
     abatement: Day | None = None
 
 
-class ProcedureIn(ContentModel):
-    system: Text
-    code: Text
-    record: str | None = None
+class ProcedureIn(FactIn):
     status: str | None = "completed"
     performed: Day | None = None
     performed_end: Day | None = None
@@ -304,19 +307,14 @@ class ProcedureIn(ContentModel):
     reasons: tuple[CodeRef, ...] = ()
 
 
-class MedicationIn(ContentModel):
+class MedicationIn(FactIn):
     system: Text = "rxnorm"
-    code: Text
-    record: str | None = None
     status: str | None = "active"
     start: Day | None = None
     end: Day | None = None
 
 
-class ObservationIn(ContentModel):
-    system: Text
-    code: Text
-    record: str | None = None
+class ObservationIn(FactIn):
     value: Scalar | None = None
     unit: str | None = None
     date: Day | None = None

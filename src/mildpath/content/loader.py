@@ -74,6 +74,8 @@ Cited = Annotated[tuple[SourceId, ...], AfterValidator(_cites_something)]
 VerifiedCited = Annotated[tuple[VerifiedSourceId, ...], AfterValidator(_cites_something)]
 #: Text that YAML may have read as a number.
 Text = Annotated[str, BeforeValidator(_as_text)]
+
+
 def _not_blank(text: str) -> str:
     text = text.strip()
     if not text:
@@ -85,6 +87,13 @@ def _not_blank(text: str) -> str:
 Words = Annotated[str, AfterValidator(_not_blank)]
 #: Text with its runs of white space made one space (YAML folded blocks keep line breaks).
 Prose = Annotated[str, AfterValidator(lambda text: " ".join(text.split()))]
+
+
+def unique_ids(items: Sequence[Any], what: str = "ids") -> None:
+    """Refuse a list in which two items have the same ``id`` (a model validator calls it)."""
+    ids = [item.id for item in items]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{what} must be unique, got {ids}")
 
 
 def where(path: Path) -> str:

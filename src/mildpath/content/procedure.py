@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StrictBool, StrictFloat, StrictInt, field_validator, model_validator
 
-from mildpath.content.loader import Cited, ContentModel, SourceId, Text, Words, load_content
+from mildpath.content.loader import Cited, ContentModel, SourceId, Text, Words, load_content, unique_ids
 from mildpath.content.sources import ContentError, bibliography
 from mildpath.domain.procedure import (
     AdverseEventType,
@@ -89,6 +89,7 @@ class ProcedureCode:
 
 # --------------------------------------------------------------------------------------------- the files' models
 
+
 def _not_blank_code(code: str) -> str:
     if not code.strip():
         raise ValueError("is empty: needs the code")
@@ -116,9 +117,7 @@ class ChoicesIn(ContentModel):
     @field_validator("items")
     @classmethod
     def _unique_ids(cls, items: tuple[ChoiceIn, ...]) -> tuple[ChoiceIn, ...]:
-        ids = [c.id for c in items]
-        if len(set(ids)) != len(ids):
-            raise ValueError(f"repeats an id: {ids}")
+        unique_ids(items, "item ids")
         return items
 
     def choices(self) -> tuple[Choice, ...]:
@@ -261,19 +260,15 @@ class DrugIn(ContentModel):
 
     def interval(self) -> HoldInterval:
         low, high = (self.hold_days, self.hold_days) if isinstance(self.hold_days, int) else self.hold_days
+        same = self.model_dump(include={"sources", "verified", "aliases", "note", "hold", "restart"})
         return HoldInterval(
             drug=self.id,
             label=self.label or self.id,
             min_days=low,
             max_days=high,
-            sources=self.sources,
-            verified=self.verified,
-            aliases=self.aliases,
-            note=self.note,
-            hold=self.hold,
-            restart=self.restart,
             status=self.status or "",
             restart_status=self.restart_status or "",
+            **same,
         )
 
 
@@ -348,8 +343,10 @@ def _patient_texts(data: ProcedureFile) -> PatientTexts:
         never_stop_blood_thinner=data.never_stop_blood_thinner.cited(),
         fasting_instructions=tuple(c.cited() for c in data.fasting_instructions),
         discharge_instructions=sections,
-        discharge_sheet={lang: words.model_dump() for lang, words in (("en", data.discharge_sheet.en),
-                                                                      ("es", data.discharge_sheet.es))},
+        discharge_sheet={
+            lang: words.model_dump()
+            for lang, words in (("en", data.discharge_sheet.en), ("es", data.discharge_sheet.es))
+        },
     )
 
 

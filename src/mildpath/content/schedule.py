@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field, NonNegativeInt, field_validator, model_validator
 
-from mildpath.content.loader import ContentModel, SourceId, Text, load_content
+from mildpath.content.loader import ContentModel, SourceId, Text, load_content, unique_ids
 from mildpath.content.sources import CONTENT_DIR
 from mildpath.domain.instruments import INSTRUMENTS
 from mildpath.domain.schedule import SchedulePlan, Timepoint
@@ -61,9 +61,7 @@ class ScheduleFile(ContentModel):
     @field_validator("timepoints")
     @classmethod
     def _unique_ids(cls, value: tuple[TimepointModel, ...]) -> tuple[TimepointModel, ...]:
-        ids = [tp.id for tp in value]
-        if len(set(ids)) != len(ids):
-            raise ValueError(f"timepoint ids must be unique, got {ids}")
+        unique_ids(value, "timepoint ids")
         return value
 
 
