@@ -70,15 +70,14 @@ def packaged_views() -> list[PackagedView]:
 # -- the scripts ------------------------------------------------------------------------------------------
 
 
-def _result_query(compiled: CompiledScreen, d: Dialect, query: str | None = None) -> str:
-    """The compiled screen's query (or ``query``, its last step) with the criteria's columns named by id."""
-    query = compiled.query if query is None else query
+def _result_query(compiled: CompiledScreen, d: Dialect) -> str:
+    """The compiled screen's query with the criteria's columns named by criterion id."""
     label = d.quote(compiled.criteria_set.label)
     columns = [f"q.patient_id AS {d.ident('patient_id')}", f"q.status AS {d.ident('status')}"]
     columns.append(f"{label} AS {d.ident('criteria_set')}")
     columns += [f"q.{c.status} AS {d.ident(c.id)}" for c in compiled.criteria]
     columns += [f"q.{c.evidence} AS {d.ident(c.id + '_evidence')}" for c in compiled.criteria]
-    return f"SELECT {', '.join(columns)} FROM ({query}) AS q ORDER BY q.patient_id"
+    return f"SELECT {', '.join(columns)} FROM ({compiled.query}) AS q ORDER BY q.patient_id"
 
 
 def _header(compiled: CompiledScreen, engine: str, usage: list[str]) -> list[str]:
@@ -157,17 +156,9 @@ def spark_script(compiled: CompiledScreen, views: list[PackagedView]) -> str:
     out.append("-- 4. The facts and the criteria (mildpath.population.compile).")
     for name, sql in compiled.tables:
         out.append(f"CACHE TABLE {name} AS {sql};")
-    # The criteria's steps one table each, as the Spark engine runs them: as one query (the steps inlined into
-    # each other) Spark's optimizer and code generation grow its plan past the default driver memory.
-    out.append("SET spark.sql.codegen.wholeStage = false;")
-    for name, sql in compiled.stages:
-        if name.startswith("l_"):
-            out.append(f"CREATE OR REPLACE TEMPORARY VIEW {name} AS {sql};")
-        else:
-            out.append(f"CACHE TABLE {name} AS {sql};")
     out.append("")
     out.append("-- 5. One row per patient.")
-    out.append(_result_query(compiled, d, compiled.final) + ";")
+    out.append(_result_query(compiled, d) + ";")
     return "\n".join(out) + "\n"
 
 
