@@ -59,11 +59,12 @@ class Settings(BaseSettings):
         default=10, gt=0, description="Largest accepted request body in megabytes; larger bodies answer 413."
     )
     max_in_flight: int = Field(
-        default=100,
+        default=32,
         ge=1,
         le=10_000,
-        description="Overload guard: requests one worker process handles at once; the next one answers 503 with "
-        "Retry-After at once instead of queueing (nothing is read or saved).",
+        description="Overload guard: requests one worker process handles at once (a bound on its queue; its "
+        "threadpool has 40 threads); the next one answers 503 with Retry-After at once "
+        "instead of queueing (nothing is read or saved).",
     )
     db_pool_size: int = Field(
         default=16,

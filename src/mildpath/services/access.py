@@ -72,7 +72,9 @@ def get_patient_for(session: Session, actor: Actor, patient_id: int, *, permissi
         if found is None:
             raise NotFound(f"no patient {patient_id}", record_type="Patient", record_id=patient_id)
         return found
-    patient = patients_store.get_in(session, visible_patients(actor), patient_id=patient_id)
+    patient = patients_store.get_visible(
+        session, role=actor.role, clinic_id=actor.clinic_id, own_patient_id=actor.patient_id, patient_id=patient_id
+    )
     if patient is None:
         raise NotFound(f"no patient {patient_id}", record_type="Patient", record_id=patient_id)
     return patient

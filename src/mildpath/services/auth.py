@@ -439,6 +439,10 @@ def interface_language(session: Session, user: User) -> str | None:
     if user.role != "patient" or user.patient_id is None:
         return None
     patient = patients_store.get_or_none(session, patient_id=user.patient_id)
+    if patient is not None:
+        # Held for the rest of the session (the request): the session's identity map holds rows weakly, and the
+        # access check that follows (services/access.get_patient_for) then finds this row by key, no statement.
+        session.info.setdefault("mp_held_rows", []).append(patient)
     return patient.preferred_language if patient is not None else None
 
 

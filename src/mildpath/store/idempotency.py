@@ -22,8 +22,22 @@ def try_lock(session: Session, *, user_id: int, key: str) -> bool:
     store/db.py). Re-entrant within one transaction."""
     if session.get_bind().dialect.name != "postgresql":
         return True
+    # Taken once per transaction: the look-up and the store of one request ask for the same lock, and a
+    # transaction-level lock lasts until COMMIT, so the second ask needs no round trip.
+    transaction = session.get_transaction()
+    held: tuple[object, set[tuple[int, str]]] | None = session.info.get(_HELD)
+    if held is None or held[0] is not transaction:
+        held = session.info[_HELD] = (transaction, set())
+    if (user_id, key) in held[1]:
+        return True
     number = int.from_bytes(hashlib.sha256(f"{user_id}\n{key}".encode()).digest()[:8], "big", signed=True)
-    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:n)"), {"n": number}))
+    taken = bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:n)"), {"n": number}))
+    if taken:
+        held[1].add((user_id, key))
+    return taken
+
+
+_HELD = "mp_idempotency_locks"  # session.info: (the transaction, the (user, key) locks it holds)
 
 
 def get_or_none(session: Session, *, user_id: int, key: str) -> IdempotencyKey | None:

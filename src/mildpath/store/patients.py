@@ -29,6 +29,24 @@ def visible(*, role: str, clinic_id: int | None, patient_id: int | None) -> Sele
     return stmt.where(Patient.id.is_(None))  # nobody
 
 
+def get_visible(
+    session: Session, *, role: str, clinic_id: int | None, own_patient_id: int | None, patient_id: int
+) -> Patient | None:
+    """The patient with this id if :func:`visible` for this role, clinic and own record admits them, else None.
+
+    The same rule as ``get_in(session, visible(...), patient_id=...)``, by primary key: a patient already in the
+    session (read earlier in the request, e.g. for the interface language) costs no statement, and a patient
+    asking for another record costs none either."""
+    if role in ("clinician", "coordinator") or (role == "backend" and clinic_id is not None):
+        found = session.get(Patient, patient_id)
+        return found if found is not None and found.clinic_id == clinic_id else None
+    if role in ("admin", "system", "backend"):
+        return session.get(Patient, patient_id)
+    if role == "patient" and own_patient_id is not None and own_patient_id == patient_id:
+        return session.get(Patient, patient_id)
+    return None
+
+
 def ids_of(
     scope: Select[Patient], *, anonymised: bool | None = None, among: Iterable[int] | None = None
 ) -> Select[int]:
