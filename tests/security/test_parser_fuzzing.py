@@ -14,6 +14,7 @@ import json
 import tempfile
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -66,6 +67,15 @@ def _only_documented(call, *allowed: type[BaseException]) -> None:
 @given(st.lists(resources, max_size=5))
 def test_the_fhir_reader_on_any_resources_raises_only_invalid_input(items):
     _only_documented(lambda: facts_from_resources(items))
+
+
+@pytest.mark.parametrize("rtype", ["Procedure", "ServiceRequest", "MedicationRequest", "Observation"])
+@pytest.mark.parametrize("status", [["completed"], {"code": "final"}, 7])
+def test_a_status_that_is_not_a_code_is_read_as_no_status(rtype, status):
+    # Hypothesis found it: a list as a Procedure's status raised TypeError (unhashable) in the reader.
+    patient = {"resourceType": "Patient", "id": "p1", "birthDate": "1950-01-01"}
+    resource = {"resourceType": rtype, "id": "r1", "status": status, "subject": {"reference": "Patient/p1"}}
+    _only_documented(lambda: facts_from_resources([patient, resource]))
 
 
 _files = itertools.count()

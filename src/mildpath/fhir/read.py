@@ -399,7 +399,7 @@ class _Builder:
             )
 
     def _procedure(self, res: Mapping[str, Any], record: str, rtype: str) -> None:
-        status = res.get("status")
+        status = _status(res)
         if status in _SKIP_STATUS:
             self.skipped["entered in error or refuted"] += 1
             return
@@ -435,7 +435,7 @@ class _Builder:
             )
 
     def _medication(self, res: Mapping[str, Any], record: str, rtype: str) -> None:
-        status = res.get("status")
+        status = _status(res)
         if status in _SKIP_STATUS:
             self.skipped["entered in error or refuted"] += 1
             return
@@ -487,7 +487,7 @@ class _Builder:
             )
 
     def _observation(self, res: Mapping[str, Any], record: str) -> None:
-        status = res.get("status")
+        status = _status(res)
         if status in _SKIP_OBSERVATION_STATUS:
             self.skipped["entered in error or refuted"] += 1
             return
@@ -549,6 +549,13 @@ def _value(part: Mapping[str, Any], code: Code) -> Value:
         codings = _codings(part.get("valueCodeableConcept"))
         return codings[0][1] if codings else None
     return None
+
+
+def _status(res: Mapping[str, Any]) -> str | None:
+    """The resource's ``status`` when it is a code (a string); anything else (a list, a number, an object) is
+    malformed and read as no status, like a missing one."""
+    status = res.get("status")
+    return status if isinstance(status, str) else None
 
 
 def _codings(concept: Any) -> list[Code]:
