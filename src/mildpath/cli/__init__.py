@@ -55,6 +55,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "view": ("views", "group", "Run SQL on FHIR v2 ViewDefinitions over FHIR NDJSON."),
     "reminders": ("reminders", "register", "Questionnaire reminders."),
     "referrals": ("referrals", "group", "Referrals: import a population screen's candidates."),
+    "enrol": ("enrolments", "register", "Enrol patients from an EHR's Bulk export (ServiceRequests for CPT 0275T)."),
 }
 
 

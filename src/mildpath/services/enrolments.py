@@ -9,7 +9,9 @@ identifier: the same request again answers the stored resource and changes nothi
 from __future__ import annotations
 
 import copy
+import json
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -79,16 +81,17 @@ def _stored(resource: dict[str, Any], req: EnrolmentRequest, patient_id: int, en
 
 def enrol(
     session: Session, actor: Actor, resource: Any, *, today: date, now: datetime, secret_key: str, public_url: str,
-    record_sms_consent: bool = False,
+    record_sms_consent: bool = False, clinic_id: int | None = None,
 ) -> EnrolmentOut:
-    if actor.role not in ("clinician", "coordinator") or actor.clinic_id is None:
-        raise PermissionDenied("enrolment is done by a clinician of the clinic (or its EHR with their token)")
+    """Enrol the patient a ServiceRequest or Appointment names (see the module's docstring). Staff of a clinic
+    enrol into their clinic; the operator (``Actor.system``, the CLI) names the clinic with ``clinic_id``."""
+    clinic_id = _enrolling_clinic(actor, clinic_id)
     req = read_enrolment(resource)
-    existing = store.find(session, clinic_id=actor.clinic_id, resource_type=req.resource_type,
+    existing = store.find(session, clinic_id=clinic_id, resource_type=req.resource_type,
                           system=req.identifier_system, value=req.identifier_value)
     if existing is not None:
         return _out(existing, created=False)
-    patient = _patient(session, actor, actor.clinic_id, req.patient, today)
+    patient = _patient(session, actor, clinic_id, req.patient, today)
     procedure_id = None
     pathway: Literal["scheduled", "referral"] = "referral"
     if req.procedure_date is not None:
@@ -100,7 +103,7 @@ def enrol(
             raise Conflict("the patient has a scheduled procedure already: move it in mildpath") from None
         procedure_id, pathway = view.id, "scheduled"
     row = store.add(session, store.Enrolment(
-        clinic_id=actor.clinic_id, resource_type=req.resource_type, identifier_system=req.identifier_system,
+        clinic_id=clinic_id, resource_type=req.resource_type, identifier_system=req.identifier_system,
         identifier_value=req.identifier_value, patient_id=patient.id, pathway=pathway, procedure_id=procedure_id,
         resource={}, created_by_user_id=actor.user_id, created_at=now))
     row.resource = _stored(resource, req, patient.id, row.id)
@@ -111,6 +114,97 @@ def enrol(
     record(session, actor, "enrolment.create", req.resource_type, row.id, patient.id,
            {"pathway": pathway, "invited": invitation is not None})
     return _out(row, created=True, invitation=invitation)
+
+
+def _enrolling_clinic(actor: Actor, clinic_id: int | None) -> int:
+    if actor.role in ("clinician", "coordinator") and actor.clinic_id is not None:
+        return actor.clinic_id
+    if actor.role == "system" and clinic_id is not None:
+        return clinic_id
+    raise PermissionDenied("enrolment is done by a clinician of the clinic (or its EHR with their token)")
+
+
+class ExportSkip(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    file: str
+    line: int
+    reason: str
+
+
+class ExportEnrolmentOut(BaseModel):
+    """What :func:`enrol_from_export` did: patients enrolled now, requests that had enrolled them before, and
+    the mild requests it could not use, each with its place and why."""
+
+    model_config = ConfigDict(frozen=True)
+    enrolled: int
+    already: int
+    skipped: list[ExportSkip]
+
+
+# A ServiceRequest line is parsed only when it names the mild procedure's code (cheap test before JSON).
+_MILD_CODE = b'"0275T"'
+
+
+def enrol_from_export(
+    session: Session, actor: Actor, export: Path, *, clinic_id: int | None, today: date, now: datetime,
+    secret_key: str, public_url: str,
+) -> ExportEnrolmentOut:
+    """Enrol every patient a FHIR Bulk export's ``ServiceRequest`` for the mild procedure (CPT 0275T) names,
+    exactly as ``POST /fhir/ServiceRequest`` would: the request's ``subject`` (``Patient/<id>`` or
+    ``urn:uuid:<id>``) is found among the export's Patient resources and comes along as the contained Patient.
+    Idempotent on the request's identifier: a second run enrols no one again. A request that cannot be used
+    (no identifier, its patient not in the export, a cancelled request...) is listed with its file, line and why;
+    the others still enrol. Appointments in an export do not say which procedure they are for, so only
+    ServiceRequests enrol from an export."""
+    from mildpath.services.referral_import import export_patients, folder_lines  # the same export reading
+
+    if not export.is_dir():
+        raise InvalidInput(f"{export}: the export must be a folder of NDJSON files", field="export")
+    wanted: list[tuple[str, int, dict[str, Any], str]] = []
+    skipped: list[ExportSkip] = []
+    for path in sorted(export.glob("ServiceRequest*.ndjson*")):
+        for number, line in enumerate(folder_lines(path), start=1):
+            if _MILD_CODE not in line:
+                continue
+            try:
+                resource = json.loads(line)
+            except ValueError:
+                skipped.append(ExportSkip(file=path.name, line=number, reason="not JSON"))
+                continue
+            ref = (resource.get("subject") or {}).get("reference") if isinstance(resource, dict) else None
+            pid = _ref_id(ref)
+            if pid is None:
+                skipped.append(ExportSkip(file=path.name, line=number,
+                                          reason="ServiceRequest.subject: a Patient reference is needed"))
+                continue
+            wanted.append((path.name, number, resource, pid))
+    people = export_patients((ln for p in sorted(export.glob("Patient*.ndjson*")) for ln in folder_lines(p)),
+                             {pid for *_, pid in wanted})
+    enrolled = already = 0
+    for name, number, resource, pid in wanted:
+        patient = people.get(pid)
+        if patient is None:
+            skipped.append(ExportSkip(file=name, line=number, reason=f"Patient/{pid} is not in the export"))
+            continue
+        request = {**resource, "contained": [{**patient, "id": "patient"}], "subject": {"reference": "#patient"}}
+        try:
+            with session.begin_nested():
+                out = enrol(session, actor, request, today=today, now=now, secret_key=secret_key,
+                            public_url=public_url, clinic_id=clinic_id)
+        except (InvalidInput, Conflict) as exc:
+            skipped.append(ExportSkip(file=name, line=number, reason=exc.message))
+            continue
+        enrolled, already = (enrolled + 1, already) if out.created else (enrolled, already + 1)
+    return ExportEnrolmentOut(enrolled=enrolled, already=already, skipped=skipped)
+
+
+def _ref_id(reference: Any) -> str | None:
+    if not isinstance(reference, str):
+        return None
+    for prefix in ("Patient/", "urn:uuid:"):
+        if reference.startswith(prefix) and reference[len(prefix):]:
+            return reference[len(prefix):]
+    return None
 
 
 def _invite(

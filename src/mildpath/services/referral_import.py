@@ -83,9 +83,14 @@ def _patients_in_folder(folder: Path) -> Iterator[bytes]:
     if not folder.is_dir():
         raise InvalidInput(f"{folder}: the export must be a folder of NDJSON files", field="export")
     for path in sorted(folder.glob("Patient*.ndjson*")):
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rb") as f:
-            yield from f
+        yield from folder_lines(path)
+
+
+def folder_lines(path: Path) -> Iterator[bytes]:
+    """The lines of one export file (NDJSON, or gzipped NDJSON)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        yield from f
 
 
 def _patients_in_zip(data: bytes) -> Iterator[bytes]:
