@@ -3,7 +3,9 @@ gateway (a real HTTP server): the EHR enrols a patient with a ServiceRequest (``
 patient gets a text invitation, opens the link (once: a second time it is refused), completes a questionnaire from
 the reminder's link (the clinic's hourly ``mildpath reminders send``), invites a caregiver by text; the caregiver
 opens their link and fills a diary entry that the clinician sees as entered by the caregiver. Then, in a
-phone-sized browser, a Spanish-speaking patient opens a sign-in link from a text and reads the page in Spanish."""
+phone-sized browser, a Spanish-speaking patient opens a sign-in link from a text and reads the page in Spanish; and
+the patient's whole part (invitation link, reminder link, the pain scale by tapping, a caregiver invited) on a phone,
+in English and in Spanish."""
 
 from __future__ import annotations
 
@@ -181,3 +183,69 @@ def test_a_spanish_patient_opens_a_sign_in_link_on_a_phone(reach, phone):  # typ
     phone.tap("form.stack button[type=submit]")
     phone.wait_for_url(re.compile(rf".*/patients/{patients[0]['id']}/diary$"), timeout=60_000)
     assert "Diario" in phone.content() or "diario" in phone.content()
+
+
+@pytest.mark.parametrize(("language", "words"), [
+    ("en", {"continue": "Continue"}),
+    ("es", {"continue": "Seguir"}),
+])
+def test_the_patients_part_on_a_phone(reach, browser, language, words):  # type: ignore[no-untyped-def]
+    """Issue 20: the patient's part in a phone-sized browser, in English and in Spanish: the EHR enrols her, the
+    text invitation's link opens her pathway, the reminder's link opens her questionnaires, she answers the pain
+    scale by tapping, and invites a caregiver by text."""
+    base = str(reach["base"])
+    phone_number = {"en": "+15550007001", "es": "+15550007002"}[language]
+    request = {**SERVICE_REQUEST, "identifier": [{"system": "urn:ehr", "value": f"SR-PHONE-{language}"}]}
+    patient = {**SERVICE_REQUEST["contained"][0], "identifier": [{"value": f"PHONE-{language}"}],
+               "name": [{"family": f"Phone{language.upper()}", "given": ["Marta"]}],
+               "telecom": [{"system": "phone", "value": phone_number}],
+               "communication": [{"language": {"coding": [{"code": language}]}}]}
+    request["contained"] = [patient]
+    enrolled = httpx.post(base + "/fhir/ServiceRequest", params={"sms_consent": "true"}, json=request,
+                          headers=reach["clinician"], timeout=60)
+    assert enrolled.status_code == 201, enrolled.text
+    pid = int(enrolled.json()["subject"]["reference"].removeprefix("Patient/"))
+
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    phone = context.new_page()
+    try:
+        (invitation,) = _text_to(reach, phone_number)
+        phone.goto(base + LINK.search(invitation).group(1))  # type: ignore[union-attr]
+        assert phone.locator("html").get_attribute("lang") == language and words["continue"] in phone.content()
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 400  # no sideways scrolling
+        phone.tap("form.stack button[type=submit]")
+        phone.wait_for_url(re.compile(rf".*/(me|patients/{pid})$"), timeout=60_000)  # /me is her chart
+
+        subprocess.run([sys.executable, "-m", "mildpath", "reminders", "send"], env=reach["env"], check=True,
+                       capture_output=True, cwd=ROOT)
+        reminder = _text_to(reach, phone_number, count=2)[-1]
+        phone.goto(base + LINK.search(reminder).group(1))  # type: ignore[union-attr]
+        phone.tap("form.stack button[type=submit]")
+        phone.wait_for_url(re.compile(rf".*/(me|patients/{pid})/questionnaires$"), timeout=60_000)
+        assert phone.locator("html").get_attribute("lang") == language
+        with phone.expect_navigation():
+            phone.locator("li[data-instrument='nprs'] button").first.tap()
+        for _ in range(10):  # one step per item: tap the answer 3, then next
+            if "done=1" in phone.url:
+                break
+            for name in dict.fromkeys(phone.eval_on_selector_all(
+                    "input[type=radio][name^='nprs-']", "els => els.map(e => e.name)")):
+                radio = phone.locator(f"input[type=radio][name='{name}'][value='3']")
+                phone.locator(f"label[for='{radio.get_attribute('id')}']").tap()
+            with phone.expect_navigation():
+                phone.tap("#next")
+        assert "done=1" in phone.url, phone.url
+
+        phone.goto(f"{base}/patients/{pid}/caregivers")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 400
+        phone.fill("input[name=name]", "Tomás")
+        phone.fill("input[name=relation]", "hijo" if language == "es" else "son")
+        phone.fill("input[name=phone]", phone_number[:-1] + "9")
+        phone.locator("input[name=channel][value=sms]").check()
+        phone.locator("input[name=share_diary]").check()
+        with phone.expect_navigation():
+            phone.locator("form:has(input[name=relation]) button[type=submit]").tap()
+        assert "Tomás" in phone.content()
+    finally:
+        context.close()
+    assert _text_to(reach, phone_number[:-1] + "9"), "the caregiver's invitation went out by text"
