@@ -148,6 +148,26 @@ def test_an_invitation_makes_the_account_and_the_patient_sets_a_password(app, cl
     assert again.status_code == 409
 
 
+def test_a_coordinator_invites_a_patient_of_her_clinic_only(client, db, dr_alice, dr_bob_other_clinic, personas):  # type: ignore[no-untyped-def]
+    """Issue 20: "a clinician or coordinator invites a patient"; the coordinator's clinic is the limit."""
+    coord_cora = personas["coord_cora"]
+    assert coord_cora.clinic_id == dr_alice.clinic_id
+    ours = create_patient(db, dr_alice.actor, PatientIn(mrn="INV-C1", given_name="Olga", family_name="Paz",
+                                                        birth_date=date(1951, 2, 3), sex="female",
+                                                        email="olga@example.org"), today=date(2026, 12, 1))
+    theirs = create_patient(db, dr_bob_other_clinic.actor, PatientIn(mrn="INV-C2", given_name="Rui", family_name="Sa",
+                                                                     birth_date=date(1949, 4, 5), sex="male",
+                                                                     email="rui@example.org"), today=date(2026, 12, 1))
+    db.flush()
+    resp = client.post("/api/v1/invitations", json={"patient_id": ours.id, "channel": "email"}, headers=coord_cora.auth)
+    assert resp.status_code == 201, resp.text
+    assert db.scalar(select(User).where(User.patient_id == ours.id)).role == "patient"
+    other = client.post("/api/v1/invitations", json={"patient_id": theirs.id, "channel": "email"},
+                        headers=coord_cora.auth)
+    assert other.status_code in (403, 404)
+    assert db.scalar(select(User).where(User.patient_id == theirs.id)) is None
+
+
 def test_a_phone_only_patient_is_invited_by_text_only_with_consent(client, db, dr_alice):  # type: ignore[no-untyped-def]
     patient = create_patient(db, dr_alice.actor, PatientIn(mrn="INV-2", given_name="Tomas", family_name="Ruiz",
                                                            birth_date=date(1948, 5, 2), sex="male",

@@ -210,9 +210,9 @@ class LinkSent(BaseModel):
 def send_access_link(
     session: Session, actor: Actor, data: LinkIn, *, now: datetime, secret_key: str, public_url: str
 ) -> LinkSent:
-    """A clinician sends a patient a sign-in link (72 hours) on a channel with the patient's consent."""
-    if not actor.is_staff:
-        raise PermissionDenied("staff send sign-in links")
+    """A clinician or coordinator sends a patient a sign-in link (72 hours) on a channel with the patient's consent."""
+    if not (actor.is_staff or actor.role == "coordinator"):
+        raise PermissionDenied("the clinic's staff (clinicians, coordinators) send sign-in links")
     get_patient_for(session, actor, data.patient_id)
     user = store.patient_account(session, patient_id=data.patient_id)
     if user is None or not user.active:
@@ -235,9 +235,10 @@ class InvitationIn(EdgeInput):
 def invite_patient(
     session: Session, actor: Actor, data: InvitationIn, *, now: datetime, secret_key: str, public_url: str
 ) -> LinkSent:
-    """A clinician invites a patient: the account is made now (no password), and the invitation goes out."""
-    if not actor.is_staff:
-        raise PermissionDenied("staff invite patients")
+    """A clinician or coordinator invites a patient: the account is made now (no password), and the invitation
+    goes out."""
+    if not (actor.is_staff or actor.role == "coordinator"):
+        raise PermissionDenied("the clinic's staff (clinicians, coordinators) invite patients")
     patient = get_patient_for(session, actor, data.patient_id)
     existing = store.patient_account(session, patient_id=patient.id)
     if existing is not None and (existing.password_hash or existing.active is False):

@@ -236,6 +236,8 @@ SCHEDULING = Policy("scheduling", frozenset({"clinician", "coordinator", "admin"
 APPOINTMENT_RECORD = Policy(
     "appointment_record", frozenset({"patient", "clinician", "coordinator", "admin"}), own="patient"
 )
+# Issue 20: the clinic invites patients and sends them sign-in links: its clinicians and coordinators (and admins).
+PATIENT_INVITE = Policy("patient_invite", frozenset({"clinician", "coordinator", "admin"}))
 SCHEDULE_DESK = Policy("schedule_desk", frozenset({"clinician", "coordinator", "admin"}))  # the clinic's day
 SMS_GATEWAY = SharedSecretPolicy("sms-gateway", frozenset({"sms-gateway"}), secret_setting="sms_inbound_secret")
 
@@ -257,6 +259,7 @@ ReferralClinician = Annotated[Actor, Depends(REFERRAL_DECISION)]
 SchedulingActor = Annotated[Actor, Depends(SCHEDULING)]
 AppointmentRecordActor = Annotated[Actor, Depends(APPOINTMENT_RECORD)]
 ScheduleDesk = Annotated[Actor, Depends(SCHEDULE_DESK)]
+PatientInviter = Annotated[Actor, Depends(PATIENT_INVITE)]
 
 
 async def _verify_csrf(request: Request) -> None:

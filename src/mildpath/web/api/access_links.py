@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 
 from mildpath.services import access_links as svc
 from mildpath.services import clock
-from mildpath.web.deps import SessionDep, Staff
+from mildpath.web.deps import PatientInviter, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["access"])
 
@@ -19,12 +19,14 @@ def _link_settings(request: Request) -> dict[str, str]:
 
 
 @router.post("/access-links", response_model=svc.LinkSent, status_code=201)
-def send_access_link(request: Request, body: svc.LinkIn, actor: Staff, session: SessionDep) -> svc.LinkSent:
+def send_access_link(request: Request, body: svc.LinkIn, actor: PatientInviter, session: SessionDep) -> svc.LinkSent:
     """Send a patient with an account a single-use sign-in link (72 hours), opening ``target``."""
     return svc.send_access_link(session, actor, body, now=clock.now(), **_link_settings(request))
 
 
 @router.post("/invitations", response_model=svc.LinkSent, status_code=201)
-def invite_patient(request: Request, body: svc.InvitationIn, actor: Staff, session: SessionDep) -> svc.LinkSent:
+def invite_patient(
+    request: Request, body: svc.InvitationIn, actor: PatientInviter, session: SessionDep
+) -> svc.LinkSent:
     """Invite a patient (no account yet, or one never set up): the account is made, the invitation sent (7 days)."""
     return svc.invite_patient(session, actor, body, now=clock.now(), **_link_settings(request))
