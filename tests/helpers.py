@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import re
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+_T = TypeVar("_T")
+
+
+def run_coroutine(coro: Coroutine[Any, Any, _T], timeout: float = 300) -> _T:
+    """Run a coroutine on an event loop of its own, in a thread: a test earlier in the run (the browser's sync
+    API) may leave an event loop set on the main thread, where asyncio.run() refuses to start. Tests never call
+    asyncio.run() themselves (tests/security/test_middlewares.py checks it)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result(timeout=timeout)
 
 
 def csrf_from(html: str) -> str:

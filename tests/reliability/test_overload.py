@@ -25,6 +25,7 @@ from mildpath.settings import Settings
 from mildpath.store.migrate import upgrade
 from mildpath.store.models import Clinic, IdempotencyKey, Patient
 from mildpath.store.recovery import DiaryEntryRecord
+from tests.helpers import run_coroutine
 from tests.reliability.server import POSTGRES_URL, SECRET, Server, database, environment
 
 CONNECTIONS = 48
@@ -115,7 +116,7 @@ def test_an_overloaded_server_answers_every_request_with_201_or_503_and_retry_af
                "MILDPATH_BULK_EXPORT_INTERVAL_SECONDS": "0"}
         server = Server(env, tmp_path / "server.log", workers=1).start()
         try:
-            answers, drops = asyncio.run(_hammer(server.port, token, patient_id))
+            answers, drops = run_coroutine(_hammer(server.port, token, patient_id))
         finally:
             server.stop()
         assert drops == []

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
+import ast
 import json
+from pathlib import Path
 from typing import Any
 
 from mildpath.web.security import (
@@ -17,15 +17,13 @@ from mildpath.web.security import (
     SecurityHeadersMiddleware,
     security_headers,
 )
+from tests.helpers import run_coroutine
 
 Message = dict[str, Any]
 
 
 def _run(coro):  # type: ignore[no-untyped-def]
-    """Run a coroutine on an event loop of its own, in a thread: a test earlier in the run (the browser's sync
-    API) may leave an event loop set on the main thread, where asyncio.run() refuses to start."""
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result(timeout=120)
+    return run_coroutine(coro, timeout=120)
 
 
 async def _echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -131,3 +129,15 @@ def test_every_middleware_passes_other_scopes_through() -> None:
     ):
         _run(middleware({"type": "lifespan"}, None, None))  # type: ignore[arg-type]
     assert seen == ["lifespan"] * 4
+
+
+def test_no_test_calls_asyncio_run_on_the_main_thread():
+    """The class of a CI failure: asyncio.run() in a test fails when an earlier browser test left an event loop
+    set on the main thread; tests run coroutines with tests.helpers.run_coroutine instead."""
+    offenders = []
+    for path in sorted(Path(__file__).resolve().parents[1].rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "run"
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "asyncio"):
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert offenders == [], offenders
