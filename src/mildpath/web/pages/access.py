@@ -10,7 +10,7 @@ The opt-out link at the end of every message (``/optout/{token}``, services/cons
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -25,6 +25,11 @@ from mildpath.web.i18n import LANG_COOKIE
 from mildpath.web.pages._common import redirect, render
 from mildpath.web.pages.auth import signed_in
 from mildpath.web.problems import TooManyAttempts
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from mildpath.services.access import Actor
 
 router = APIRouter(include_in_schema=False)
 
@@ -127,25 +132,23 @@ def _optout_unknown(request: Request) -> Response:
 @router.get("/optout/{token}")
 def optout_page(request: Request, token: str, actor: PublicActor, session: SessionDep) -> Response:
     """Asks to confirm: a link preview never opts anyone out."""
-    settings = request.app.state.settings
-    try:
-        view = consent_svc.view_optout(session, token, secret_key=settings.secret_key, address=actor.address,
-                                       now=_now(request), policy=auth.BlockPolicy.of(settings))
-    except consent_svc.OptOutThrottled as exc:
-        raise TooManyAttempts(exc.retry_after) from None
-    except consent_svc.OptOutRefused:
-        return _optout_unknown(request)
-    return _optout_page(request, view, done=False)
+    return _optout(request, token, actor, session, use=False)
 
 
 @router.post("/optout/{token}")
 def optout(request: Request, token: str, actor: PublicForm, session: SessionDep) -> Response:
+    return _optout(request, token, actor, session, use=True)
+
+
+def _optout(request: Request, token: str, actor: Actor, session: Session, *, use: bool) -> Response:
+    """The confirm page (``use`` False) or the withdrawal it confirms; both throttled, an unknown token 404."""
     settings = request.app.state.settings
+    step = consent_svc.use_optout if use else consent_svc.view_optout
     try:
-        view = consent_svc.use_optout(session, token, secret_key=settings.secret_key, address=actor.address,
-                                      now=_now(request), policy=auth.BlockPolicy.of(settings))
+        view = step(session, token, secret_key=settings.secret_key, address=actor.address, now=_now(request),
+                    policy=auth.BlockPolicy.of(settings))
     except consent_svc.OptOutThrottled as exc:
         raise TooManyAttempts(exc.retry_after) from None
     except consent_svc.OptOutRefused:
         return _optout_unknown(request)
-    return _optout_page(request, view, done=True)
+    return _optout_page(request, view, done=use)
