@@ -9,7 +9,8 @@ Scope syntax, SMART App Launch 2.x, "Scopes for requesting clinical data"
 - ``<Type>`` is a resource type or ``*`` (every type). Granular scopes with a query (``?category=...``) are not
   supported here: they grant nothing (a server must never grant more than was asked).
 
-mildpath serves read and search only: :func:`allows` answers for ``read`` and ``search`` interactions, and
+mildpath serves read and search of every type and create of the requests that enrol a patient: :func:`allows`
+answers for an interaction (``read``, ``search``, ``create``...), and
 :func:`grant` keeps, of the scopes a client asks for, those its registration covers.
 """
 

@@ -94,6 +94,9 @@ for _params in SEARCH.values():
 TYPES = tuple(SEARCH)
 #: types that also take the create interaction (``POST /fhir/<type>``): an EHR's ServiceRequest enrols (issue 20)
 CREATE = frozenset({"ServiceRequest"})
+#: what a backend client may be granted create on: the FHIR create above, and an Appointment through
+#: ``POST /api/v1/enrolments`` (services/smart.py CREATE_TYPES)
+ENROLLING_TYPES = ("ServiceRequest", "Appointment")
 KIND: dict[str, str] = {
     "_id": "token",
     "_lastUpdated": "date",
@@ -350,7 +353,8 @@ SECURITY_SERVICE = "http://terminology.hl7.org/CodeSystem/restful-security-servi
 
 def smart_scopes_supported() -> list[str]:
     """The system scopes a backend client may be granted: every type (v1 and v2 syntax) and each type alone."""
-    return ["system/*.read", "system/*.rs"] + [s for t in SEARCH for s in (f"system/{t}.read", f"system/{t}.rs")]
+    reads = ["system/*.read", "system/*.rs"] + [s for t in SEARCH for s in (f"system/{t}.read", f"system/{t}.rs")]
+    return reads + [s for t in ENROLLING_TYPES for s in (f"system/{t}.c", f"system/{t}.write")]
 
 
 def smart_configuration(token_url: str) -> dict[str, Any]:

@@ -36,7 +36,7 @@ from mildpath.domain.errors import Conflict, InvalidInput, PermissionDenied
 from mildpath.domain.inputs import EdgeInput
 from mildpath.domain.messaging import normalize_phone
 from mildpath.services import auth, consent, notify
-from mildpath.services.access import Actor, get_patient_for, record
+from mildpath.services.access import Actor, enrolling, get_patient_for, record
 from mildpath.store import access_links as store
 from mildpath.store.models import OutboxMessage, User
 
@@ -211,7 +211,7 @@ def send_access_link(
     session: Session, actor: Actor, data: LinkIn, *, now: datetime, secret_key: str, public_url: str
 ) -> LinkSent:
     """A clinician or coordinator sends a patient a sign-in link (72 hours) on a channel with the patient's consent."""
-    if not (actor.is_staff or actor.role == "coordinator"):
+    if not (actor.is_staff or actor.role == "coordinator" or enrolling(actor)):
         raise PermissionDenied("the clinic's staff (clinicians, coordinators) send sign-in links")
     get_patient_for(session, actor, data.patient_id)
     user = store.patient_account(session, patient_id=data.patient_id)
@@ -237,7 +237,7 @@ def invite_patient(
 ) -> LinkSent:
     """A clinician or coordinator invites a patient: the account is made now (no password), and the invitation
     goes out."""
-    if not (actor.is_staff or actor.role == "coordinator"):
+    if not (actor.is_staff or actor.role == "coordinator" or enrolling(actor)):
         raise PermissionDenied("the clinic's staff (clinicians, coordinators) invite patients")
     patient = get_patient_for(session, actor, data.patient_id)
     existing = store.patient_account(session, patient_id=patient.id)

@@ -9,6 +9,7 @@ identifier: the same request again answers the stored resource and changes nothi
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from datetime import date, datetime
 from pathlib import Path
@@ -19,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from mildpath.domain.errors import Conflict, InvalidInput, PermissionDenied
 from mildpath.fhir.enrolment import EnrolmentRequest, PatientFacts, read_enrolment
-from mildpath.services import access_links, consent, patients, procedures
-from mildpath.services.access import Actor, record
+from mildpath.services import access_links, consent, patients, procedures, smart
+from mildpath.services.access import ENROLMENT, Actor, record
 from mildpath.store import access_links as links_store
 from mildpath.store import enrolments as store
 from mildpath.store import messaging as messaging_store
@@ -85,8 +86,9 @@ def enrol(
 ) -> EnrolmentOut:
     """Enrol the patient a ServiceRequest or Appointment names (see the module's docstring). Staff of a clinic
     enrol into their clinic; the operator (``Actor.system``, the CLI) names the clinic with ``clinic_id``."""
-    clinic_id = _enrolling_clinic(actor, clinic_id)
     req = read_enrolment(resource)
+    clinic_id = _enrolling_clinic(actor, clinic_id, req.resource_type)
+    actor = dataclasses.replace(actor, clinic_id=clinic_id, scope=ENROLMENT) if actor.role != "system" else actor
     existing = store.find(session, clinic_id=clinic_id, resource_type=req.resource_type,
                           system=req.identifier_system, value=req.identifier_value)
     if existing is not None:
@@ -116,12 +118,23 @@ def enrol(
     return _out(row, created=True, invitation=invitation)
 
 
-def _enrolling_clinic(actor: Actor, clinic_id: int | None) -> int:
+def _enrolling_clinic(actor: Actor, clinic_id: int | None, resource_type: str) -> int:
+    """The clinic the patient is enrolled into: the caller's own (a clinician or coordinator, or a backend client
+    bound to a clinic whose token may create the resource type); the operator names it."""
+    if actor.role == "backend":
+        if actor.clinic_id is None:
+            raise PermissionDenied("a backend client enrols patients only when it is registered for one clinic "
+                                   "(mildpath fhir-client add ... --clinic ID)")
+        if not smart.may_create(actor, resource_type):
+            raise PermissionDenied(f"this client's token may not create {resource_type}: register it with "
+                                   f"system/{resource_type}.c and ask for that scope")
+        return actor.clinic_id
     if actor.role in ("clinician", "coordinator") and actor.clinic_id is not None:
         return actor.clinic_id
     if actor.role == "system" and clinic_id is not None:
         return clinic_id
-    raise PermissionDenied("enrolment is done by a clinician of the clinic (or its EHR with their token)")
+    raise PermissionDenied("enrolment is done by the clinic's clinicians and coordinators, or by its EHR as a "
+                           "registered backend client")
 
 
 class ExportSkip(BaseModel):

@@ -3,7 +3,8 @@
 Clients
     An admin registers a system that signs its own JWTs (``mildpath fhir-client add``, the page
     ``/admin/fhir-clients``): a name, its key set (a JWKS inline, or a JWKS URL mildpath fetches), the scopes it may
-    be granted (read-only system scopes: ``system/*.read``, ``system/*.rs``, ``system/Patient.read``...), its
+    be granted (read and search: ``system/*.read``, ``system/*.rs``, ``system/Patient.read``...; and, for an EHR
+    that enrols patients, create of ``ServiceRequest`` or ``Appointment``: ``system/ServiceRequest.c``), its
     issuer (the ``iss`` of its CDS Hooks JWTs; by default its client id) and optionally the clinic it is bound to
     (none: every clinic). Disabling a client stops its tokens at the next request.
 
@@ -49,7 +50,7 @@ from sqlalchemy.orm import Session
 
 from mildpath.domain import smart_scopes
 from mildpath.domain.errors import InvalidInput, MildpathError, NotFound
-from mildpath.fhir.server import SMART_ALGORITHMS
+from mildpath.fhir.server import ENROLLING_TYPES, SMART_ALGORITHMS
 from mildpath.services.access import Actor, record, require_role
 from mildpath.store import clinics as clinics_store
 from mildpath.store import smart as store
@@ -64,6 +65,9 @@ FETCH_TIMEOUT = 5.0  # seconds, for a JWKS URL or a CDS client's FHIR server
 FETCH_LIMIT = 512 * 1024  # bytes
 EXPORT_LEVELS = ("system", "patient", "group")
 READ_PERMISSIONS = frozenset("rs")
+#: the types a backend client may also create: an EHR's request that enrols a patient (issue 20, contracts §10);
+#: ``system/ServiceRequest.c`` (v2) or ``system/ServiceRequest.write`` (v1; mildpath never updates or deletes them)
+CREATE_TYPES = frozenset(ENROLLING_TYPES)
 
 
 class OAuthError(MildpathError):
@@ -167,14 +171,24 @@ def _check_jwks(jwks: Any) -> dict[str, Any]:
     return jwks
 
 
+def _registrable(scope: smart_scopes.Scope) -> bool:
+    """Read and search of any type; create (v2 ``c``, or v1 ``.write``) of the enrolling types alone."""
+    if scope.permissions <= READ_PERMISSIONS:
+        return True
+    if scope.resource_type not in CREATE_TYPES:
+        return False
+    return scope.permissions <= READ_PERMISSIONS | {"c"} or scope.text.endswith(".write")
+
+
 def _check_scopes(scopes: list[str]) -> tuple[str, ...]:
     out: list[str] = []
     for text in (s for item in scopes for s in item.split()):
         scope = smart_scopes.parse(text)
         if scope is None:
             raise InvalidInput(f"{text!r} is not a system scope (system/<Type|*>.read or .rs)", field="scope")
-        if not scope.permissions <= READ_PERMISSIONS:
-            raise InvalidInput(f"{text!r}: mildpath's FHIR API is read-only (read and search)", field="scope")
+        if not _registrable(scope):
+            raise InvalidInput(f"{text!r}: mildpath's FHIR API is read-only (read and search) but for the create "
+                               f"of {' and '.join(sorted(CREATE_TYPES))} (system/ServiceRequest.c)", field="scope")
         if text not in out:
             out.append(text)
     return tuple(out)
@@ -394,6 +408,14 @@ def may_export(actor: Actor, level: str) -> bool:
     if actor.role in ("admin", "system"):
         return True
     return actor.role == "clinician" and level != "system"
+
+
+def may_create(actor: Actor, resource_type: str) -> bool:
+    """Whether the actor may create ``resource_type`` (enrolment, issue 20): a backend client needs a scope with
+    ``c`` on it (``system/ServiceRequest.c``, v1 ``.write``); people: their route's policy decides."""
+    if actor.role == "backend":
+        return resource_type in CREATE_TYPES and smart_scopes.allows(actor.scopes, resource_type, "create")
+    return True
 
 
 def may_read(actor: Actor, resource_type: str, interaction: str) -> bool:

@@ -99,6 +99,9 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 ANONYMOUS = "anonymous"
+#: where a SMART backend client's access token is read (elsewhere it is no one's token: 401); the route's policy
+#: then admits role ``backend`` or not, and the service checks the token's scopes.
+BACKEND_PATHS = ("/fhir/", "/api/v1/enrolments")
 MFA_SETUP_PATHS = frozenset({"/account/mfa", "/logout", "/language"})  # what a staff member without the second
 # factor they must use can still open
 
@@ -118,7 +121,7 @@ def _resolve(request: Request, session: Session, settings: Settings) -> Actor:
             if user is not None:
                 actor = Actor.for_user(user, address)
                 request.state.preferred_language = auth.interface_language(session, user)
-            elif request.url.path.startswith("/fhir/"):  # a SMART backend client's access token (/auth/token)
+            elif request.url.path.startswith(BACKEND_PATHS):  # a SMART backend client's token (/auth/token)
                 actor = smart.actor_for_token(session, value.strip(), now=clock.now(), address=address) or actor
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
@@ -215,7 +218,9 @@ PATIENT_RECORD = Policy("patient_record", frozenset({"patient", "clinician", "ad
 STAFF_PATIENT_RECORD = Policy("staff_patient_record", frozenset({"clinician", "admin"}), own="patient")
 PATIENT_SELF = Policy("patient_self", frozenset({"patient"}), own="self")
 CAREGIVER = Policy("caregiver", frozenset({"caregiver"}))
-CLINIC_STAFF = Policy("clinic_staff", frozenset({"clinician"}))  # staff who belong to one clinic
+# Issue 20: enrolment from the EHR: the clinic's clinicians and coordinators, or its EHR as a registered SMART
+# backend client (bound to the clinic, with create on the resource type: services/enrolments.py checks both).
+ENROLMENT = Policy("enrolment", frozenset({"clinician", "coordinator", "backend"}))
 DIARY_RECORD = Policy(
     "diary_record", frozenset({"patient", "clinician", "admin", "caregiver"}), own="patient", caregiver_scope="diary"
 )
@@ -250,7 +255,7 @@ StaffPatientRecordActor = Annotated[Actor, Depends(STAFF_PATIENT_RECORD)]
 PatientSelf = Annotated[Actor, Depends(PATIENT_SELF)]
 SmsGateway = Annotated[Actor, Depends(SMS_GATEWAY)]
 CaregiverActor = Annotated[Actor, Depends(CAREGIVER)]
-ClinicStaff = Annotated[Actor, Depends(CLINIC_STAFF)]
+Enroller = Annotated[Actor, Depends(ENROLMENT)]
 DiaryRecordActor = Annotated[Actor, Depends(DIARY_RECORD)]
 PlanRecordActor = Annotated[Actor, Depends(PLAN_RECORD)]
 QuestionnaireRecordActor = Annotated[Actor, Depends(QUESTIONNAIRE_RECORD)]

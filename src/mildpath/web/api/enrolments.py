@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from mildpath.services import clock
 from mildpath.services import enrolments as svc
-from mildpath.web.deps import ClinicStaff, SessionDep
+from mildpath.web.deps import Enroller, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["enrolment"])
 
@@ -34,7 +34,7 @@ EXAMPLE = {
                               "model": svc.EnrolmentOut}})
 def enrol(
     request: Request,
-    actor: ClinicStaff,
+    actor: Enroller,
     session: SessionDep,
     resource: Annotated[dict[str, Any], Body(examples=[EXAMPLE])],
     sms_consent: Annotated[bool, Query(description="Record the patient's consent to texts (on their word)")] = False,

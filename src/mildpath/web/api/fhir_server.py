@@ -15,7 +15,7 @@ from mildpath.fhir import server as fhir
 from mildpath.services import clock, enrolments, fhir_server
 from mildpath.services.access import Actor
 from mildpath.web.api.enrolments import EXAMPLE
-from mildpath.web.deps import PUBLIC, ClinicStaff, Policy, PublicActor, SessionDep, SettingsDep
+from mildpath.web.deps import PUBLIC, Enroller, Policy, PublicActor, SessionDep, SettingsDep
 from mildpath.web.problems import FHIR_JSON, FhirJSONResponse
 
 FHIR_READ = Policy("fhir_read", frozenset({"patient", "clinician", "admin", "backend"}), own="clinic")
@@ -67,7 +67,7 @@ def create_service_request(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    actor: ClinicStaff,
+    actor: Enroller,
     resource: Annotated[dict[str, Any], Body(examples=[EXAMPLE])],
     sms_consent: Annotated[bool, Query(description="Record the patient's consent to texts (on their word)")] = False,
 ) -> FhirJSONResponse:
