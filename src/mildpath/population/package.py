@@ -153,13 +153,42 @@ def spark_script(compiled: CompiledScreen, views: list[PackagedView]) -> str:
             sql = compile_view(view.view, dialect=d).sql("mp_lines")
             out.append(f"CACHE TABLE {view.table} AS {sql};")
     out.append("")
-    out.append("-- 4. The facts and the criteria (mildpath.population.compile).")
+    out.append("-- 4. The facts (mildpath.population.compile).")
     for name, sql in compiled.tables:
         out.append(f"CACHE TABLE {name} AS {sql};")
     out.append("")
-    out.append("-- 5. One row per patient.")
-    out.append(_result_query(compiled, d) + ";")
+    out += [
+        "-- 5. The criteria, one step at a time: each written as Parquet under ${package_dir}/work/ and read back, so",
+        "-- that the next step's plan starts from files (one query with every step inlined, or cached steps, which",
+        "-- Spark also inlines into the plan, exhaust a default 1 GB driver heap in analysis).",
+    ]
+    out += [
+        "-- Whole-stage code generation off, as mildpath's Spark engine runs these steps: they work on the",
+        "-- patients with facts only (small data), and their wide expressions cost more to compile than they save.",
+    ]
+    out.append("SET spark.sql.codegen.wholeStage = false;")
+    for name, sql in compiled.stages:
+        if name.startswith("l_"):  # a layer read once, by the step after it: computed with that step
+            out.append(f"CREATE OR REPLACE TEMPORARY VIEW {name} AS {sql};")
+            continue
+        out.append(f"INSERT OVERWRITE DIRECTORY '{SPARK_WORK}/{name}' USING parquet {sql};")
+        out.append(f"CREATE OR REPLACE TEMPORARY VIEW {name} USING parquet OPTIONS (path '{SPARK_WORK}/{name}');")
+    out.append("")
+    out.append("-- 6. One row per patient.")
+    out.append(_spark_result_query(compiled, d) + ";")
     return "\n".join(out) + "\n"
+
+
+#: where the Spark script writes its steps (a folder of the package; remove it after a run)
+SPARK_WORK = "${package_dir}/work"
+
+
+def _spark_result_query(compiled: CompiledScreen, d: Dialect) -> str:
+    """:func:`_result_query` over the steps the script has written (``final`` instead of the inlined query)."""
+    query = _result_query(compiled, d)
+    inlined = f"FROM ({compiled.query}) AS q"
+    assert inlined in query
+    return query.replace(inlined, f"FROM ({compiled.final}) AS q")
 
 
 def script_statements(script: str) -> list[str]:
@@ -366,6 +395,12 @@ for sql in statements[:-1]:
     spark.sql(sql)
 spark.sql(statements[-1]).write.csv("candidates", header=True)
 ```
+
+The script writes the criteria's steps as Parquet into `work/` in this folder (`package_dir` must be writable
+by Spark; on a cluster, a path every executor reaches, such as HDFS or object storage) and reads each back for
+the next step, so that the driver never holds one plan of every step: it runs in Spark's default driver memory.
+It turns whole-stage code generation off for the session before those steps, as mildpath's own Spark engine does.
+Remove `work/` after a run.
 
 Spark cannot express `lowBoundary()`/`highBoundary()` of a decimal (its `VARIANT` does not keep the written
 precision); no view here uses them. `manifest.json` says for which engines each view compiles.
