@@ -25,6 +25,7 @@ from mildpath.content.symptoms import load_symptom_vocabulary
 from mildpath.content.triage import load_triage_rules
 from mildpath.domain.diary import MAX_TEXT, DiaryEntry
 from mildpath.domain.errors import InvalidInput, NotFound
+from mildpath.domain.inputs import check_text
 from mildpath.domain.triage import TriageLevel, classify, clinician_reason
 from mildpath.services import recovery
 from mildpath.services.access import Actor
@@ -74,10 +75,12 @@ class CommentTriage:
 
 
 def clean_comment(text: object) -> str:
-    """The comment as stored: surrounding space trimmed; :class:`InvalidInput` (field ``comment``) when too long."""
+    """The comment as stored: surrounding space trimmed; :class:`InvalidInput` (field ``comment``) when too long
+    or holding text no note may hold."""
     value = str(text or "").strip()
     if len(value) > MAX_TEXT:
         raise InvalidInput(f"comment: at most {MAX_TEXT} characters", field="comment")
+    check_text(value, "comment")  # no NUL, no unpaired surrogate, no bidi override: as a diary note
     return value
 
 

@@ -19,7 +19,7 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 from sqlalchemy.orm import Session
@@ -181,7 +181,7 @@ class OverrideIn(EdgeInput):
 class DecisionIn(EdgeInput):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     decision: Literal["candidate", "not_candidate", "deferred"]
-    reasons: list[str] = Field(default_factory=list, max_length=20)
+    reasons: list[Annotated[str, Field(max_length=2000)]] = Field(default_factory=list, max_length=20)
     overrides: list[OverrideIn] = Field(default_factory=list, max_length=40)
 
 

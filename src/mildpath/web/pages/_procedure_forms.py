@@ -97,8 +97,15 @@ def at_time(values: FormValues, name: str, field: str, day: date, errors: Errors
     return moment.isoformat() if moment is not None else None
 
 
-def _tri(value: str, yes: Any = True, no: Any = False) -> Any:
-    return yes if value == "yes" else no if value == "no" else None
+def _tri(values: FormValues, name: str, field: str, errors: Errors) -> bool | None:
+    """A yes / no / not answered question: ``yes``, ``no`` or blank; anything else is named as an error (it
+    was read as "not answered" before, and saved)."""
+    raw = values.get(name, "")
+    if raw in ("yes", "no"):
+        return raw == "yes"
+    if raw:
+        errors.append({"field": field, "message": "choose yes or no"})
+    return None
 
 
 def _yes_no(value: bool | None) -> str:
@@ -163,7 +170,7 @@ def checklist_from_form(values: FormValues, policies: ProcedurePolicies) -> tupl
             "reviewed_by": values.get("imaging_reviewed_by", ""),
         },
         "anticoagulation": {
-            "takes_blood_thinner": _tri(values.get("ac_takes", "")),
+            "takes_blood_thinner": _tri(values, "ac_takes", "anticoagulation.takes_blood_thinner", errors),
             "medications": medications,
             "patient_told_never_stop": _checked(values, "ac_told_never_stop"),
             "confirmed_by": values.get("ac_confirmed_by", ""),
@@ -179,7 +186,7 @@ def checklist_from_form(values: FormValues, policies: ProcedurePolicies) -> tupl
             "sedation_given": _checked(values, "sedation_given"),
         },
         "escort": {"arranged": _checked(values, "escort_arranged"), "name": values.get("escort_name", "")},
-        "infection": {"active_infection": _tri(values.get("infection", ""))},
+        "infection": {"active_infection": _tri(values, "infection", "infection.active_infection", errors)},
         "not_applicable": {
             str(spec.id): values[f"na_{spec.id}"]
             for spec in policies.checklist.items
@@ -261,7 +268,7 @@ def record_from_form(values: FormValues, day: date, policies: ProcedurePolicies)
         "anaesthesia": values.get("anaesthesia", ""),
         "sedation": values.get("sedation", ""),
         "sedation_detail": values.get("sedation_detail", ""),
-        "epidurogram": _tri(values.get("epidurogram", "")),
+        "epidurogram": _tri(values, "epidurogram", "epidurogram", errors),
         "incisions": _int(values, "incisions", "incisions", errors),
         "fluoroscopy_seconds": _float(values, "fluoroscopy_seconds", "fluoroscopy_seconds", errors),
         "tissue_removed": [c.id for c in rp.tissues if _checked(values, f"tissue_{c.id}")],
@@ -352,7 +359,7 @@ def observation_from_form(values: FormValues, day: date) -> tuple[dict[str, Any]
         "neuro": legs if neuro_given else None,
         "pain": _int(values, "pain", "pain", errors),
         "walking": values.get("walking") or None,
-        "voided": _tri(values.get("voided", "")),
+        "voided": _tri(values, "voided", "voided", errors),
         "aldrete": _int(values, "aldrete", "aldrete", errors),
         "padss": _int(values, "padss", "padss", errors),
         "note": values.get("note", ""),

@@ -28,6 +28,7 @@ from mildpath.services import clock
 from mildpath.services import patients as patients_svc
 from mildpath.services import proms as svc
 from mildpath.services.access import Actor
+from mildpath.services.comments import clean_comment
 from mildpath.web.deps import (
     PatientId,
     PatientSelf,
@@ -328,6 +329,8 @@ async def save_step(
     leave_to = index + 1 if all(answers.values()) and index + 1 < len(steps) else index
     go_to = {"back": index - 1, "leave": leave_to}.get(action, index + 1)
     try:
+        if index + 1 >= len(steps):  # the comment is read before anything is saved: a refused one loses nothing
+            clean_comment(comment)
         svc.save_section(session, actor, patient_id, response_id, index, answers, now=clock.now(), go_to=max(go_to, 0))
         if action == "next" and index + 1 >= len(steps):
             svc.complete_response(
