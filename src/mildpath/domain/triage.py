@@ -133,30 +133,38 @@ class Operand:
 
 
 @dataclass(frozen=True)
-class IsTrue:
+class _FieldTest:
+    """A test of one diary field; a field not reported makes the answer unknown (``None``)."""
+
     field: str
 
     def evaluate(self, entry: DiaryEntry, thresholds: Mapping[str, float]) -> Truth:
-        value = getattr(entry, self.field)
-        return None if value is None else bool(value)
+        actual = getattr(entry, self.field)
+        return None if actual is None else self.holds(actual, thresholds)
 
-    def describe(self) -> str:
-        return f"{self.field} is yes"
+    def holds(self, actual: Any, thresholds: Mapping[str, float]) -> bool:
+        """The test on a reported value."""
+        raise NotImplementedError
 
     def thresholds_used(self) -> frozenset[str]:
         return frozenset()
 
 
 @dataclass(frozen=True)
-class Compare:
-    field: str
+class IsTrue(_FieldTest):
+    def holds(self, actual: Any, thresholds: Mapping[str, float]) -> bool:
+        return bool(actual)
+
+    def describe(self) -> str:
+        return f"{self.field} is yes"
+
+
+@dataclass(frozen=True)
+class Compare(_FieldTest):
     op: str
     value: Operand
 
-    def evaluate(self, entry: DiaryEntry, thresholds: Mapping[str, float]) -> Truth:
-        actual = getattr(entry, self.field)
-        if actual is None:
-            return None
+    def holds(self, actual: Any, thresholds: Mapping[str, float]) -> bool:
         return _COMPARISONS[self.op](actual, self.value.resolve(thresholds))
 
     def describe(self) -> str:
@@ -167,37 +175,25 @@ class Compare:
 
 
 @dataclass(frozen=True)
-class Includes:
-    field: str
+class Includes(_FieldTest):
     values: tuple[str, ...]
 
-    def evaluate(self, entry: DiaryEntry, thresholds: Mapping[str, float]) -> Truth:
-        actual = getattr(entry, self.field)
-        if actual is None:
-            return None
+    def holds(self, actual: Any, thresholds: Mapping[str, float]) -> bool:
         return any(value in actual for value in self.values)
 
     def describe(self) -> str:
         return f"{self.field} includes any of {', '.join(self.values)}"
 
-    def thresholds_used(self) -> frozenset[str]:
-        return frozenset()
-
 
 @dataclass(frozen=True)
-class OneOf:
-    field: str
+class OneOf(_FieldTest):
     values: tuple[str, ...]
 
-    def evaluate(self, entry: DiaryEntry, thresholds: Mapping[str, float]) -> Truth:
-        actual = getattr(entry, self.field)
-        return None if actual is None else actual in self.values
+    def holds(self, actual: Any, thresholds: Mapping[str, float]) -> bool:
+        return bool(actual in self.values)
 
     def describe(self) -> str:
         return f"{self.field} is one of {', '.join(self.values)}"
-
-    def thresholds_used(self) -> frozenset[str]:
-        return frozenset()
 
 
 @dataclass(frozen=True)
