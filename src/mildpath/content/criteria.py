@@ -36,11 +36,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mildpath.content.criteria_models import (
     AllIn,
@@ -52,6 +52,7 @@ from mildpath.content.criteria_models import (
     CriterionIn,
     DatedAnswer,
     ExpectedIn,
+    FactIn,
     FactsIn,
     FormsFile,
     NotIn,
@@ -101,6 +102,7 @@ CRITERIA_DIR = CONTENT_DIR / "criteria"
 VALUESETS_FILE = CRITERIA_DIR / "valuesets.yaml"
 FORMS_FILE = CRITERIA_DIR / "forms.yaml"
 CASES_DIR = CRITERIA_DIR / "cases"
+_F = TypeVar("_F")
 
 _CODED_KINDS: dict[str, Kind] = {
     "diagnosis": "diagnosis",
@@ -573,54 +575,21 @@ def _facts(data: FactsIn, as_of: dt.date, at: str) -> PatientFacts:
         except ContentError as exc:
             raise ContentError(f"{at}.{place_}: {exc}") from None
 
-    diagnoses = tuple(
-        Diagnosis(
-            system=system(d.system, f"diagnoses[{i}].system"),
-            code=d.code,
-            record=d.record or f"Condition/diagnosis-{i + 1}",
-            clinical_status=d.clinical_status,
-            onset=d.onset,
-            recorded=d.recorded,
-            abatement=d.abatement,
+    def coded(items: Iterable[FactIn], make: Callable[..., _F], name: str) -> tuple[_F, ...]:
+        return tuple(
+            make(
+                system=system(x.system, f"{name}[{i}].system"),
+                code=x.code,
+                record=x.record or f"{x.record_of}-{i + 1}",
+                **x.fact_fields(system, f"{name}[{i}]"),
+            )
+            for i, x in enumerate(items)
         )
-        for i, d in enumerate(data.diagnoses)
-    )
-    procedures = tuple(
-        ProcedureFact(
-            system=system(p.system, f"procedures[{i}].system"),
-            code=p.code,
-            record=p.record or f"Procedure/procedure-{i + 1}",
-            status=p.status,
-            performed=p.performed,
-            performed_end=p.performed_end,
-            resource_type=p.resource_type,
-            reasons=frozenset((system(r.system, f"procedures[{i}].reasons"), r.code) for r in p.reasons),
-        )
-        for i, p in enumerate(data.procedures)
-    )
-    medications = tuple(
-        MedicationFact(
-            system=system(m.system, f"medications[{i}].system"),
-            code=m.code,
-            record=m.record or f"MedicationRequest/medication-{i + 1}",
-            status=m.status,
-            period_start=m.start,
-            period_end=m.end,
-        )
-        for i, m in enumerate(data.medications)
-    )
-    observations = tuple(
-        ObservationFact(
-            system=system(o.system, f"observations[{i}].system"),
-            code=o.code,
-            record=o.record or f"Observation/observation-{i + 1}",
-            value=o.value,
-            unit=o.unit,
-            effective=o.date,
-            status=o.status,
-        )
-        for i, o in enumerate(data.observations)
-    )
+
+    diagnoses = coded(data.diagnoses, Diagnosis, "diagnoses")
+    procedures = coded(data.procedures, ProcedureFact, "procedures")
+    medications = coded(data.medications, MedicationFact, "medications")
+    observations = coded(data.observations, ObservationFact, "observations")
     answers: list[Answer] = []
     for field, raw in data.answers.items():
         try:

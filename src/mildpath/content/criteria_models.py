@@ -8,7 +8,8 @@ threshold, a form field) is checked when :mod:`mildpath.content.criteria` builds
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal, Union
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import (
     BeforeValidator,
@@ -283,16 +284,33 @@ class CodeRef(ContentModel):
     code: Text
 
 
+Resolve = Callable[[str, str], str]
+"""``(system alias or URL, where) -> system URL``, raising :class:`ContentError` for an unknown alias."""
+
+_IDENTITY = frozenset({"system", "code", "record"})
+
+
 class FactIn(ContentModel):
     """What every coded fact of a vignette has: a system (an alias of valuesets.yaml or a URL), a code, and the
-    record it stands for (default ``<Resource>/<kind>-<n>``)."""
+    record it stands for (default ``<record_of>-<n>``).
+
+    The other fields are the fact class's fields of the same name, but for those ``renamed`` names.
+    """
 
     system: Text
     code: Text
     record: str | None = None
+    record_of: ClassVar[str]
+    renamed: ClassVar[Mapping[str, str]] = {}
+
+    def fact_fields(self, resolve: Resolve, at: str) -> dict[str, Any]:
+        """The fact's fields other than system, code and record, by the fact class's names."""
+        names = (name for name in type(self).model_fields if name not in _IDENTITY)
+        return {self.renamed.get(name, name): getattr(self, name) for name in names}
 
 
 class DiagnosisIn(FactIn):
+    record_of: ClassVar[str] = "Condition/diagnosis"
     clinical_status: str | None = "active"
     onset: Day | None = None
     recorded: Day | None = None
@@ -300,14 +318,21 @@ class DiagnosisIn(FactIn):
 
 
 class ProcedureIn(FactIn):
+    record_of: ClassVar[str] = "Procedure/procedure"
     status: str | None = "completed"
     performed: Day | None = None
     performed_end: Day | None = None
     resource_type: str = "Procedure"
     reasons: tuple[CodeRef, ...] = ()
 
+    def fact_fields(self, resolve: Resolve, at: str) -> dict[str, Any]:
+        reasons = frozenset((resolve(r.system, f"{at}.reasons"), r.code) for r in self.reasons)
+        return super().fact_fields(resolve, at) | {"reasons": reasons}
+
 
 class MedicationIn(FactIn):
+    record_of: ClassVar[str] = "MedicationRequest/medication"
+    renamed: ClassVar[Mapping[str, str]] = {"start": "period_start", "end": "period_end"}
     system: Text = "rxnorm"
     status: str | None = "active"
     start: Day | None = None
@@ -315,6 +340,8 @@ class MedicationIn(FactIn):
 
 
 class ObservationIn(FactIn):
+    record_of: ClassVar[str] = "Observation/observation"
+    renamed: ClassVar[Mapping[str, str]] = {"date": "effective"}
     value: Scalar | None = None
     unit: str | None = None
     date: Day | None = None

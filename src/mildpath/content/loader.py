@@ -211,15 +211,28 @@ def _shipped(path: Path, model: type[M]) -> M:
 
 
 def load_built(
-    path: Path | str,
+    path: Path | str | None,
+    build: Callable[[Mapping[str, Any]], T],
+    citations: Callable[[T], Iterable[tuple[str, Sequence[str]]]],
+    *,
+    shipped: Path,
+) -> T:
+    """A content file whose domain object a ``make_*`` builder of :mod:`mildpath.domain` validates (triage,
+    milestones, symptoms): the ``shipped`` file when ``path`` is ``None`` (read once), else a site's own file.
+
+    The same reading as :func:`load_content`, the builder's :class:`InvalidInput` (which names the place) made a
+    ContentError naming the file, then every ``(place, source ids)`` of ``citations`` checked against the
+    bibliography."""
+    if path is None:
+        return cast(T, _built_once(shipped, build, citations))
+    return _build(Path(path), build, citations)
+
+
+def _build(
+    path: Path,
     build: Callable[[Mapping[str, Any]], T],
     citations: Callable[[T], Iterable[tuple[str, Sequence[str]]]],
 ) -> T:
-    """A content file whose domain object a ``make_*`` builder of :mod:`mildpath.domain` validates (triage,
-    milestones, symptoms): the same reading as :func:`load_content`, the builder's :class:`InvalidInput` (which
-    names the place) made a ContentError naming the file, then every ``(place, source ids)`` of ``citations``
-    checked against the bibliography."""
-    path = Path(path)
     name = where(path)
     data = read_yaml(path)
     try:
@@ -229,3 +242,6 @@ def load_built(
     for at, ids in citations(built):
         check_cited(tuple(ids), f"{name}: {at}")
     return built
+
+
+_built_once = lru_cache(maxsize=16)(_build)  # the shipped files, read once per process

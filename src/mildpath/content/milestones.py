@@ -7,7 +7,6 @@ source fails loudly with :class:`~mildpath.content.sources.ContentError`.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from functools import lru_cache
 from pathlib import Path
 
 from mildpath.content.loader import load_built
@@ -19,18 +18,7 @@ MILESTONES_FILE = CONTENT_DIR / "milestones.yaml"
 
 def load_milestones(path: Path | str | None = None) -> MilestoneCatalog:
     """The recovery milestones: the shipped ``milestones.yaml`` when ``path`` is ``None``, else a site's file."""
-    if path is None:
-        return _shipped()
-    return _load(Path(path))
-
-
-@lru_cache(maxsize=1)
-def _shipped() -> MilestoneCatalog:
-    return _load(MILESTONES_FILE)
-
-
-def _load(path: Path) -> MilestoneCatalog:
-    return load_built(path, make_milestone_catalog, _citations)
+    return load_built(path, make_milestone_catalog, _citations, shipped=MILESTONES_FILE)
 
 
 def _citations(catalog: MilestoneCatalog) -> Iterator[tuple[str, Sequence[str]]]:

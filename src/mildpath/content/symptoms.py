@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from functools import lru_cache
 from pathlib import Path
 
 from mildpath.content.loader import load_built
@@ -16,18 +15,7 @@ SYMPTOMS_FILE = CONTENT_DIR / "symptoms.yaml"
 
 def load_symptom_vocabulary(path: Path | str | None = None) -> SymptomVocabulary:
     """The shipped vocabulary when ``path`` is ``None``, else a site's own file (validated the same way)."""
-    if path is None:
-        return _shipped()
-    return _load(Path(path))
-
-
-@lru_cache(maxsize=1)
-def _shipped() -> SymptomVocabulary:
-    return _load(SYMPTOMS_FILE)
-
-
-def _load(path: Path) -> SymptomVocabulary:
-    return load_built(path, make_vocabulary, _citations)
+    return load_built(path, make_vocabulary, _citations, shipped=SYMPTOMS_FILE)
 
 
 def _citations(vocab: SymptomVocabulary) -> Iterator[tuple[str, Sequence[str]]]:

@@ -7,7 +7,6 @@ fails loudly with :class:`~mildpath.content.sources.ContentError` naming the fil
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from functools import lru_cache
 from pathlib import Path
 
 from mildpath.content.loader import load_built
@@ -23,18 +22,7 @@ def load_triage_rules(path: Path | str | None = None) -> TriageRules:
     Raises :class:`ContentError` for an unreadable or invalid file, or a rule, threshold or advice that cites
     no source or an unknown one.
     """
-    if path is None:
-        return _shipped_rules()
-    return _load(Path(path))
-
-
-@lru_cache(maxsize=1)
-def _shipped_rules() -> TriageRules:
-    return _load(TRIAGE_FILE)
-
-
-def _load(path: Path) -> TriageRules:
-    return load_built(path, make_triage_rules, _citations)
+    return load_built(path, make_triage_rules, _citations, shipped=TRIAGE_FILE)
 
 
 def _citations(rules: TriageRules) -> Iterator[tuple[str, Sequence[str]]]:

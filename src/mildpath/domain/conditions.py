@@ -82,9 +82,9 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 from mildpath.domain.facts import Code, Evidence, Fact, Kind, PatientFacts, Value
 
@@ -401,41 +401,43 @@ class Since(Node):
 
 
 @dataclass(frozen=True)
-class All(Node):
-    """Kleene AND of the children."""
+class _Junction(Node):
+    """Kleene AND or OR of the children; when one child decides, its evidence alone explains the answer."""
 
     items: tuple[Node, ...]
+    combine: ClassVar[Callable[[Iterable[Tri]], Tri]]
+    decisive: ClassVar[Tri]
+    heading: ClassVar[str]
 
     def explain(self, facts: PatientFacts, today: dt.date) -> Outcome:
         outcomes = [n.explain(facts, today) for n in self.items]
-        status = tri_and(o.status for o in outcomes)
-        chosen = [o for o in outcomes if o.status is Tri.NOT_MET] if status is Tri.NOT_MET else outcomes
+        status = type(self).combine(o.status for o in outcomes)
+        chosen = [o for o in outcomes if o.status is status] if status is self.decisive else outcomes
         return Outcome(status, _merge(chosen))
 
     def describe(self) -> str:
-        return "all of: " + "; ".join(f"({n.describe()})" for n in self.items)
+        return self.heading + "; ".join(f"({n.describe()})" for n in self.items)
 
     def children(self) -> tuple[Node, ...]:
         return self.items
 
 
 @dataclass(frozen=True)
-class Any(Node):
+class All(_Junction):
+    """Kleene AND of the children."""
+
+    combine = tri_and
+    decisive = Tri.NOT_MET
+    heading = "all of: "
+
+
+@dataclass(frozen=True)
+class Any(_Junction):
     """Kleene OR of the children."""
 
-    items: tuple[Node, ...]
-
-    def explain(self, facts: PatientFacts, today: dt.date) -> Outcome:
-        outcomes = [n.explain(facts, today) for n in self.items]
-        status = tri_or(o.status for o in outcomes)
-        chosen = [o for o in outcomes if o.status is Tri.MET] if status is Tri.MET else outcomes
-        return Outcome(status, _merge(chosen))
-
-    def describe(self) -> str:
-        return "any of: " + "; ".join(f"({n.describe()})" for n in self.items)
-
-    def children(self) -> tuple[Node, ...]:
-        return self.items
+    combine = tri_or
+    decisive = Tri.MET
+    heading = "any of: "
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ import string
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any, Final, Protocol
+from typing import Any, ClassVar, Final, Protocol
 
 from mildpath.domain.diary import (
     BOOLEAN_FIELDS,
@@ -133,30 +133,38 @@ class Operand:
 
 
 @dataclass(frozen=True)
-class IsTrue:
+class _FieldTest:
+    """A test of one diary field; a field not reported makes the answer unknown (``None``)."""
+
     field: str
 
     def evaluate(self, entry: DiaryEntry, thresholds: Mapping[str, float]) -> Truth:
-        value = getattr(entry, self.field)
-        return None if value is None else bool(value)
+        actual = getattr(entry, self.field)
+        return None if actual is None else self.holds(actual, thresholds)
 
-    def describe(self) -> str:
-        return f"{self.field} is yes"
+    def holds(self, actual: Any, thresholds: Mapping[str, float]) -> bool:
+        """The test on a reported value."""
+        raise NotImplementedError
 
     def thresholds_used(self) -> frozenset[str]:
         return frozenset()
 
 
 @dataclass(frozen=True)
-class Compare:
-    field: str
+class IsTrue(_FieldTest):
+    def holds(self, actual: Any, thresholds: Mapping[str, float]) -> bool:
+        return bool(actual)
+
+    def describe(self) -> str:
+        return f"{self.field} is yes"
+
+
+@dataclass(frozen=True)
+class Compare(_FieldTest):
     op: str
     value: Operand
 
-    def evaluate(self, entry: DiaryEntry, thresholds: Mapping[str, float]) -> Truth:
-        actual = getattr(entry, self.field)
-        if actual is None:
-            return None
+    def holds(self, actual: Any, thresholds: Mapping[str, float]) -> bool:
         return _COMPARISONS[self.op](actual, self.value.resolve(thresholds))
 
     def describe(self) -> str:
@@ -167,37 +175,25 @@ class Compare:
 
 
 @dataclass(frozen=True)
-class Includes:
-    field: str
+class Includes(_FieldTest):
     values: tuple[str, ...]
 
-    def evaluate(self, entry: DiaryEntry, thresholds: Mapping[str, float]) -> Truth:
-        actual = getattr(entry, self.field)
-        if actual is None:
-            return None
+    def holds(self, actual: Any, thresholds: Mapping[str, float]) -> bool:
         return any(value in actual for value in self.values)
 
     def describe(self) -> str:
         return f"{self.field} includes any of {', '.join(self.values)}"
 
-    def thresholds_used(self) -> frozenset[str]:
-        return frozenset()
-
 
 @dataclass(frozen=True)
-class OneOf:
-    field: str
+class OneOf(_FieldTest):
     values: tuple[str, ...]
 
-    def evaluate(self, entry: DiaryEntry, thresholds: Mapping[str, float]) -> Truth:
-        actual = getattr(entry, self.field)
-        return None if actual is None else actual in self.values
+    def holds(self, actual: Any, thresholds: Mapping[str, float]) -> bool:
+        return bool(actual in self.values)
 
     def describe(self) -> str:
         return f"{self.field} is one of {', '.join(self.values)}"
-
-    def thresholds_used(self) -> frozenset[str]:
-        return frozenset()
 
 
 @dataclass(frozen=True)
@@ -225,47 +221,44 @@ class Change:
 
 
 @dataclass(frozen=True)
-class AllOf:
+class _Group:
+    """Several parts joined by one Kleene connective of :mod:`mildpath.domain.logic`."""
+
     parts: tuple[Condition, ...]
+    combine: ClassVar[Callable[[Iterable[Tri]], Tri]]
+    opening: ClassVar[str] = "("
+    joiner: ClassVar[str]
 
     def evaluate(self, entry: DiaryEntry, thresholds: Mapping[str, float]) -> Truth:
-        return tri_and([Tri.of(part.evaluate(entry, thresholds)) for part in self.parts]).as_bool()
+        combine = type(self).combine
+        return combine(Tri.of(part.evaluate(entry, thresholds)) for part in self.parts).as_bool()
 
     def describe(self) -> str:
-        return "(" + " and ".join(part.describe() for part in self.parts) + ")"
+        return self.opening + self.joiner.join(part.describe() for part in self.parts) + ")"
 
     def thresholds_used(self) -> frozenset[str]:
         return _union(part.thresholds_used() for part in self.parts)
 
 
 @dataclass(frozen=True)
-class AnyOf:
-    parts: tuple[Condition, ...]
-
-    def evaluate(self, entry: DiaryEntry, thresholds: Mapping[str, float]) -> Truth:
-        return tri_or([Tri.of(part.evaluate(entry, thresholds)) for part in self.parts]).as_bool()
-
-    def describe(self) -> str:
-        return "(" + " or ".join(part.describe() for part in self.parts) + ")"
-
-    def thresholds_used(self) -> frozenset[str]:
-        return _union(part.thresholds_used() for part in self.parts)
+class AllOf(_Group):
+    combine = tri_and
+    joiner = " and "
 
 
 @dataclass(frozen=True)
-class AllReported:
+class AnyOf(_Group):
+    combine = tri_or
+    joiner = " or "
+
+
+@dataclass(frozen=True)
+class AllReported(_Group):
     """And over the operands that are known; ``None`` when none is known."""
 
-    parts: tuple[Condition, ...]
-
-    def evaluate(self, entry: DiaryEntry, thresholds: Mapping[str, float]) -> Truth:
-        return tri_and_known(Tri.of(part.evaluate(entry, thresholds)) for part in self.parts).as_bool()
-
-    def describe(self) -> str:
-        return "(of those reported: " + " and ".join(part.describe() for part in self.parts) + ")"
-
-    def thresholds_used(self) -> frozenset[str]:
-        return _union(part.thresholds_used() for part in self.parts)
+    combine = tri_and_known
+    opening = "(of those reported: "
+    joiner = " and "
 
 
 @dataclass(frozen=True)
@@ -347,7 +340,7 @@ def _change_parser(direction: str) -> Callable[[object, str], Condition]:
     return parse
 
 
-def _group_parser(kind: type[AllOf] | type[AnyOf] | type[AllReported]) -> Callable[[object, str], Condition]:
+def _group_parser(kind: type[_Group]) -> Callable[[object, str], Condition]:
     def parse(arg: object, where: str) -> Condition:
         if not isinstance(arg, list | tuple) or not arg:
             raise InvalidInput(f"{where}: needs a non-empty list of conditions", field=where)
