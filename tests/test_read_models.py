@@ -73,8 +73,6 @@ FUNCTIONS_ALLOWED = {
     "write to and build their views from (not for web/cli)",
     "procedures.procedure_by_id_for": "the access-checked procedure and patient rows procedures and "
     "procedure_exports write to and build their views from (not for web/cli)",
-    "outcomes.filter_choices": "the dashboard's filter choices (operators, levels, bands): a read model is not yet "
-    "written",
     "outcomes.patient_outcomes": "a patient's own trajectory: its read model is not yet written (the registry "
     "report is typed)",
     "outcomes_export.deidentified_tables": "the table writers' rows (CSV/Parquet columns); the typed rows are "

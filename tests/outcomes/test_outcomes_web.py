@@ -3,7 +3,9 @@ strict CSP markup, and access (staff only for the registry; 404 for another clin
 
 from __future__ import annotations
 
+import importlib.abc
 import re
+import sys
 from dataclasses import dataclass
 
 import pytest
@@ -141,6 +143,28 @@ def test_the_api_serves_the_report_as_a_pdf(client, small, registrar):
     assert resp.status_code == 200 and resp.headers["content-type"] == "application/pdf"
     reader = PdfReader(io.BytesIO(resp.content))
     assert len(reader.pages) >= 2 and "3 completed procedures" in reader.pages[0].extract_text()
+
+
+class _NotInstalled(importlib.abc.MetaPathFinder):
+    """Makes a library missing for real in this process: its import fails as if it were not installed."""
+
+    def __init__(self, *modules: str) -> None:
+        self.modules = set(modules)
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname.split(".")[0] in self.modules:
+            raise ModuleNotFoundError(f"No module named {fullname!r}", name=fullname)
+        return None
+
+
+def test_the_pdf_says_which_extra_to_install_when_weasyprint_is_not_installed(client, small, registrar, monkeypatch):
+    for name in [m for m in sys.modules if m.split(".")[0] == "weasyprint"]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setattr(sys, "meta_path", [_NotInstalled("weasyprint"), *sys.meta_path])
+    resp = client.get("/api/v1/outcomes/report.pdf?levels_treated=1", headers=registrar.auth)
+    assert resp.status_code == 501
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    assert "install mildpath[pdf]" in resp.json()["detail"]
 
 
 def test_the_dashboards_json_link_downloads_the_report_with_the_browser_session(client, small, registrar):

@@ -20,3 +20,10 @@ def test_problem_for_maps_each_error_without_a_request() -> None:
     assert problem_for(sqlite3.OperationalError("locked")).status == 503
     assert problem_for(RuntimeError("secret")).detail == "Something went wrong; nothing was saved."
     assert problem_for(InvalidInput("bad", field="age")).status == 422
+
+
+def test_an_optional_part_not_installed_answers_501_naming_the_extra() -> None:
+    spec = problem_for(ModuleNotFoundError("No module named 'weasyprint'", name="weasyprint"))
+    assert (spec.status, spec.title) == (501, "Not installed")
+    assert "install mildpath[pdf]" in spec.detail
+    assert problem_for(ModuleNotFoundError("No module named 'mildpath.gone'", name="mildpath.gone")).status == 500

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from mildpath.content.symptoms import load_symptom_vocabulary
@@ -31,6 +32,29 @@ from mildpath.services import recovery
 from mildpath.services.access import Actor
 
 ORIGINS: Final = ("questionnaire", "self_check")
+
+
+class MatchedView(BaseModel):
+    """A sign the symptom reader found in the patient's words (contracts §8): ``text`` exactly as written."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    text: str
+    rule: str
+    level: str
+    source: str
+
+
+class CommentTriageView(BaseModel):
+    """What the symptom reader made of a comment on a questionnaire or the self-check (issue 15 §1)."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    level: str = Field(description="emergency, same_day, review or expected")
+    advice: str = Field(description="What the patient is told to do, in their language")
+    matched: list[MatchedView]
+    entry_id: int | None = Field(description="The diary entry that carries the triage (null when nothing was found)")
+    flag_id: int | None = Field(description="The worklist flag it raised (null when nothing was found)")
 
 
 @dataclass(frozen=True)

@@ -803,18 +803,18 @@ def outcomes_report(
     return report
 
 
-def filter_choices(session: Session, actor: Actor) -> dict[str, Any]:
+def filter_choices(session: Session, actor: Actor) -> om.FilterChoices:
     """What the dashboard's filter form offers: operators who did procedures the actor may see, levels, bands."""
     require_staff(actor)
     ids = visible_patients(actor).with_only_columns(Patient.id)
     rows = procedure_store.registry_procedures(session, patient_ids=ids)
     names = procedure_store.user_names(session, user_ids=[r.operator_user_id for r in rows])
-    return {
-        "operators": sorted(names.items(), key=lambda kv: kv[1]),
-        "levels": list(level_choices()),
-        "levels_treated": [1, 2, 3],
-        "age_bands": [(band.value, AGE_BAND_LABELS[band]) for band in AgeBand],
-    }
+    return om.FilterChoices(
+        operators=sorted(names.items(), key=lambda kv: kv[1]),
+        levels=list(level_choices()),
+        levels_treated=[1, 2, 3],
+        age_bands=[(band.value, AGE_BAND_LABELS[band]) for band in AgeBand],
+    )
 
 
 def outcomes_report_pdf(

@@ -292,3 +292,12 @@ __all__ = [
     "TrajectoryRow",
     "Wording",
 ]
+
+
+class FilterChoices(_Frozen):
+    """What the dashboard's filter form offers (:func:`mildpath.services.outcomes.filter_choices`)."""
+
+    operators: list[tuple[int, str]] = Field(description="(user id, name) of operators, by name")
+    levels: list[str]
+    levels_treated: list[int]
+    age_bands: list[tuple[str, str]] = Field(description="(value, label)")

@@ -30,9 +30,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, TypedDict
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from mildpath.content.criteria import load_criteria_set
+from mildpath.content.criteria import load_criteria_set, load_forms
 from mildpath.domain.conditions import Present, Select, Tri
 from mildpath.domain.criteria import CriteriaSet, Criterion, Finding, Role
 from mildpath.domain.errors import InvalidAnswer, InvalidInput, NotFound
@@ -46,7 +47,7 @@ from mildpath.services import clock
 from mildpath.services import proms as proms_svc
 from mildpath.services import referrals as referrals_svc
 from mildpath.services.access import Actor, get_patient_for, record, require_role, require_staff
-from mildpath.services.comments import CommentTriage, stored_comment_triage, triage_comment
+from mildpath.services.comments import CommentTriage, CommentTriageView, stored_comment_triage, triage_comment
 from mildpath.store import screenings as store
 from mildpath.store import users as users_store
 from mildpath.store.models import Patient
@@ -122,6 +123,138 @@ class LatestStatus:
     def label(self) -> str:
         text = STATUS_LABELS[self.status]
         return f"{text} (self-check)" if self.kind == "self_check" else text
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class EvidenceView(_Frozen):
+    """One piece of evidence. Evidence that was found but did not count (too old, too recent) also carries
+    ``"counted": false`` and ``"why"`` (contracts §3); evidence that counted has only the three keys."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    value: bool | int | float | str | None
+    date: date | None
+    record: str = Field(description="A FHIR reference (Condition/123) or a form field (form:clinician.nprs)")
+
+
+class CautionView(_Frozen):
+    id: str
+    text: str
+    source: str = Field(description="Citation id of the content bibliography")
+
+
+class CriterionView(_Frozen):
+    id: str
+    status: str = Field(description="met, not_met or unknown (for an exclusion or red flag, met means it applies)")
+    role: str = Field(description="gate, inclusion, exclusion or red_flag")
+    evidence: list[EvidenceView]
+    source: str = Field(description="Citation id of the content bibliography")
+    clinician: str = ""
+    patient: str = ""
+
+
+class ScreeningResultView(_Frozen):
+    """A stored screening as the API answers it (contracts, screening sections): the service's typed result."""
+
+    id: int
+    patient_id: int
+    kind: str = Field(description="self_check, clinician_assessment or fhir_import")
+    as_of: date
+    criteria_set: str = Field(description="name@version")
+    status: str = Field(description="likely_candidate, not_candidate, needs_more_information or urgent_referral")
+    summary: str
+    missing: list[str]
+    reasons: list[str]
+    cautions: list[CautionView] = Field(
+        default_factory=list, description="What the specialist must weigh; the status does not change (contracts §3)"
+    )
+    not_assessed: list[str] = Field(
+        default_factory=list, description="Exclusions with no record either way (criterion ids)"
+    )
+    criteria: list[CriterionView]
+    answers: dict[str, Any] = Field(description="The input: the form's answers, or a summary of the FHIR facts read")
+    created_by: int | None
+    created_at: Any
+    comment_triage: CommentTriageView | None = Field(
+        default=None, description="What the symptom reader made of a self-check's comment (answers.comment)"
+    )
+
+
+class NoteView(_Frozen):
+    title: str
+    text: str
+    source: str
+
+
+class GuidanceView(_Frozen):
+    kind: str = Field(
+        description="seek_care_now, see_doctor_soon, ask_about_stenosis, talk_to_doctor, ask_spine_specialist"
+    )
+    title: str
+    text: str
+    source: str
+    unmet: list[str] = Field(description="Why mild may not be next, in plain words")
+    notes: list[NoteView]
+
+
+class SelfCheckResultView(_Frozen):
+    """An anonymous self-check as the API answers it: the guidance in its words, the result, nothing stored."""
+
+    guidance: GuidanceView
+    status: str
+    criteria_set: str
+    criteria: list[CriterionView]
+    stored: bool = Field(description="Always false: an anonymous self-check stores nothing")
+
+
+#: The fields a :class:`ScreeningResultView` takes from the :class:`ScreeningView` as they are.
+_STORED_FIELDS = ("id", "patient_id", "kind", "as_of", "criteria_set", "status", "summary", "answers", "created_by",
+                  "created_at")
+
+
+def screening_result(view: ScreeningView) -> ScreeningResultView:
+    """The typed result of a stored screening (what the API answers for it)."""
+    result = view.result
+    return ScreeningResultView(
+        **{name: getattr(view, name) for name in _STORED_FIELDS},
+        missing=list(result.get("missing") or []),
+        reasons=list(result.get("reasons") or []),
+        cautions=[CautionView.model_validate(c) for c in result.get("cautions") or []],
+        not_assessed=list(result.get("not_assessed") or []),
+        criteria=[CriterionView.model_validate(c) for c in result.get("criteria") or []],
+        comment_triage=CommentTriageView.model_validate(view.comment_triage) if view.comment_triage else None,
+    )
+
+
+def guidance_view(guidance: Guidance) -> GuidanceView:
+    """The guidance with its wording from ``content/criteria/forms.yaml``."""
+    forms = load_forms()
+    text = forms.guidance[guidance.kind.value]
+    return GuidanceView(
+        kind=guidance.kind.value,
+        title=text.title,
+        text=text.text,
+        source=text.source,
+        unmet=list(guidance.unmet),
+        notes=[
+            NoteView(title=forms.notes[n].title, text=forms.notes[n].text, source=forms.notes[n].source)
+            for n in guidance.notes
+        ],
+    )
+
+
+def self_check_result(outcome: SelfCheckOutcome) -> SelfCheckResultView:
+    """The typed answer of an anonymous self-check (nothing stored)."""
+    return SelfCheckResultView(
+        guidance=guidance_view(outcome.guidance),
+        status=outcome.result.status.value,
+        criteria_set=outcome.result.criteria_set,
+        criteria=[CriterionView.model_validate(c) for c in result_json(outcome.result)["criteria"]],
+        stored=False,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from mildpath.domain.errors import (
     PermissionDenied,
     RuleViolation,
 )
+from mildpath.extras import missing_extra
 from mildpath.web import i18n
 
 log = logging.getLogger("mildpath.web")
@@ -260,6 +261,11 @@ def problem_for(exc: BaseException) -> Problem:
         # its Idempotency-Key is safe.
         detail = "The database is busy; nothing was saved. Try again."
         return Problem(503, "Service unavailable", detail, headers={"Retry-After": "1"})
+    extra = missing_extra(exc)
+    if extra is not None:
+        # An optional part the site did not install (a PDF without mildpath[pdf]): the server cannot do this
+        # until it is installed, as the CLI says (mildpath.extras).
+        return Problem(501, "Not installed", f"This server cannot do this: {extra}.")
     return Problem(500, "Internal error", "Something went wrong; nothing was saved.")
 
 
@@ -301,7 +307,9 @@ async def handle(request: Request, exc: Exception) -> Response:
     route = getattr(request.scope.get("route"), "path", "?")
     if isinstance(exc, BUSY):
         log.warning("database busy or unavailable (%s) on %s %s", type(exc).__name__, request.method, route)
-    elif not isinstance(exc, HANDLED[:-1]):
+    elif missing_extra(exc) is not None:
+        log.warning("an optional part is not installed (%s) on %s %s", missing_extra(exc), request.method, route)
+    elif not isinstance(exc, HANDLED[:-2]):
         log.error("unexpected %s on %s %s", type(exc).__name__, request.method, route)
     if isinstance(exc, LoginRequired) and not wants_problem(request):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -331,6 +339,7 @@ HANDLED: tuple[type[Exception], ...] = (
     TooManyAttempts,
     StarletteHTTPException,
     *BUSY,
+    ModuleNotFoundError,  # an optional part not installed (501), else a broken installation (500)
     Exception,
 )
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
+from mildpath.services.comments import CommentTriageView as CommentTriagePublic
 from mildpath.services.patients import PatientIn as PatientCreate
 from mildpath.services.patients import PatientPublic, PatientUpdate
 
@@ -44,24 +45,3 @@ class AuditEventPublic(BaseModel):
     address: str
 
 
-class MatchedPublic(BaseModel):
-    """A sign the symptom reader found in the patient's words (contracts §8): ``text`` exactly as written."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    text: str
-    rule: str
-    level: str
-    source: str
-
-
-class CommentTriagePublic(BaseModel):
-    """What the symptom reader made of a comment on a questionnaire or the self-check (issue 15 §1)."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    level: str = Field(description="emergency, same_day, review or expected")
-    advice: str = Field(description="What the patient is told to do, in their language")
-    matched: list[MatchedPublic]
-    entry_id: int | None = Field(description="The diary entry that carries the triage (null when nothing was found)")
-    flag_id: int | None = Field(description="The worklist flag it raised (null when nothing was found)")

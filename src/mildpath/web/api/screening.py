@@ -22,13 +22,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from mildpath.content.criteria import load_forms
 from mildpath.domain.inputs import EdgeInput
-from mildpath.domain.selfcheck import Guidance
 from mildpath.services import clock
 from mildpath.services import screening as svc
 from mildpath.web import idempotency
-from mildpath.web.api.schemas import CommentTriagePublic
 from mildpath.web.deps import (
     PatientId,
     PatientRecordActor,
@@ -101,60 +98,8 @@ class ScreeningCreate(EdgeInput):
         return self
 
 
-class EvidencePublic(BaseModel):
-    """One piece of evidence. Evidence that was found but did not count (too old, too recent) also carries
-    ``"counted": false`` and ``"why"`` (contracts §3); evidence that counted has only the three keys."""
-
-    model_config = ConfigDict(extra="allow")
-
-    value: bool | int | float | str | None
-    date: date | None
-    record: str = Field(description="A FHIR reference (Condition/123) or a form field (form:clinician.nprs)")
-
-
-class CautionPublic(BaseModel):
-    id: str
-    text: str
-    source: str = Field(description="Citation id of the content bibliography")
-
-
-class CriterionPublic(BaseModel):
-    id: str
-    status: str = Field(description="met, not_met or unknown (for an exclusion or red flag, met means it applies)")
-    role: str = Field(description="gate, inclusion, exclusion or red_flag")
-    evidence: list[EvidencePublic]
-    source: str = Field(description="Citation id of the content bibliography")
-    clinician: str = ""
-    patient: str = ""
-
-
-class ScreeningPublic(BaseModel):
-    id: int
-    patient_id: int
-    kind: str = Field(description="self_check, clinician_assessment or fhir_import")
-    as_of: date
-    criteria_set: str = Field(description="name@version")
-    status: str = Field(description="likely_candidate, not_candidate, needs_more_information or urgent_referral")
-    summary: str
-    missing: list[str]
-    reasons: list[str]
-    cautions: list[CautionPublic] = Field(
-        default_factory=list, description="What the specialist must weigh; the status does not change (contracts §3)"
-    )
-    not_assessed: list[str] = Field(
-        default_factory=list, description="Exclusions with no record either way (criterion ids)"
-    )
-    criteria: list[CriterionPublic]
-    answers: dict[str, Any] = Field(description="The input: the form's answers, or a summary of the FHIR facts read")
-    created_by: int | None
-    created_at: Any
-    comment_triage: CommentTriagePublic | None = Field(
-        default=None, description="What the symptom reader made of a self-check's comment (answers.comment)"
-    )
-
-
 class ScreeningPage(BaseModel):
-    items: list[ScreeningPublic]
+    items: list[svc.ScreeningResultView]
 
 
 class SelfCheckCreate(EdgeInput):
@@ -164,58 +109,11 @@ class SelfCheckCreate(EdgeInput):
     as_of: date | None = None
 
 
-class NotePublic(BaseModel):
-    title: str
-    text: str
-    source: str
-
-
-class GuidancePublic(BaseModel):
-    kind: str = Field(
-        description="seek_care_now, see_doctor_soon, ask_about_stenosis, talk_to_doctor, ask_spine_specialist"
-    )
-    title: str
-    text: str
-    source: str
-    unmet: list[str] = Field(description="Why mild may not be next, in plain words")
-    notes: list[NotePublic]
-
-
-class SelfCheckPublic(BaseModel):
-    guidance: GuidancePublic
-    status: str
-    criteria_set: str
-    criteria: list[CriterionPublic]
-    stored: bool = Field(description="Always false: an anonymous self-check stores nothing")
-
-
-def _public(view: svc.ScreeningView) -> ScreeningPublic:
-    result = view.result
-    return ScreeningPublic(
-        id=view.id,
-        patient_id=view.patient_id,
-        kind=view.kind,
-        as_of=view.as_of,
-        criteria_set=view.criteria_set,
-        status=view.status,
-        summary=view.summary,
-        missing=list(result.get("missing") or []),
-        reasons=list(result.get("reasons") or []),
-        cautions=[CautionPublic.model_validate(c) for c in result.get("cautions") or []],
-        not_assessed=list(result.get("not_assessed") or []),
-        criteria=[CriterionPublic.model_validate(c) for c in result.get("criteria") or []],
-        answers=view.answers,
-        created_by=view.created_by,
-        created_at=view.created_at,
-        comment_triage=CommentTriagePublic.model_validate(view.comment_triage) if view.comment_triage else None,
-    )
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Stored screenings
 
 
-@router.post(f"{API}/patients/{{patient_id}}/screenings", response_model=ScreeningPublic, status_code=201)
+@router.post(f"{API}/patients/{{patient_id}}/screenings", response_model=svc.ScreeningResultView, status_code=201)
 def create_screening(
     request: Request,
     patient_id: PatientId,
@@ -227,7 +125,7 @@ def create_screening(
     """Screen the patient and store the result with its criteria-set version. The answer says "likely
     candidate, refer for specialist evaluation" at best: it supports the specialist's decision, never makes it."""
 
-    def create() -> ScreeningPublic:
+    def create() -> svc.ScreeningResultView:
         if body.bundle is not None:
             view = svc.screen_from_fhir(
                 session,
@@ -250,7 +148,7 @@ def create_screening(
                 as_of=body.as_of,
                 content_dir=settings.content_dir,
             )
-        return _public(view)
+        return svc.screening_result(view)
 
     return idempotency.created(
         request, session, actor, create, lambda s: f"{API}/patients/{patient_id}/screenings/{s.id}"
@@ -267,14 +165,14 @@ def list_screenings(
 ) -> ScreeningPage:
     """The patient's stored screenings, newest first."""
     views = svc.list_screenings(session, actor, patient_id, kind=kind, limit=limit)
-    return ScreeningPage(items=[_public(v) for v in views])
+    return ScreeningPage(items=[svc.screening_result(v) for v in views])
 
 
-@router.get(f"{API}/patients/{{patient_id}}/screenings/{{screening_id}}", response_model=ScreeningPublic)
+@router.get(f"{API}/patients/{{patient_id}}/screenings/{{screening_id}}", response_model=svc.ScreeningResultView)
 def get_screening(
     patient_id: PatientId, screening_id: RecordId, actor: PatientRecordActor, session: SessionDep
-) -> ScreeningPublic:
-    return _public(svc.get_screening(session, actor, patient_id, screening_id))
+) -> svc.ScreeningResultView:
+    return svc.screening_result(svc.get_screening(session, actor, patient_id, screening_id))
 
 
 @router.get(
@@ -301,34 +199,11 @@ def get_screening_fhir(
 # The anonymous self-check
 
 
-@router.post(f"{API}/self-check", response_model=SelfCheckPublic)
-def evaluate_self_check(body: SelfCheckCreate, actor: PublicActor, settings: SettingsDep) -> SelfCheckPublic:
+@router.post(f"{API}/self-check", response_model=svc.SelfCheckResultView)
+def evaluate_self_check(body: SelfCheckCreate, actor: PublicActor, settings: SettingsDep) -> svc.SelfCheckResultView:
     """Guidance from a self-check, for anyone (no account needed). Nothing is stored: to keep a self-check in a
     patient's record, a signed-in patient posts it to ``/api/v1/patients/{id}/screenings``."""
     outcome = svc.evaluate_self_check(
         body.answers, today=clock.today(), as_of=body.as_of, content_dir=settings.content_dir
     )
-    return SelfCheckPublic(
-        guidance=guidance_public(outcome.guidance),
-        status=outcome.result.status.value,
-        criteria_set=outcome.result.criteria_set,
-        criteria=[CriterionPublic.model_validate(c) for c in svc.result_json(outcome.result)["criteria"]],
-        stored=False,
-    )
-
-
-def guidance_public(guidance: Guidance) -> GuidancePublic:
-    """The guidance with its wording from ``content/criteria/forms.yaml``."""
-    forms = load_forms()
-    text = forms.guidance[guidance.kind.value]
-    return GuidancePublic(
-        kind=guidance.kind.value,
-        title=text.title,
-        text=text.text,
-        source=text.source,
-        unmet=list(guidance.unmet),
-        notes=[
-            NotePublic(title=forms.notes[n].title, text=forms.notes[n].text, source=forms.notes[n].source)
-            for n in guidance.notes
-        ],
-    )
+    return svc.self_check_result(outcome)
