@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import math
 import string
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -133,7 +134,7 @@ class Operand:
 
 
 @dataclass(frozen=True)
-class _FieldTest:
+class _FieldTest(ABC):
     """A test of one diary field; a field not reported makes the answer unknown (``None``)."""
 
     field: str
@@ -142,9 +143,9 @@ class _FieldTest:
         actual = getattr(entry, self.field)
         return None if actual is None else self.holds(actual, thresholds)
 
+    @abstractmethod
     def holds(self, actual: Any, thresholds: Mapping[str, float]) -> bool:
-        """The test on a reported value."""
-        raise NotImplementedError
+        """The test on a reported value (each kind of condition states its own)."""
 
     def thresholds_used(self) -> frozenset[str]:
         return frozenset()
