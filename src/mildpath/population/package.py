@@ -70,14 +70,15 @@ def packaged_views() -> list[PackagedView]:
 # -- the scripts ------------------------------------------------------------------------------------------
 
 
-def _result_query(compiled: CompiledScreen, d: Dialect) -> str:
-    """The compiled screen's query with the criteria's columns named by criterion id."""
+def _result_query(compiled: CompiledScreen, d: Dialect, query: str | None = None) -> str:
+    """The compiled screen's query (or ``query``, the same rows over steps already written) with the criteria's
+    columns named by criterion id."""
     label = d.quote(compiled.criteria_set.label)
     columns = [f"q.patient_id AS {d.ident('patient_id')}", f"q.status AS {d.ident('status')}"]
     columns.append(f"{label} AS {d.ident('criteria_set')}")
     columns += [f"q.{c.status} AS {d.ident(c.id)}" for c in compiled.criteria]
     columns += [f"q.{c.evidence} AS {d.ident(c.id + '_evidence')}" for c in compiled.criteria]
-    return f"SELECT {', '.join(columns)} FROM ({compiled.query}) AS q ORDER BY q.patient_id"
+    return f"SELECT {', '.join(columns)} FROM ({query or compiled.query}) AS q ORDER BY q.patient_id"
 
 
 def _header(compiled: CompiledScreen, engine: str, usage: list[str]) -> list[str]:
@@ -175,20 +176,12 @@ def spark_script(compiled: CompiledScreen, views: list[PackagedView]) -> str:
         out.append(f"CREATE OR REPLACE TEMPORARY VIEW {name} USING parquet OPTIONS (path '{SPARK_WORK}/{name}');")
     out.append("")
     out.append("-- 6. One row per patient.")
-    out.append(_spark_result_query(compiled, d) + ";")
+    out.append(_result_query(compiled, d, compiled.final) + ";")  # over the steps written above
     return "\n".join(out) + "\n"
 
 
 #: where the Spark script writes its steps (a folder of the package; remove it after a run)
 SPARK_WORK = "${package_dir}/work"
-
-
-def _spark_result_query(compiled: CompiledScreen, d: Dialect) -> str:
-    """:func:`_result_query` over the steps the script has written (``final`` instead of the inlined query)."""
-    query = _result_query(compiled, d)
-    inlined = f"FROM ({compiled.query}) AS q"
-    assert inlined in query
-    return query.replace(inlined, f"FROM ({compiled.final}) AS q")
 
 
 def script_statements(script: str) -> list[str]:
