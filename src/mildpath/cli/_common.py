@@ -10,11 +10,21 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from typing import Any, NoReturn, TypeVar
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 
 from mildpath.domain.errors import InvalidInput, MildpathError
+
+if TYPE_CHECKING:
+    import datetime as dt
+    from pathlib import Path
+
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from mildpath.domain.criteria import CriteriaSet
+    from mildpath.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -59,3 +69,62 @@ def handles_errors(func: F) -> F:
             raise typer.Exit(EXIT_FAILURE)
 
     return wrapper  # type: ignore[return-value]
+
+
+def load_settings() -> Settings:
+    """The deployment's settings (bad ones stop with exit code 2, naming the setting); the site's content folder
+    is named once, as the web app does at start-up."""
+    from mildpath.content.procedure import use_site_content
+    from mildpath.settings import Settings, UnsafeSettings
+
+    try:
+        settings = Settings()
+    except (UnsafeSettings, ValueError) as exc:
+        bad_input(f"settings: {exc}")
+    use_site_content(settings.content_dir)
+    return settings
+
+
+def session_factory(settings: Settings, *, migrate: bool = False) -> sessionmaker[Session]:
+    """Sessions on the settings' database; ``migrate`` brings its schema up to date first (a fresh machine then
+    answers with empty results rather than a crash). The CLI's one way to the store (the session factory)."""
+    from mildpath.store.db import make_engine, make_session_factory
+
+    engine = make_engine(settings)
+    if migrate:
+        from mildpath.store.migrate import upgrade
+
+        upgrade(settings, engine)
+    return make_session_factory(engine)
+
+
+def unit_of_work(settings: Settings, *, migrate: bool = False) -> AbstractContextManager[Session]:
+    """One transaction: committed when the block ends, rolled back when it raises."""
+    from mildpath.store.db import transaction
+
+    return transaction(session_factory(settings, migrate=migrate))
+
+
+def as_of_date(text: str | None) -> dt.date:
+    """``--as-of``: the day given (YYYY-MM-DD), or today by the services' clock."""
+    import datetime as dt
+
+    from mildpath.services.clock import today
+
+    if text is None:
+        return today()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        bad_input(f"--as-of: {text!r} is not a date (YYYY-MM-DD)")
+
+
+def criteria_rules(criteria_set: str, content_dir: Path | None) -> CriteriaSet:
+    """``--criteria-set`` (and ``--content-dir``): the validated criteria set, or exit 2 saying what is wrong."""
+    from mildpath.content.criteria import load_criteria_set
+    from mildpath.content.sources import ContentError
+
+    try:
+        return load_criteria_set(criteria_set, content_dir if content_dir and str(content_dir) else None)
+    except ContentError as exc:
+        bad_input(f"--criteria-set {criteria_set}: {exc}")

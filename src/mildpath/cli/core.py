@@ -4,41 +4,17 @@ from __future__ import annotations
 
 import sys
 import threading
-from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from mildpath.cli._common import bad_input, emit_json, handles_errors
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-    from mildpath.settings import Settings
+from mildpath.cli._common import bad_input, emit_json, handles_errors, load_settings, session_factory, unit_of_work
 
 db_app = typer.Typer(help="Database: migrate, back up, restore.", no_args_is_help=True)
 user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 clinic_app = typer.Typer(help="Clinics.", no_args_is_help=True)
-
-
-def _settings() -> Settings:
-    from mildpath.content.procedure import use_site_content
-    from mildpath.settings import Settings, UnsafeSettings
-
-    try:
-        settings = Settings()
-    except (UnsafeSettings, ValueError) as exc:
-        bad_input(f"settings: {exc}")
-    use_site_content(settings.content_dir)
-    return settings
-
-
-def _unit_of_work(settings: Settings) -> AbstractContextManager[Session]:
-    from mildpath.store.db import make_engine, make_session_factory, transaction
-
-    return transaction(make_session_factory(make_engine(settings)))
 
 
 def register(app: typer.Typer) -> None:
@@ -69,7 +45,7 @@ def serve(
 
     if log_level.lower() not in LEVELS:
         bad_input(f"--log-level: {log_level!r} is not one of {', '.join(LEVELS)}")
-    settings = _settings()
+    settings = load_settings()
     if migrate:
         from mildpath.store.migrate import upgrade
 
@@ -78,14 +54,12 @@ def serve(
     stop = threading.Event()
     if settings.outbox_interval_seconds:
         from mildpath.services.outbox_job import start_delivery_thread
-        from mildpath.store.db import make_engine, make_session_factory
 
-        start_delivery_thread(settings, make_session_factory(make_engine(settings)), stop)
+        start_delivery_thread(settings, session_factory(settings), stop)
     if settings.bulk_export_interval_seconds:
         from mildpath.services.bulk_export import start_export_thread
-        from mildpath.store.db import make_engine, make_session_factory
 
-        start_export_thread(settings, make_session_factory(make_engine(settings)), stop)
+        start_export_thread(settings, session_factory(settings), stop)
     uvicorn.run(
         "mildpath.web.asgi:app",
         host=host,
@@ -108,9 +82,9 @@ def demo() -> None:
     from mildpath.services.clock import today
     from mildpath.store.migrate import upgrade
 
-    settings = _settings()
+    settings = load_settings()
     upgrade(settings)
-    with _unit_of_work(settings) as session:
+    with unit_of_work(settings) as session:
         loaded = load_demo(session, today=today())
     sys.stderr.write(f"demo clinic ready: {len(loaded.patients)} patients\n")
     for role, email, password in demo_logins():
@@ -123,7 +97,7 @@ def db_upgrade() -> None:
     """Apply every migration (idempotent)."""
     from mildpath.store.migrate import upgrade
 
-    upgrade(_settings())
+    upgrade(load_settings())
     sys.stderr.write("database is up to date\n")
 
 
@@ -133,7 +107,7 @@ def db_backup(file: Annotated[Path, typer.Argument(help="Backup file to write")]
     """Back up the database (SQLite online backup; PostgreSQL through pg_dump)."""
     from mildpath.store.backup import backup
 
-    size = backup(_settings(), file)
+    size = backup(load_settings(), file)
     sys.stderr.write(f"backup written: {file} ({size} bytes)\n")
 
 
@@ -143,7 +117,7 @@ def db_restore(file: Annotated[Path, typer.Argument(help="Backup file made by `d
     """Restore the database from a backup (replaces the current contents)."""
     from mildpath.store.backup import restore
 
-    restore(_settings(), file)
+    restore(load_settings(), file)
     sys.stderr.write(f"restored from {file}\n")
 
 
@@ -169,8 +143,8 @@ def user_add(
         if not sys.stdin.isatty():
             bad_input("password: pass --password or MILDPATH_NEW_PASSWORD when not at a terminal")
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    settings = _settings()
-    with _unit_of_work(settings) as session:
+    settings = load_settings()
+    with unit_of_work(settings) as session:
         if role in ("clinician", "coordinator") and clinic is None:
             clinic = first_clinic_id(session)
         user = add_user(
@@ -200,7 +174,7 @@ def clinic_add(
     from mildpath.services.access import Actor
     from mildpath.services.clinics import add_clinic
 
-    with _unit_of_work(_settings()) as session:
+    with unit_of_work(load_settings()) as session:
         clinic = add_clinic(
             session,
             Actor.system(),
@@ -253,7 +227,7 @@ def clinic_set(
         option = "--" + str(first["loc"][0]).replace("oncall_", "on-call-").replace("_", "-")
         bad_input(f"{option}: {first['msg']}")
     try:
-        with _unit_of_work(_settings()) as session:
+        with unit_of_work(load_settings()) as session:
             clinic = update_clinic(session, Actor.system(), clinic_id, data)
     except NotFound:
         bad_input(f"no clinic {clinic_id}")
@@ -274,7 +248,7 @@ def token_create(
     from mildpath.services.access import Actor
     from mildpath.services.auth import create_token, get_user_by_email
 
-    with _unit_of_work(_settings()) as session:
+    with unit_of_work(load_settings()) as session:
         user = get_user_by_email(session, email)
         if user is None:
             raise InvalidInput(f"no account {email}", field="email")
@@ -292,7 +266,7 @@ def token_list(
     from mildpath.services.access import Actor
     from mildpath.services.auth import list_tokens
 
-    with _unit_of_work(_settings()) as session:
+    with unit_of_work(load_settings()) as session:
         tokens = list_tokens(session, Actor.system(), email)
     if as_json:
         emit_json([t.model_dump() for t in tokens])
@@ -317,7 +291,7 @@ def token_revoke(
 
     if (token_id is None) == (all_of is None):
         bad_input("token revoke: give a TOKEN_ID or --all EMAIL (one of them)")
-    with _unit_of_work(_settings()) as session:
+    with unit_of_work(load_settings()) as session:
         if all_of is not None:
             count = revoke_all_tokens(session, Actor.system(), all_of)
             sys.stderr.write(f"revoked {count} token(s) of {all_of.strip().lower()}\n")
@@ -337,7 +311,7 @@ def user_deactivate(email: Annotated[str, typer.Argument(help="Login email")]) -
     from mildpath.services.access import Actor
     from mildpath.services.auth import deactivate_user
 
-    with _unit_of_work(_settings()) as session:
+    with unit_of_work(load_settings()) as session:
         user = deactivate_user(session, Actor.system(), email)
         sys.stderr.write(f"deactivated {user.email}\n")
 
@@ -354,7 +328,7 @@ def user_unblock(
     from mildpath.services.access import Actor
     from mildpath.services.auth import unblock
 
-    with _unit_of_work(_settings()) as session:
+    with unit_of_work(load_settings()) as session:
         lifted = unblock(session, Actor.system(), email, address)
     sys.stderr.write(f"lifted {lifted} block(s) on {email.strip().lower()}\n")
 

@@ -30,14 +30,14 @@ def enrol(
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON on stdout")] = False,
 ) -> None:
     """Enrol patients from an EHR's Bulk export (ServiceRequests for CPT 0275T)."""
-    from mildpath.cli.core import _settings, _unit_of_work
+    from mildpath.cli._common import load_settings, unit_of_work
     from mildpath.services.access import Actor
     from mildpath.services.clock import now, today
     from mildpath.services.enrolments import enrol_from_export
     from mildpath.services.patients import first_clinic_id
 
-    settings = _settings()
-    with _unit_of_work(settings) as session:
+    settings = load_settings()
+    with unit_of_work(settings) as session:
         clinic_id = clinic if clinic is not None else first_clinic_id(session)
         if clinic_id is None:
             bad_input("--clinic: no clinic yet (add one with `mildpath clinic add`)")

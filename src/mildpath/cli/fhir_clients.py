@@ -10,15 +10,13 @@ from typing import Annotated, Any
 
 import typer
 
-from mildpath.cli._common import bad_input, emit_json, handles_errors
+from mildpath.cli._common import bad_input, emit_json, handles_errors, load_settings, unit_of_work
 
 app = typer.Typer(help="SMART backend and CDS Hooks clients (signed JWTs).", no_args_is_help=True)
 
 
 def _unit_of_work() -> Any:
-    from mildpath.cli.core import _settings, _unit_of_work
-
-    return _unit_of_work(_settings())
+    return unit_of_work(load_settings())
 
 
 @app.command("add")

@@ -15,7 +15,6 @@ Heavy modules (DuckDB, PyArrow, PySpark) load when a command runs, not when the 
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
 import time
@@ -25,9 +24,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mildpath.cli._common import bad_input, handles_errors
-from mildpath.content.sources import ContentError
-from mildpath.services import clock
+from mildpath.cli._common import as_of_date, bad_input, criteria_rules, handles_errors
 
 population_app = typer.Typer(help="Screen a whole FHIR Bulk Data export for mild.", no_args_is_help=True)
 synth_app = typer.Typer(help="Synthetic data for tests and benchmarks.", no_args_is_help=True)
@@ -42,14 +39,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(population_app, name="population")
     app.add_typer(synth_app, name="synth")
 
-
-def _as_of(text: str | None) -> dt.date:
-    if text is None:
-        return clock.today()
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        bad_input(f"--as-of: {text!r} is not a date (YYYY-MM-DD)")
 
 
 @population_app.command("screen")
@@ -76,15 +65,11 @@ def screen_command(
     ] = None,
 ) -> None:
     """Screen every patient of a Bulk export; one row per patient with status, criteria and evidence."""
-    from mildpath.content.criteria import load_criteria_set
 
-    today = _as_of(as_of)
+    today = as_of_date(as_of)
     if master is not None and engine is not Engine.spark:
         bad_input("--master applies to --engine spark only")
-    try:
-        rules = load_criteria_set(criteria_set, content_dir if content_dir and str(content_dir) else None)
-    except ContentError as exc:
-        bad_input(f"--criteria-set {criteria_set}: {exc}")
+    rules = criteria_rules(criteria_set, content_dir)
     from mildpath.population.engine import make_engine, run
 
     try:
@@ -113,7 +98,7 @@ def synth_command(
     """Write a synthetic FHIR Bulk export with a realistic minority of lumbar spinal stenosis patients."""
     from mildpath.population.synth import generate
 
-    today = _as_of(as_of)
+    today = as_of_date(as_of)
     if out.exists() and not out.is_dir():
         bad_input(f"--out {out}: not a folder")
     started = time.perf_counter()

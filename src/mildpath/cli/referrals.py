@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from mildpath.cli._common import bad_input, emit_json, handles_errors
+from mildpath.cli._common import emit_json, handles_errors, load_settings, unit_of_work
 
 app = typer.Typer(help="Referrals: import a population screen's candidates.", no_args_is_help=True)
 
@@ -31,15 +31,10 @@ def import_(
     from mildpath.services.access import Actor
     from mildpath.services.clock import now, today
     from mildpath.services.referral_import import import_screen
-    from mildpath.settings import Settings, UnsafeSettings
-    from mildpath.store.db import make_engine, make_session_factory, transaction
 
-    try:
-        settings = Settings()
-    except (UnsafeSettings, ValueError) as exc:
-        bad_input(f"settings: {exc}")
+    settings = load_settings()
     data = file.read_bytes()
-    with _Progress() as bar, transaction(make_session_factory(make_engine(settings))) as session:
+    with _Progress() as bar, unit_of_work(settings) as session:
         result = import_screen(session, Actor.system("cli"), name=str(file), data=data, now=now(), today=today(),
                                export=export, clinic_id=clinic, progress=bar.update)
     sys.stderr.write(f"referrals: {result.created} created, {result.merged} merged, {result.skipped} skipped\n")

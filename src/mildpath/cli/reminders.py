@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from mildpath.cli._common import bad_input, emit_json, handles_errors
+from mildpath.cli._common import emit_json, handles_errors, load_settings, session_factory, unit_of_work
 
 reminders_app = typer.Typer(help="Questionnaire reminders.", no_args_is_help=True)
 
@@ -32,14 +32,10 @@ def send(
     from mildpath.services.clock import now, today
     from mildpath.services.outbox_job import deliver_due
     from mildpath.services.proms import queue_due_reminders
-    from mildpath.settings import Settings, UnsafeSettings
-    from mildpath.store.db import make_engine, make_session_factory, transaction
+    from mildpath.store.db import transaction
 
-    try:
-        settings = Settings()
-    except (UnsafeSettings, ValueError) as exc:
-        bad_input(f"settings: {exc}")
-    factory = make_session_factory(make_engine(settings))
+    settings = load_settings()
+    factory = session_factory(settings)
     with transaction(factory) as session:
         queued = queue_due_reminders(
             session, today(), now=now(), link_base=settings.links_base, secret_key=settings.secret_key
@@ -63,15 +59,8 @@ def escalate(
     """Escalate triage flags not acknowledged in the clinic's time: mark them overdue, tell the on-call contact."""
     from mildpath.services.clock import now
     from mildpath.services.recovery import escalate_overdue
-    from mildpath.settings import Settings, UnsafeSettings
-    from mildpath.store.db import make_engine, make_session_factory, transaction
 
-    try:
-        settings = Settings()
-    except (UnsafeSettings, ValueError) as exc:
-        bad_input(f"settings: {exc}")
-    factory = make_session_factory(make_engine(settings))
-    with transaction(factory) as session:
+    with unit_of_work(load_settings()) as session:
         escalated = escalate_overdue(session, now=now())
     sys.stderr.write(f"escalation: {escalated} flags escalated\n")
     if as_json:

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mildpath.cli._common import bad_input, emit_json, handles_errors
+from mildpath.cli._common import as_of_date, bad_input, emit_json, handles_errors, load_settings, unit_of_work
 
 report_app = typer.Typer(help="Reports: the outcomes registry, the criteria overrides.", no_args_is_help=True)
 export_app = typer.Typer(
@@ -48,36 +48,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(export_app, name="export")
 
 
-def _settings() -> Any:
-    from mildpath.settings import Settings, UnsafeSettings
-
-    try:
-        return Settings()
-    except (UnsafeSettings, ValueError) as exc:
-        bad_input(f"settings: {exc}")
-
-
-def _factory(settings: Any) -> Any:
-    from mildpath.store.db import make_engine, make_session_factory
-    from mildpath.store.migrate import upgrade
-
-    engine = make_engine(settings)
-    upgrade(settings, engine)
-    return make_session_factory(engine)
-
-
-def _as_of(value: str | None) -> Any:
-    from datetime import date
-
-    from mildpath.services.clock import today
-
-    if value is None:
-        return today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        bad_input(f"--as-of: {value!r} is not a date (YYYY-MM-DD)")
-
 
 def _filters(**values: Any) -> Any:
     from mildpath.services.outcomes import parse_filters
@@ -105,7 +75,6 @@ def outcomes(
         bad_input(f"--out: {out} must end in .pdf")
     from mildpath.services.access import Actor
     from mildpath.services.outcomes import outcomes_report
-    from mildpath.store.db import transaction
 
     filters = _filters(
         since=since,
@@ -115,9 +84,9 @@ def outcomes(
         levels_treated=levels_treated,
         age_band=age_band,
     )
-    day = _as_of(as_of)
-    settings = _settings()
-    with transaction(_factory(settings)) as session:
+    day = as_of_date(as_of)
+    settings = load_settings()
+    with unit_of_work(settings, migrate=True) as session:
         report = outcomes_report(
             session, Actor.system("cli"), filters, today=day, declared=settings.licensed_wording_declared
         )
@@ -150,9 +119,8 @@ def report_overrides(
         bad_input(f"--from/--to: {start!r}, {end!r} must be dates (YYYY-MM-DD)")
     from mildpath.services.access import Actor
     from mildpath.services.referrals import overrides_report
-    from mildpath.store.db import transaction
 
-    with transaction(_factory(_settings())) as session:
+    with unit_of_work(load_settings(), migrate=True) as session:
         report = overrides_report(session, Actor.system("cli"), start=first, end=last)
     emit_json(report.model_dump(mode="json"))
 
@@ -168,9 +136,8 @@ def export_fhir(
     from mildpath.reports.exports import write_ndjson
     from mildpath.services.access import Actor
     from mildpath.services.outcomes_export import bulk_fhir_resources
-    from mildpath.store.db import transaction
 
-    with transaction(_factory(_settings())) as session:
+    with unit_of_work(load_settings(), migrate=True) as session:
         counts = write_ndjson(bulk_fhir_resources(session, Actor.system("cli")), out)
     summary = ", ".join(f"{n} {kind}" for kind, n in counts.items()) or "nothing"
     sys.stderr.write(f"wrote {out}: {summary}\n")
@@ -194,12 +161,11 @@ def export_deidentified(
     from mildpath.reports.exports import write_table
     from mildpath.services.access import Actor
     from mildpath.services.outcomes_export import COLUMNS, deidentified_tables
-    from mildpath.store.db import transaction
 
-    settings = _settings()
+    settings = load_settings()
     filters = _filters(since=since, until=until)
-    day = _as_of(as_of)
-    with transaction(_factory(settings)) as session:
+    day = as_of_date(as_of)
+    with unit_of_work(settings, migrate=True) as session:
         tables = deidentified_tables(
             session, Actor.system("cli"), today=day, key=settings.secret_key.encode(), filters=filters
         )
@@ -232,14 +198,13 @@ def export_ced(
     from mildpath.services.access import Actor
     from mildpath.services.ced_export import CED_COLUMNS, ced_fhir, ced_tables, check_study, readme
     from mildpath.services.outcomes_export import COLUMNS
-    from mildpath.store.db import transaction
 
     study = check_study(study)
-    settings = _settings()
-    with transaction(_factory(settings)) as session:
+    settings = load_settings()
+    with unit_of_work(settings, migrate=True) as session:
         tables = ced_tables(session, Actor.system("cli"), study=study,
                             patient_ids=[int(i) for i in ids] if ids else None,
-                            today=_as_of(as_of), key=settings.secret_key.encode())
+                            today=as_of_date(as_of), key=settings.secret_key.encode())
     columns = {"ced_outcomes": CED_COLUMNS, **COLUMNS}
     for name, rows in tables.items():
         for fmt in ("csv", "parquet"):

@@ -17,18 +17,14 @@ set, looked up in ``--content-dir`` (default ``$MILDPATH_CONTENT_DIR``) before t
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from mildpath.cli._common import bad_input, emit_json, handles_errors
-from mildpath.content.criteria import load_criteria_set
-from mildpath.content.sources import ContentError
+from mildpath.cli._common import as_of_date, criteria_rules, emit_json, handles_errors
 from mildpath.domain.screening import ScreeningResult, screen
 from mildpath.fhir.read import read_fhir_file
-from mildpath.services import clock
 
 
 def register(app: typer.Typer) -> None:
@@ -55,11 +51,8 @@ def screen_command(
     ] = None,
 ) -> None:
     """Screen one patient's FHIR record for mild candidacy; the answer supports, never replaces, a specialist."""
-    today = _as_of(as_of)
-    try:
-        rules = load_criteria_set(criteria_set, content_dir if content_dir and str(content_dir) else None)
-    except ContentError as exc:
-        bad_input(f"--criteria-set {criteria_set}: {exc}")
+    today = as_of_date(as_of)
+    rules = criteria_rules(criteria_set, content_dir)
     read = read_fhir_file(file, require_patient=True)  # `{}` is not a patient without findings (issue 21)
     result = screen(rules, read.facts, today)
     if as_json:
@@ -67,14 +60,6 @@ def screen_command(
     else:
         _print_plain(result)
 
-
-def _as_of(text: str | None) -> dt.date:
-    if text is None:
-        return clock.today()
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        bad_input(f"--as-of: {text!r} is not a date (YYYY-MM-DD)")
 
 
 def _print_plain(result: ScreeningResult) -> None:

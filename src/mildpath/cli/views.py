@@ -18,7 +18,6 @@ Only the standard library and Typer are imported here: the runner (and DuckDB) l
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
 from enum import StrEnum
@@ -27,7 +26,7 @@ from typing import Annotated
 
 import typer
 
-from mildpath.cli._common import bad_input, emit_json, handles_errors
+from mildpath.cli._common import as_of_date, bad_input, criteria_rules, emit_json, handles_errors
 
 app = typer.Typer(
     help="Run SQL on FHIR v2 ViewDefinitions over FHIR NDJSON.",
@@ -94,18 +93,9 @@ def export(
     ] = None,
 ) -> None:
     """Write the views, ValueSets and screening SQL as one portable package, versioned with the criteria set."""
-    from mildpath.content.criteria import load_criteria_set
-    from mildpath.content.sources import ContentError
-    from mildpath.services import clock
 
-    try:
-        day = dt.date.fromisoformat(as_of) if as_of is not None else clock.today()
-    except ValueError:
-        bad_input(f"--as-of: {as_of!r} is not a date (YYYY-MM-DD)")
-    try:
-        rules = load_criteria_set(criteria_set, content_dir if content_dir and str(content_dir) else None)
-    except ContentError as exc:
-        bad_input(f"--criteria-set {criteria_set}: {exc}")
+    day = as_of_date(as_of)
+    rules = criteria_rules(criteria_set, content_dir)
     from mildpath.population.package import write_package
 
     manifest = write_package(out, rules, day)
