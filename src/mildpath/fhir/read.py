@@ -382,7 +382,7 @@ class _Builder:
             self.skipped["entered in error or refuted"] += 1
             return
         status = _first(_codes_of(res.get("clinicalStatus")))
-        onset = _date(res.get("onsetDateTime")) or _date(_get(res, "onsetPeriod", "start"))
+        onset, _ = _span(res, "onset")
         abatement = _date(res.get("abatementDateTime")) or _date(_get(res, "abatementPeriod", "end"))
         for system, code in self._kept(_codings(res.get("code"))):
             self.diagnoses.append(
@@ -404,15 +404,10 @@ class _Builder:
             self.skipped["entered in error or refuted"] += 1
             return
         if rtype == "Procedure":
-            start = _date(res.get("performedDateTime")) or _date(_get(res, "performedPeriod", "start"))
-            end = _date(_get(res, "performedPeriod", "end"))
+            start, end = _span(res, "performed")
         else:
-            start = (
-                _date(res.get("occurrenceDateTime"))
-                or _date(_get(res, "occurrencePeriod", "start"))
-                or _date(res.get("authoredOn"))
-            )
-            end = _date(_get(res, "occurrencePeriod", "end"))
+            start, end = _span(res, "occurrence")
+            start = start or _date(res.get("authoredOn"))
         reasons: set[Code] = set()
         for concept in res.get("reasonCode") or ():
             reasons.update(_codings(concept))
@@ -452,13 +447,16 @@ class _Builder:
             start = _date(_get(res, "dispenseRequest", "validityPeriod", "start")) or _date(res.get("authoredOn"))
             end = _date(_get(res, "dispenseRequest", "validityPeriod", "end"))
         else:
-            start = (
-                _date(res.get("effectiveDateTime"))
-                or _date(_get(res, "effectivePeriod", "start"))
-                or _date(res.get("dateAsserted"))
-            )
-            end = _date(_get(res, "effectivePeriod", "end"))
-        for system, code in self._kept(codings):
+            start, end = _span(res, "effective")
+            start = start or _date(res.get("dateAsserted"))
+        concept = res.get("medicationCodeableConcept")
+        texts = _texts(concept)
+        found = [(system, code, _display(concept, code)) for system, code in self._kept(codings)]
+        found += [  # and each ingredient the criteria name that the medication's text names
+            (INGREDIENT_SYSTEM, name, next(t for t in texts if ingredients_named([t], [name])))
+            for name in ingredients_named(texts, self.ingredients)
+        ]
+        for system, code, display in found:
             self.medications.append(
                 MedicationFact(
                     system=system,
@@ -468,21 +466,7 @@ class _Builder:
                     period_start=start,
                     period_end=end,
                     resource_type=rtype,
-                    display=_display(res.get("medicationCodeableConcept"), code),
-                )
-            )
-        texts = _texts(res.get("medicationCodeableConcept"))
-        for name in ingredients_named(texts, self.ingredients):
-            self.medications.append(
-                MedicationFact(
-                    system=INGREDIENT_SYSTEM,
-                    code=name,
-                    record=record,
-                    status=str(status) if status else None,
-                    period_start=start,
-                    period_end=end,
-                    resource_type=rtype,
-                    display=next(t for t in texts if ingredients_named([t], [name])),
+                    display=display,
                 )
             )
 
@@ -491,12 +475,7 @@ class _Builder:
         if status in _SKIP_OBSERVATION_STATUS:
             self.skipped["entered in error or refuted"] += 1
             return
-        when = (
-            _date(res.get("effectiveDateTime"))
-            or _date(_get(res, "effectivePeriod", "start"))
-            or _date(res.get("effectiveInstant"))
-            or _date(res.get("issued"))
-        )
+        when = _span(res, "effective")[0] or _date(res.get("effectiveInstant")) or _date(res.get("issued"))
         parts: list[Mapping[str, Any]] = [res]
         parts.extend(c for c in res.get("component") or () if isinstance(c, dict))
         for part in parts:
@@ -598,6 +577,12 @@ def _display(concept: Any, code: str) -> str:
 
 def _first(values: list[str]) -> str | None:
     return values[0] if values else None
+
+
+def _span(res: Mapping[str, Any], name: str) -> tuple[dt.date | None, dt.date | None]:
+    """A FHIR choice ``name[x]`` of dateTime or Period as (start, end): a dateTime is a start without an end."""
+    start = _date(res.get(f"{name}DateTime")) or _date(_get(res, f"{name}Period", "start"))
+    return start, _date(_get(res, f"{name}Period", "end"))
 
 
 def _get(res: Mapping[str, Any], *path: str) -> Any:

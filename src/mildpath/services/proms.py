@@ -796,10 +796,8 @@ def _authored_date(authored: Any, today: date) -> date:
 def get_response(session: Session, actor: Actor, patient_id: int, response_id: int) -> ResponseView:
     row = _row_for(session, actor, patient_id, response_id)
     record(session, actor, "proms.read", "PromResponse", row.id, patient_id)
-    view = _views(session, [row])[0]
-    if row.comment_entry_id is None:
-        return view
-    return replace(view, comment_triage=stored_comment_triage(session, actor, patient_id, row.comment_entry_id))
+    triage = stored_comment_triage(session, actor, patient_id, row.comment_entry_id)  # None without a comment
+    return replace(_views(session, [row])[0], comment_triage=triage)
 
 
 def list_responses(

@@ -579,10 +579,8 @@ def get_screening(session: Session, actor: Actor, patient_id: int, screening_id:
     if row is None:
         raise NotFound(f"no screening {screening_id}", record_type="Screening", record_id=screening_id)
     record(session, actor, "screening.read", "Screening", row.id, patient_id)
-    view = _views(session, [row])[0]
-    if row.comment_entry_id is None:
-        return view
-    return replace(view, comment_triage=stored_comment_triage(session, actor, patient_id, row.comment_entry_id))
+    triage = stored_comment_triage(session, actor, patient_id, row.comment_entry_id)  # None without a comment
+    return replace(_views(session, [row])[0], comment_triage=triage)
 
 
 def screening_fhir(
