@@ -51,6 +51,7 @@ from pydantic import BeforeValidator, Field, StrictInt
 from mildpath.content.loader import Cited, ContentModel, Text, Words, load_content
 from mildpath.content.loader import where as load_where
 from mildpath.content.sources import CONTENT_DIR, ContentError
+from mildpath.domain.catalog import by_id
 from mildpath.domain.errors import InvalidInput
 from mildpath.domain.instruments import INSTRUMENTS, Instrument, Item, ResponderThresholds
 
@@ -104,10 +105,7 @@ class InstrumentForm:
         return "licensed" if self.wording == "site" else "neutral"
 
     def item(self, item_id: str) -> FormItem:
-        for item in self.items:
-            if item.id == item_id:
-                return item
-        raise KeyError(item_id)
+        return by_id(self.items, item_id)
 
 
 @dataclass(frozen=True)

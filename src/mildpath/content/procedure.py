@@ -17,6 +17,7 @@ from pydantic import AfterValidator, Field, StrictBool, StrictFloat, StrictInt, 
 
 from mildpath.content.loader import Cited, ContentModel, SourceId, Text, Words, load_content, unique_ids
 from mildpath.content.sources import ContentError, bibliography
+from mildpath.domain.catalog import in_language
 from mildpath.domain.procedure import (
     AdverseEventType,
     ChecklistItemId,
@@ -48,7 +49,7 @@ class CitedText:
     text_es: str = ""  # the same sentence in Spanish (issue 15 §3); shown to a patient who reads Spanish
 
     def in_language(self, language: str) -> str:
-        return self.text_es if language == "es" and self.text_es else self.text
+        return in_language(language, self.text, self.text_es)
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class InstructionSection:
     title_es: str = ""
 
     def title_in(self, language: str) -> str:
-        return self.title_es if language == "es" and self.title_es else self.title
+        return in_language(language, self.title, self.title_es)
 
 
 @dataclass(frozen=True)

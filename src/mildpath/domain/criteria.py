@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
+from mildpath.domain.catalog import by_id, in_language
 from mildpath.domain.conditions import Node, Tri, selections, uncounted
 from mildpath.domain.errors import InvalidInput
 from mildpath.domain.facts import Evidence, PatientFacts
@@ -50,7 +51,7 @@ class Criterion:
 
     def patient_in(self, language: str) -> str:
         """The patient wording in ``language`` ("en" or "es"); English when there is no translation."""
-        return self.patient_es if language == "es" and self.patient_es else self.patient
+        return in_language(language, self.patient, self.patient_es)
 
     def evaluate(self, facts: PatientFacts, today: dt.date) -> Finding:
         """The finding for these facts as of ``today``: status plus the evidence that decided it."""
@@ -174,10 +175,7 @@ class CriteriaSet:
         return f"{self.name}@{self.version}"
 
     def criterion(self, criterion_id: str) -> Criterion:
-        for c in self.criteria:
-            if c.id == criterion_id:
-                return c
-        raise KeyError(criterion_id)
+        return by_id(self.criteria, criterion_id)
 
     def of_role(self, role: Role) -> tuple[Criterion, ...]:
         return tuple(c for c in self.criteria if c.role is role)

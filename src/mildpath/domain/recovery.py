@@ -37,6 +37,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final, NamedTuple
 
+from mildpath.domain.catalog import by_id, need_list, need_mapping, need_sources, need_text
 from mildpath.domain.errors import InvalidInput
 
 NO_LIFTING_WEEKS_RANGE: Final = (1, 52)
@@ -184,10 +185,7 @@ class RecoveryPlan:
         return tuple(m for m in self.milestones if m.start > today)[:limit]
 
     def milestone(self, milestone_id: str) -> DatedMilestone:
-        for item in self.milestones:
-            if item.id == milestone_id:
-                return item
-        raise KeyError(milestone_id)
+        return by_id(self.milestones, milestone_id)
 
 
 def day_number(procedure_date: date, today: date) -> int:
@@ -345,27 +343,27 @@ def make_milestone_catalog(data: Mapping[str, Any]) -> MilestoneCatalog:
     """
     settings: dict[str, int] = {}
     setting_sources: dict[str, tuple[str, ...]] = {}
-    for name, spec in _mapping(data.get("settings", {}), "settings").items():
+    for name, spec in need_mapping(data.get("settings", {}), "settings").items():
         where = f"settings.{name}"
-        spec_map = _mapping(spec, where)
+        spec_map = need_mapping(spec, where)
         value = spec_map.get("value")
         _check_int(value, where, 0, 520)
         settings[str(name)] = int(value)  # type: ignore[arg-type]
-        setting_sources[str(name)] = _sources(spec_map.get("sources"), where)
+        setting_sources[str(name)] = need_sources(spec_map.get("sources"), where)
     milestones = tuple(
         _spec(item, f"milestones[{i}]", settings, follow_up=False)
-        for i, item in enumerate(_list(data.get("milestones"), "milestones"))
+        for i, item in enumerate(need_list(data.get("milestones"), "milestones"))
     )
     follow_ups = tuple(
         _spec(item, f"follow_ups[{i}]", settings, follow_up=True)
-        for i, item in enumerate(_list(data.get("follow_ups"), "follow_ups"))
+        for i, item in enumerate(need_list(data.get("follow_ups"), "follow_ups"))
     )
     ids = [spec.id for spec in (*milestones, *follow_ups)]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise InvalidInput(f"milestones: ids appear twice: {', '.join(duplicates)}", field="milestones")
     return MilestoneCatalog(
-        version=_text(data.get("version"), "version"),
+        version=need_text(data.get("version"), "version"),
         settings=settings,
         setting_sources=setting_sources,
         milestones=milestones,
@@ -374,8 +372,8 @@ def make_milestone_catalog(data: Mapping[str, Any]) -> MilestoneCatalog:
 
 
 def _spec(item: object, where: str, settings: Mapping[str, int], *, follow_up: bool) -> MilestoneSpec:
-    spec = _mapping(item, where)
-    spec_id = _text(spec.get("id"), f"{where}.id")
+    spec = need_mapping(item, where)
+    spec_id = need_text(spec.get("id"), f"{where}.id")
     where = f"{where.split('[')[0]}[{spec_id}]"
     if follow_up:
         kind = MilestoneKind.FOLLOW_UP
@@ -388,8 +386,8 @@ def _spec(item: object, where: str, settings: Mapping[str, int], *, follow_up: b
     only_if = spec.get("only_if")
     if only_if is not None and only_if not in FLAGS:
         raise InvalidInput(f"{where}.only_if: {only_if!r} is not one of {', '.join(FLAGS)}", field=where)
-    title = _text(spec.get("title"), f"{where}.title")
-    text = _text(spec.get("text", ""), f"{where}.text", allow_empty=True)
+    title = need_text(spec.get("title"), f"{where}.title")
+    text = need_text(spec.get("text", ""), f"{where}.text", allow_empty=True)
     for words in (title, text):
         _check_placeholders(words, settings, where)
     translations = _translations(spec, settings, where)
@@ -401,7 +399,7 @@ def _spec(item: object, where: str, settings: Mapping[str, int], *, follow_up: b
         text=text,
         start=_offset(spec.get("start"), f"{where}.start", settings),
         end=_offset(end, f"{where}.end", settings) if end is not None else None,
-        sources=_sources(spec.get("sources"), where),
+        sources=need_sources(spec.get("sources"), where),
         only_if=only_if,
         translations=translations,
     )
@@ -413,8 +411,8 @@ def _translations(spec: Mapping[str, Any], settings: Mapping[str, int], where: s
     out: dict[str, tuple[str, str]] = {}
     languages = {m.group(1) for key in spec if (m := _LANGUAGE_KEY.match(str(key)))}
     for language in sorted(languages):
-        title = _text(spec.get(f"title_{language}"), f"{where}.title_{language}")
-        text = _text(spec.get(f"text_{language}"), f"{where}.text_{language}", allow_empty=not spec.get("text"))
+        title = need_text(spec.get(f"title_{language}"), f"{where}.title_{language}")
+        text = need_text(spec.get(f"text_{language}"), f"{where}.text_{language}", allow_empty=not spec.get("text"))
         for words in (title, text):
             _check_placeholders(words, settings, where)
         out[language] = (title, text)
@@ -422,7 +420,7 @@ def _translations(spec: Mapping[str, Any], settings: Mapping[str, int], where: s
 
 
 def _offset(value: object, where: str, settings: Mapping[str, int]) -> Offset:
-    spec = _mapping(value, where)
+    spec = need_mapping(value, where)
     if len(spec) != 1:
         raise InvalidInput(f"{where}: needs exactly one of {', '.join(UNITS)}", field=where)
     ((unit, amount),) = spec.items()
@@ -441,27 +439,3 @@ def _check_placeholders(text: str, settings: Mapping[str, int], where: str) -> N
         text.format_map(_words(settings))
     except (KeyError, ValueError, IndexError) as exc:
         raise InvalidInput(f"{where}: braces name no setting ({exc})", field=where) from None
-
-
-def _mapping(value: object, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise InvalidInput(f"{where}: needs a mapping", field=where)
-    return value
-
-
-def _list(value: object, where: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise InvalidInput(f"{where}: needs a list", field=where)
-    return value
-
-
-def _text(value: object, where: str, *, allow_empty: bool = False) -> str:
-    if not isinstance(value, str) or (not allow_empty and not value.strip()):
-        raise InvalidInput(f"{where}: needs a non-empty text", field=where)
-    return " ".join(value.split())
-
-
-def _sources(value: object, where: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        raise InvalidInput(f"{where}: cites no source (needs a list of source ids)", field=f"{where}.sources")
-    return tuple(value)

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
+from mildpath.domain.catalog import by_id
+
 
 class Status(StrEnum):
     COMPLETED = "completed"
@@ -79,10 +81,7 @@ class SchedulePlan:
     source: str
 
     def timepoint(self, timepoint_id: str) -> Timepoint:
-        for tp in self.timepoints:
-            if tp.id == timepoint_id:
-                return tp
-        raise KeyError(timepoint_id)
+        return by_id(self.timepoints, timepoint_id)
 
 
 @dataclass(frozen=True)

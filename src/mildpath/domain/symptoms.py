@@ -46,6 +46,7 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mildpath.domain.catalog import by_id
 from mildpath.domain.errors import InvalidInput
 
 Level = Literal["emergency", "same_day", "review"]
@@ -145,10 +146,7 @@ class SymptomVocabulary(BaseModel):
         return self
 
     def rule(self, rule_id: str) -> SymptomRule:
-        for item in self.rules:
-            if item.id == rule_id:
-                return item
-        raise KeyError(rule_id)
+        return by_id(self.rules, rule_id)
 
     def all_sources(self) -> tuple[str, ...]:
         ids = [*self.sources, *self.unclassified_sources, *(s for r in self.rules for s in r.sources)]

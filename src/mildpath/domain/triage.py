@@ -48,6 +48,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, ClassVar, Final, Protocol
 
+from mildpath.domain.catalog import by_id, in_language, need_mapping, need_sources, need_text
 from mildpath.domain.diary import (
     BOOLEAN_FIELDS,
     NUMBER_FIELDS,
@@ -429,7 +430,7 @@ class Statement:
     text_es: str = ""
 
     def in_language(self, language: str) -> str:
-        return self.text_es if language == "es" and self.text_es else self.text
+        return in_language(language, self.text, self.text_es)
 
 
 @dataclass(frozen=True)
@@ -455,10 +456,7 @@ class TriageRules:
         return replace(self, thresholds={**self.thresholds, **overrides})
 
     def rule(self, rule_id: str) -> TriageRule:
-        for item in self.rules:
-            if item.id == rule_id:
-                return item
-        raise KeyError(rule_id)
+        return by_id(self.rules, rule_id)
 
 
 def make_triage_rules(data: Mapping[str, Any]) -> TriageRules:
@@ -477,29 +475,29 @@ def make_triage_rules(data: Mapping[str, Any]) -> TriageRules:
     """
     thresholds: dict[str, float] = {}
     threshold_sources: dict[str, tuple[str, ...]] = {}
-    raw_thresholds = _mapping(data.get("thresholds", {}), "thresholds")
+    raw_thresholds = need_mapping(data.get("thresholds", {}), "thresholds")
     for name, spec in raw_thresholds.items():
         where = f"thresholds.{name}"
-        spec_map = _mapping(spec, where)
+        spec_map = need_mapping(spec, where)
         value = spec_map.get("value")
         _check_threshold(str(name), value)
         thresholds[str(name)] = value  # type: ignore[assignment]
-        threshold_sources[str(name)] = _source_ids(spec_map.get("sources"), where)
+        threshold_sources[str(name)] = need_sources(spec_map.get("sources"), where, tuples=True)
     advice: dict[TriageLevel, Statement] = {}
-    for level_name, spec in _mapping(data.get("advice"), "advice").items():
+    for level_name, spec in need_mapping(data.get("advice"), "advice").items():
         level = _level(level_name, f"advice.{level_name}")
-        spec_map = _mapping(spec, f"advice.{level_name}")
+        spec_map = need_mapping(spec, f"advice.{level_name}")
         advice[level] = Statement(
             level,
-            _text(spec_map.get("text"), f"advice.{level_name}.text"),
-            _source_ids(spec_map.get("sources"), f"advice.{level_name}"),
+            need_text(spec_map.get("text"), f"advice.{level_name}.text"),
+            need_sources(spec_map.get("sources"), f"advice.{level_name}", tuples=True),
             _optional_text(spec_map.get("text_es"), f"advice.{level_name}.text_es"),
         )
-    fallback = _mapping(data.get("no_warning_sign"), "no_warning_sign")
+    fallback = need_mapping(data.get("no_warning_sign"), "no_warning_sign")
     no_warning_sign = Statement(
         _level(fallback.get("level"), "no_warning_sign.level"),
-        _text(fallback.get("reason"), "no_warning_sign.reason"),
-        _source_ids(fallback.get("sources"), "no_warning_sign"),
+        need_text(fallback.get("reason"), "no_warning_sign.reason"),
+        need_sources(fallback.get("sources"), "no_warning_sign", tuples=True),
         _optional_text(fallback.get("reason_es"), "no_warning_sign.reason_es"),
     )
     raw_rules = data.get("rules")
@@ -507,7 +505,7 @@ def make_triage_rules(data: Mapping[str, Any]) -> TriageRules:
         raise InvalidInput("rules: needs a non-empty list", field="rules")
     rules = tuple(_rule(item, f"rules[{i}]") for i, item in enumerate(raw_rules))
     return TriageRules(
-        version=_text(data.get("version"), "version"),
+        version=need_text(data.get("version"), "version"),
         thresholds=thresholds,
         rules=rules,
         advice=advice,
@@ -517,33 +515,21 @@ def make_triage_rules(data: Mapping[str, Any]) -> TriageRules:
 
 
 def _rule(item: object, where: str) -> TriageRule:
-    spec = _mapping(item, where)
-    rule_id = _text(spec.get("id"), f"{where}.id")
+    spec = need_mapping(item, where)
+    rule_id = need_text(spec.get("id"), f"{where}.id")
     where = f"rules[{rule_id}]"
     return TriageRule(
         id=rule_id,
         level=_level(spec.get("level"), f"{where}.level"),
-        reason=_text(spec.get("reason"), f"{where}.reason"),
-        sources=_source_ids(spec.get("sources"), where),
+        reason=need_text(spec.get("reason"), f"{where}.reason"),
+        sources=need_sources(spec.get("sources"), where, tuples=True),
         when=parse_condition(spec.get("when"), f"{where}.when"),
         reason_es=_optional_text(spec.get("reason_es"), f"{where}.reason_es"),
     )
 
 
-def _mapping(value: object, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise InvalidInput(f"{where}: needs a mapping", field=where)
-    return value
-
-
-def _text(value: object, where: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"{where}: needs a non-empty text", field=where)
-    return " ".join(value.split())
-
-
 def _optional_text(value: object, where: str) -> str:
-    return "" if value is None else _text(value, where)
+    return "" if value is None else need_text(value, where)
 
 
 def _level(value: object, where: str) -> TriageLevel:
@@ -552,12 +538,6 @@ def _level(value: object, where: str) -> TriageLevel:
     except ValueError:
         levels = ", ".join(level.value for level in TriageLevel)
         raise InvalidInput(f"{where}: {value!r} is not a level ({levels})", field=where) from None
-
-
-def _source_ids(value: object, where: str) -> tuple[str, ...]:
-    if not isinstance(value, list | tuple) or not value or not all(isinstance(v, str) for v in value):
-        raise InvalidInput(f"{where}: cites no source (needs a list of source ids)", field=f"{where}.sources")
-    return tuple(value)
 
 
 def _check_threshold(name: str, value: object) -> None:
@@ -711,7 +691,7 @@ def classify(
 
 
 def _reason_text(rule: TriageRule, language: str) -> str:
-    return rule.reason_es if language == "es" and rule.reason_es else rule.reason
+    return in_language(language, rule.reason, rule.reason_es)
 
 
 def _text_findings(

@@ -67,7 +67,7 @@ from mildpath.domain.conditions import (
     Since,
     Tri,
     Window,
-    walk,
+    selections,
 )
 from mildpath.domain.conditions import Any as AnyOf
 from mildpath.domain.criteria import CriteriaSet, Role
@@ -298,7 +298,7 @@ def compile_screen(criteria_set: CriteriaSet, as_of: dt.date, dialect: str = "du
     for name in value_sets_used(criteria_set):
         for system, code in sorted(vs[name].codes):
             rows.append((name, system, code))
-    selects = [s for c in criteria_set.criteria for s in _all_selects(c.rule)]
+    selects = [s for c in criteria_set.criteria for s in selections(c.rule)]
     types = _resource_types(selects)
     return CompiledScreen(
         criteria_set=criteria_set,
@@ -313,14 +313,6 @@ def compile_screen(criteria_set: CriteriaSet, as_of: dt.date, dialect: str = "du
         final=compiler.final(),
         criteria=tuple(criteria),
     )
-
-
-def _all_selects(node: Node) -> Iterator[Select]:
-    for n in walk(node):
-        if isinstance(n, Present | Compare | Since):
-            yield n.select
-        if isinstance(n, Present) and n.after is not None:
-            yield n.after
 
 
 def _resource_types(selects: Sequence[Select]) -> tuple[str, ...]:
@@ -923,7 +915,7 @@ class _RuleCompiler:
             if crit.role is not Role.EXCLUSION:
                 continue
             # An exclusion without a rule (a question for the clinician) reads no record: never assessed.
-            selects = list(dict.fromkeys(_all_selects(crit.rule))) if crit.rule is not None else []
+            selects = list(dict.fromkeys(selections(crit.rule))) if crit.rule is not None else []
             test = " OR ".join(self.selected(s) for s in selects) or "FALSE"
             columns.append(f"count_if({test}) > 0 AS {crit.status[:-2]}_a")
         body = ", ".join(columns) if columns else "TRUE AS any_a"

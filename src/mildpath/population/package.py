@@ -90,6 +90,18 @@ def _header(compiled: CompiledScreen, engine: str, usage: list[str]) -> list[str
     return lines + [f"-- {u}" for u in usage] + [""]
 
 
+def _tables(
+    compiled: CompiledScreen, views: list[PackagedView], d: Dialect, engine: str, facts: str, create: str
+) -> list[str]:
+    """Sections 3 and 4 of a script: the views compiled for ``engine``, then the screen's facts (and, on DuckDB,
+    its criteria), each table made by ``{create} <name> AS <query>;``."""
+    out = [f"-- 3. The views (SQL on FHIR v2, views/*.json) compiled for {engine}."]
+    out += [f"{create} {v.table} AS {compile_view(v.view, dialect=d).sql('mp_lines')};" for v in views if v.table]
+    out += ["", f"-- 4. {facts} (mildpath.population.compile)."]
+    out += [f"{create} {name} AS {sql};" for name, sql in compiled.tables]
+    return [*out, ""]
+
+
 def duckdb_script(compiled: CompiledScreen, views: list[PackagedView]) -> str:
     """The DuckDB script: variables ``export_dir`` (required) and ``package_dir`` (default ``.``)."""
     d = dialect_named("duckdb")
@@ -113,16 +125,7 @@ def duckdb_script(compiled: CompiledScreen, views: list[PackagedView]) -> str:
         f"FROM read_csv({csv_path}, header=true, all_varchar=true);"
     )
     out.append("")
-    out.append("-- 3. The views (SQL on FHIR v2, views/*.json) compiled for DuckDB.")
-    for view in views:
-        if view.table:
-            sql = compile_view(view.view, dialect=d).sql("mp_lines")
-            out.append(f"CREATE OR REPLACE TEMP TABLE {view.table} AS {sql};")
-    out.append("")
-    out.append("-- 4. The facts and the criteria (mildpath.population.compile).")
-    for name, sql in compiled.tables:
-        out.append(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql};")
-    out.append("")
+    out += _tables(compiled, views, d, "DuckDB", "The facts and the criteria", "CREATE OR REPLACE TEMP TABLE")
     out.append("-- 5. One row per patient.")
     out.append(_result_query(compiled, d) + ";")
     return "\n".join(out) + "\n"
@@ -148,16 +151,7 @@ def spark_script(compiled: CompiledScreen, views: list[PackagedView]) -> str:
     )
     out.append("CREATE OR REPLACE TEMPORARY VIEW mp_vs AS SELECT valueset AS name, system, code FROM mp_vs_file;")
     out.append("")
-    out.append("-- 3. The views (SQL on FHIR v2, views/*.json) compiled for Spark SQL.")
-    for view in views:
-        if view.table:
-            sql = compile_view(view.view, dialect=d).sql("mp_lines")
-            out.append(f"CACHE TABLE {view.table} AS {sql};")
-    out.append("")
-    out.append("-- 4. The facts (mildpath.population.compile).")
-    for name, sql in compiled.tables:
-        out.append(f"CACHE TABLE {name} AS {sql};")
-    out.append("")
+    out += _tables(compiled, views, d, "Spark SQL", "The facts", "CACHE TABLE")
     out += [
         "-- 5. The criteria, one step at a time: each written as Parquet under ${package_dir}/work/ and read back, so",
         "-- that the next step's plan starts from files (one query with every step inlined, or cached steps, which",

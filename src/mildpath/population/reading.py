@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from mildpath.population.views.source import SourceFile, discover
+from mildpath.population.views.source import SourceFile, SourceStats, discover
 
 _BAD_EXAMPLES_KEPT = 20
 
@@ -48,23 +48,13 @@ class NoProgress:
 
 
 @dataclass
-class ReadStats:
-    """What reading the export found: sizes, files skipped, bad and non-resource lines (file:line)."""
+class ReadStats(SourceStats):
+    """What reading the export found: its sizes and the types read, with what reading skipped (the files read
+    and skipped, bad and non-resource lines: file:line, as a view run counts them)."""
 
     files: int = 0
     export_bytes: int = 0
-    files_read: int = 0
-    bytes_read: int = 0
-    files_skipped: int = 0
     resource_types_read: list[str] = field(default_factory=list)
-    bad_lines: int = 0
-    bad_examples: list[str] = field(default_factory=list)
-    non_resource_lines: int = 0
-
-    def note_bad(self, where: str, count: int = 1) -> None:
-        self.bad_lines += count
-        if len(self.bad_examples) < _BAD_EXAMPLES_KEPT:
-            self.bad_examples.append(where)
 
     def to_json(self) -> dict[str, Any]:
         return {

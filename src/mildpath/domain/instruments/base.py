@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
+from mildpath.domain.catalog import by_id
 from mildpath.domain.errors import InvalidAnswer
 
 #: What a caller may hand in for one item before validation.
@@ -78,16 +79,10 @@ class Instrument:
     source: str
 
     def item(self, item_id: str) -> Item:
-        for item in self.items:
-            if item.id == item_id:
-                return item
-        raise KeyError(item_id)
+        return by_id(self.items, item_id)
 
     def subscale(self, subscale_id: str) -> Subscale:
-        for sub in self.subscales:
-            if sub.id == subscale_id:
-                return sub
-        raise KeyError(subscale_id)
+        return by_id(self.subscales, subscale_id)
 
     def items_of(self, subscale_id: str) -> tuple[Item, ...]:
         return tuple(item for item in self.items if item.subscale == subscale_id)

@@ -9,6 +9,7 @@ and drug hold interval arrives here as plain frozen values built by the content 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -38,6 +39,11 @@ class Choice:
     label: str
     sources: Sources
     warning: str = ""
+
+
+def choice_label(choices: Iterable[Choice], value: str) -> str:
+    """The label of ``value`` among ``choices``; the value itself when it is not one of them."""
+    return next((c.label for c in choices if c.id == value), value)
 
 
 @dataclass(frozen=True)
@@ -182,7 +188,7 @@ class RecordPolicy:
         """The display label of ``value`` in the list ``field`` (``levels``, ``sides`` ...); the value itself if
         it is not in the list."""
         choices: tuple[Choice, ...] = getattr(self, field)
-        return next((c.label for c in choices if c.id == value), value)
+        return choice_label(choices, value)
 
 
 @dataclass(frozen=True)
@@ -208,7 +214,7 @@ class EventPolicy:
     levels: tuple[Choice, ...]
 
     def adverse_event_label(self, type_id: str) -> str:
-        return next((c.label for c in self.adverse_event_types if c.id == type_id), type_id)
+        return choice_label(self.adverse_event_types, type_id)
 
     def reintervention_label(self, type_id: str) -> str:
-        return next((c.label for c in self.reintervention_types if c.id == type_id), type_id)
+        return choice_label(self.reintervention_types, type_id)

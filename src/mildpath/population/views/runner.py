@@ -165,7 +165,8 @@ def write_view(
     return stats
 
 
-def _python_value(value: Any, sql_type: str) -> Any:
+def python_value(value: Any, sql_type: str) -> Any:
+    """A value of a view's row as Python: the JSON columns (and lists of them) parsed, the others as they are."""
     if value is None or not sql_type.startswith("JSON"):
         return value
     if sql_type.endswith("[]"):
@@ -189,7 +190,7 @@ def fetch_rows(
         raise
     types = [c.sql_type for c in compiled.columns]
     names = compiled.column_names
-    return [{n: _python_value(v, t) for n, v, t in zip(names, record, types, strict=True)} for record in records]
+    return [{n: python_value(v, t) for n, v, t in zip(names, record, types, strict=True)} for record in records]
 
 
 def evaluate(

@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-_SCHEMA_FILE = Path(__file__).with_name("fhir_schema.json")
+SCHEMA_FILE = Path(__file__).with_name("fhir_schema.json")  # built by schema_build
 
 # FHIR primitive types and the SQL representation of their values.
 PRIMITIVE_REP = {
@@ -57,7 +57,7 @@ class Element:
 
 @lru_cache(maxsize=1)
 def _table() -> dict[str, Any]:
-    table: dict[str, Any] = json.loads(_SCHEMA_FILE.read_text(encoding="utf-8"))
+    table: dict[str, Any] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
     return table
 
 

@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import json
 import typing
-from pathlib import Path
 from typing import Any
 
-SCHEMA_FILE = Path(__file__).with_name("fhir_schema.json")
+from mildpath.population.views.schema import SCHEMA_FILE
 
 # fhir.resources annotates primitives with a marker class per FHIR primitive type.
 _PRIMITIVE_MARKERS = {

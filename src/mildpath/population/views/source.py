@@ -56,8 +56,9 @@ class SourceStats:
     bad_lines: int = 0
     bad_examples: list[str] = field(default_factory=list)
 
-    def note_bad(self, where: str) -> None:
-        self.bad_lines += 1
+    def note_bad(self, where: str, count: int = 1) -> None:
+        """Count ``count`` unreadable lines at ``where`` (file:line), keeping the first places as examples."""
+        self.bad_lines += count
         if len(self.bad_examples) < _BAD_LINES_KEPT:
             self.bad_examples.append(where)
 

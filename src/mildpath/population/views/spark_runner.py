@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from mildpath.population.views.compiler import CompiledView, compile_view
 from mildpath.population.views.errors import InvalidView, ViewDataError
 from mildpath.population.views.model import ViewDefinition
+from mildpath.population.views.runner import python_value
 from mildpath.population.views.source import SourceStats, discover, select_files
 from mildpath.population.views.sql import ERROR_MARKER
 
@@ -72,14 +73,6 @@ def read_lines(spark: SparkSession, source: Path | str, resource_types: set[str]
     return frame, stats
 
 
-def _python_value(value: Any, sql_type: str) -> Any:
-    if value is None or not sql_type.startswith("JSON"):
-        return value
-    if sql_type.endswith("[]"):
-        return [None if v is None else json.loads(v) for v in value]
-    return json.loads(value)
-
-
 def collect_rows(compiled: CompiledView, frame: DataFrame) -> list[dict[str, Any]]:
     """The rows of a view's frame as dicts in column order (JSON columns parsed), as the DuckDB runner gives."""
     try:
@@ -91,7 +84,7 @@ def collect_rows(compiled: CompiledView, frame: DataFrame) -> list[dict[str, Any
             raise ViewDataError(detail.split(" SQLSTATE")[0].strip()) from None
         raise
     columns = [(c.name, c.sql_type) for c in compiled.columns]
-    return [{name: _python_value(record[i], t) for i, (name, t) in enumerate(columns)} for record in records]
+    return [{name: python_value(record[i], t) for i, (name, t) in enumerate(columns)} for record in records]
 
 
 def evaluate_spark(
