@@ -379,41 +379,6 @@ def _checklist_page(
     )
 
 
-@router.get("/patients/{patient_id}/procedures/{procedure_id}/checklist")
-def checklist_page(
-    request: Request, patient_id: PatientId, procedure_id: RecordId, actor: StaffPatientRecordActor, session: SessionDep
-) -> Response:
-    view = _procedure(session, actor, patient_id, procedure_id)
-    return _checklist_page(request, view, forms.checklist_values(view.checklist))
-
-
-@router.post("/patients/{patient_id}/procedures/{procedure_id}/checklist")
-async def save_checklist(
-    request: Request, patient_id: PatientId, procedure_id: RecordId, actor: StaffPatientRecordForm, session: SessionDep
-) -> Response:
-    pol = load_policies()
-    return await _accept(
-        request,
-        forms.checklist_fields(pol),
-        lambda values: forms.checklist_from_form(values, pol),
-        lambda data: svc.update_checklist(
-            session, actor, patient_id, procedure_id, data, today=clock.today(), now=clock.now()
-        ),
-        _url(patient_id, procedure_id, "checklist") + "?saved=1",
-        lambda values, errors, status: _checklist_page(
-            request, _procedure(session, actor, patient_id, procedure_id), values, errors, status
-        ),
-    )
-
-
-@router.get("/patients/{patient_id}/procedures/{procedure_id}/start")
-def start_page(
-    request: Request, patient_id: PatientId, procedure_id: RecordId, actor: StaffPatientRecordActor, session: SessionDep
-) -> Response:
-    view = _procedure(session, actor, patient_id, procedure_id)
-    return render(request, "procedures/start.html", _context(view, errors=[], reason="", today=clock.today()))
-
-
 @router.post("/patients/{patient_id}/procedures/{procedure_id}/start")
 async def start(
     request: Request, patient_id: PatientId, procedure_id: RecordId, actor: StaffPatientRecordForm, session: SessionDep
@@ -457,15 +422,6 @@ def _record_page(
         _context(view, values=values, errors=errors or [], rp=load_policies().record),
         status_code=status_code,
     )
-
-
-@router.get("/patients/{patient_id}/procedures/{procedure_id}/record")
-def record_page(
-    request: Request, patient_id: PatientId, procedure_id: RecordId, actor: StaffPatientRecordActor, session: SessionDep
-) -> Response:
-    view = _procedure(session, actor, patient_id, procedure_id)
-    values = forms.record_values(view.record, operator=view.operator_name, started_at=view.started_at)
-    return _record_page(request, view, values)
 
 
 @router.post("/patients/{patient_id}/procedures/{procedure_id}/record")
@@ -512,14 +468,6 @@ def _observation_page(
         ),
         status_code=status_code,
     )
-
-
-@router.get("/patients/{patient_id}/procedures/{procedure_id}/observation")
-def observation_page(
-    request: Request, patient_id: PatientId, procedure_id: RecordId, actor: StaffPatientRecordActor, session: SessionDep
-) -> Response:
-    view = _procedure(session, actor, patient_id, procedure_id)
-    return _observation_page(request, view)
 
 
 @router.post("/patients/{patient_id}/procedures/{procedure_id}/discharge")
@@ -608,22 +556,59 @@ def _events_page(
     )
 
 
-@router.get("/patients/{patient_id}/procedures/{procedure_id}/events")
-def events_page(
-    request: Request, patient_id: PatientId, procedure_id: RecordId, actor: StaffPatientRecordActor, session: SessionDep
-) -> Response:
-    view = _procedure(session, actor, patient_id, procedure_id)
-    return _events_page(request, view)
+# ------------------------------------------------------------------------------------------ step pages and forms
+# Each step page is shown the same way (the procedure day read for the staff member, then the step's page), and
+# the forms that add or replace one record of the day (the checklist, an observation, an adverse event, a later
+# intervention) are accepted the same way: one table each, one function registering its routes.
+
+STEP_PAGES: tuple[tuple[str, str, Callable[[Request, svc.ProcedureView], Response]], ...] = (
+    # (step, the route's name, the page showing what is stored)
+    (
+        "checklist",
+        "checklist_page",
+        lambda request, view: _checklist_page(request, view, forms.checklist_values(view.checklist)),
+    ),
+    (
+        "start",
+        "start_page",
+        lambda request, view: render(
+            request, "procedures/start.html", _context(view, errors=[], reason="", today=clock.today())
+        ),
+    ),
+    (
+        "record",
+        "record_page",
+        lambda request, view: _record_page(
+            request, view, forms.record_values(view.record, operator=view.operator_name, started_at=view.started_at)
+        ),
+    ),
+    ("observation", "observation_page", _observation_page),
+    ("events", "events_page", _events_page),
+)
 
 
-# ------------------------------------------------------------------------------------------ sub-record forms
+def _add_step_page_route(step: str, name: str, show: Callable[[Request, svc.ProcedureView], Response]) -> None:
+    def page(
+        request: Request,
+        patient_id: PatientId,
+        procedure_id: RecordId,
+        actor: StaffPatientRecordActor,
+        session: SessionDep,
+    ) -> Response:
+        return show(request, _procedure(session, actor, patient_id, procedure_id))
+
+    router.add_api_route(_url_pattern(step), page, methods=["GET"], name=name)
+
+
+for _page in STEP_PAGES:
+    _add_step_page_route(*_page)
 
 
 @dataclass(frozen=True)
-class _SubRecordForm:
-    """A form adding one record to the procedure day (an observation, an adverse event, a later intervention):
-    posted to ``step``, read by ``parse``, saved by ``save``; saved, it goes back to ``done``; refused, the
-    ``page`` of the step shows it again under its keywords ``shown_as`` (values, errors)."""
+class _StepForm:
+    """A form adding or replacing one record of the procedure day: posted to ``step``, read by ``parse``, saved
+    by ``save``; saved, it goes on to ``done``; refused, the ``page`` of the step shows it again under its keywords
+    ``shown_as`` (values, errors)."""
 
     step: str
     name: str  # the route's name
@@ -635,8 +620,19 @@ class _SubRecordForm:
     shown_as: tuple[str, str] = ("values", "errors")
 
 
-SUB_RECORD_FORMS = (
-    _SubRecordForm(
+STEP_FORMS = (
+    _StepForm(
+        "checklist",
+        "save_checklist",
+        forms.checklist_fields,
+        forms.checklist_from_form,
+        lambda session, actor, patient_id, procedure_id, data: svc.update_checklist(
+            session, actor, patient_id, procedure_id, data, today=clock.today(), now=clock.now()
+        ),
+        "checklist?saved=1",
+        _checklist_page,
+    ),
+    _StepForm(
         "observation",
         "add_observation",
         lambda pol: forms.OBSERVATION_FIELDS,
@@ -647,7 +643,7 @@ SUB_RECORD_FORMS = (
         "observation#discharge",
         _observation_page,
     ),
-    _SubRecordForm(
+    _StepForm(
         "events/adverse",
         "add_adverse_event",
         lambda pol: forms.ADVERSE_FIELDS,
@@ -658,7 +654,7 @@ SUB_RECORD_FORMS = (
         "events",
         _events_page,
     ),
-    _SubRecordForm(
+    _StepForm(
         "events/reintervention",
         "add_reintervention",
         forms.reintervention_fields,
@@ -673,8 +669,8 @@ SUB_RECORD_FORMS = (
 )
 
 
-def _add_sub_record_route(form: _SubRecordForm) -> None:
-    async def add(
+def _add_step_form_route(form: _StepForm) -> None:
+    async def accept(
         request: Request,
         patient_id: PatientId,
         procedure_id: RecordId,
@@ -697,11 +693,11 @@ def _add_sub_record_route(form: _SubRecordForm) -> None:
             ),
         )
 
-    router.add_api_route(_url_pattern(form.step), add, methods=["POST"], name=form.name)
+    router.add_api_route(_url_pattern(form.step), accept, methods=["POST"], name=form.name)
 
 
-for _form_of in SUB_RECORD_FORMS:
-    _add_sub_record_route(_form_of)
+for _form_of in STEP_FORMS:
+    _add_step_form_route(_form_of)
 
 
 # ------------------------------------------------------------------------------------------ documents
