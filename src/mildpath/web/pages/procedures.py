@@ -177,6 +177,8 @@ def _status_of(exc: MildpathError) -> int:
 Parsed = tuple[dict[str, Any], forms.Errors]
 # A refused form shown again: what was typed, the messages, the status.
 ShowAgain = Callable[[forms.FormValues, forms.Errors, int], Response]
+# A step form's record saved: (session, actor, patient id, procedure id, the parsed form).
+Save = Callable[[SessionDep, Any, int, int, dict[str, Any]], object]
 
 
 def _as_typed(values: forms.FormValues) -> Parsed:
@@ -614,10 +616,17 @@ class _StepForm:
     name: str  # the route's name
     fields: Callable[[ProcedurePolicies], list[str]]
     parse: Callable[[forms.FormValues, ProcedurePolicies], Parsed]
-    save: Callable[[SessionDep, Any, int, int, dict[str, Any]], object]
+    save: Save
     done: str
     page: Callable[..., Response]
     shown_as: tuple[str, str] = ("values", "errors")
+
+
+def _today_and_now(service: Callable[..., object]) -> Save:
+    """A service saving a step's record that takes the clinic's day and the time, called with today and now."""
+    return lambda session, actor, patient_id, procedure_id, data: service(
+        session, actor, patient_id, procedure_id, data, today=clock.today(), now=clock.now()
+    )
 
 
 STEP_FORMS = (
@@ -626,9 +635,7 @@ STEP_FORMS = (
         "save_checklist",
         forms.checklist_fields,
         forms.checklist_from_form,
-        lambda session, actor, patient_id, procedure_id, data: svc.update_checklist(
-            session, actor, patient_id, procedure_id, data, today=clock.today(), now=clock.now()
-        ),
+        _today_and_now(svc.update_checklist),
         "checklist?saved=1",
         _checklist_page,
     ),
@@ -648,9 +655,7 @@ STEP_FORMS = (
         "add_adverse_event",
         lambda pol: forms.ADVERSE_FIELDS,
         lambda values, pol: forms.adverse_event_from_form(values),
-        lambda session, actor, patient_id, procedure_id, data: svc.record_adverse_event(
-            session, actor, patient_id, procedure_id, data, today=clock.today(), now=clock.now()
-        ),
+        _today_and_now(svc.record_adverse_event),
         "events",
         _events_page,
     ),
@@ -659,9 +664,7 @@ STEP_FORMS = (
         "add_reintervention",
         forms.reintervention_fields,
         forms.reintervention_from_form,
-        lambda session, actor, patient_id, procedure_id, data: svc.record_reintervention(
-            session, actor, patient_id, procedure_id, data, today=clock.today(), now=clock.now()
-        ),
+        _today_and_now(svc.record_reintervention),
         "events",
         _events_page,
         ("r_values", "r_errors"),
