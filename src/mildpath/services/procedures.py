@@ -23,10 +23,10 @@ which the issue asks to be audited with the override (it is the justification of
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
@@ -81,6 +81,9 @@ from mildpath.store import users as users_store
 from mildpath.store.models import Patient
 
 M = TypeVar("M", bound=BaseModel)
+E = TypeVar("E", AdverseEvent, Reintervention)  # an event kept against a procedure (``_EventKind``)
+ER = TypeVar("ER", store.AdverseEventRow, store.ReinterventionRow)
+EV = TypeVar("EV", "AdverseEventView", "ReinterventionView")
 
 # Input guards (not clinical rules): free text up to 2,000 characters, lists up to 50 entries, numbers below
 # ten million. Everything larger is a typing or client error, refused naming the field before anything is saved.
@@ -289,9 +292,11 @@ class ProcedureSummary:
     overnight_reason: str
 
 
-@dataclass(frozen=True)
-class TodayRow:
-    """One line of the day's list: who, status, how many required checklist items are still open."""
+class TodayRow(BaseModel):
+    """One line of the day's list: who, status, how many required checklist items are still open (also the
+    API's answer, ``TodayRowPublic``)."""
+
+    model_config = ConfigDict(frozen=True)
 
     procedure_id: int
     patient_id: int
@@ -928,6 +933,94 @@ def _store_outcome(
 # ------------------------------------------------------------------------------------------ events
 
 
+@dataclass(frozen=True)
+class _EventKind(Generic[E, ER, EV]):
+    """A record kept against a procedure after it started (an adverse event, a later intervention): how it is
+    read (``model``, named ``what`` in errors), in which states of the procedure it may be recorded (``doing``
+    names the change in the refusal), the domain's check, the columns stored besides the procedure, the patient,
+    who entered it and when, and its audit row and view."""
+
+    model: type[E]
+    what: str
+    statuses: tuple[str, ...]
+    doing: str
+    validate: Callable[..., None]  # (item, *, procedure_date, today, policy) -> None, raises InvalidRecord
+    columns: Callable[[Session, Actor, E], dict[str, Any]]
+    add: Callable[..., ER]  # store.add_*(session, *, procedure_id, patient_id, entered_by, now, **columns)
+    action: str
+    record_type: str
+    view: Callable[[ER], EV]
+
+
+def _record_event(
+    kind: _EventKind[E, ER, EV],
+    session: Session,
+    actor: Actor,
+    patient_id: int,
+    procedure_id: int,
+    data: E | Mapping[str, Any],
+    *,
+    today: date,
+    now: datetime,
+) -> EV:
+    """The one way an event is recorded: check access, load the procedure, validate, add the row, audit,
+    return its view."""
+    require_staff(actor)
+    row, patient = procedure_for(session, actor, patient_id, procedure_id)
+    item = _parse(kind.model, data, kind.what)
+    _require_status(row, kind.statuses, kind.doing)
+    kind.validate(item, procedure_date=row.scheduled_date, today=today, policy=load_policies().events)
+    saved = kind.add(
+        session,
+        procedure_id=row.id,
+        patient_id=patient.id,
+        **kind.columns(session, actor, item),
+        entered_by=actor.user_id,
+        now=now,
+    )
+    record(session, actor, kind.action, kind.record_type, saved.id, patient.id)
+    return kind.view(saved)
+
+
+_ADVERSE_EVENT = _EventKind(
+    model=AdverseEvent,
+    what="adverse event",
+    statuses=("in_progress", "completed"),
+    doing="record an adverse event",
+    validate=validate_adverse_event,
+    columns=lambda session, actor, event: {
+        "type": event.type.value,
+        "onset": event.onset,
+        "severity": event.severity.value,
+        "serious": event.serious,
+        "outcome": event.outcome.value,
+        "description": event.description.strip(),
+        "recorded_by": event.recorded_by.strip() or _actor_name(session, actor),
+    },
+    add=store.add_adverse_event,
+    action="procedure.adverse_event_add",
+    record_type="AdverseEvent",
+    view=event_view,
+)
+_REINTERVENTION = _EventKind(
+    model=Reintervention,
+    what="reintervention",
+    statuses=("completed",),
+    doing="record a reintervention",
+    validate=validate_reintervention,
+    columns=lambda session, actor, item: {
+        "type": item.type.value,
+        "performed_on": item.performed_on,
+        "levels": list(item.levels),
+        "note": item.note.strip(),
+    },
+    add=store.add_reintervention,
+    action="procedure.reintervention_add",
+    record_type="Reintervention",
+    view=reintervention_view,
+)
+
+
 def record_adverse_event(
     session: Session,
     actor: Actor,
@@ -940,27 +1033,7 @@ def record_adverse_event(
 ) -> AdverseEventView:
     """Record an adverse event against a procedure that has started (staff). The onset lies between the
     procedure date and ``today``; an ED visit or readmission only within 30 days (content)."""
-    require_staff(actor)
-    row, patient = procedure_for(session, actor, patient_id, procedure_id)
-    event = _parse(AdverseEvent, data, "adverse event")
-    _require_status(row, ("in_progress", "completed"), "record an adverse event")
-    validate_adverse_event(event, procedure_date=row.scheduled_date, today=today, policy=load_policies().events)
-    saved = store.add_adverse_event(
-        session,
-        procedure_id=row.id,
-        patient_id=patient.id,
-        type=event.type.value,
-        onset=event.onset,
-        severity=event.severity.value,
-        serious=event.serious,
-        outcome=event.outcome.value,
-        description=event.description.strip(),
-        recorded_by=event.recorded_by.strip() or _actor_name(session, actor),
-        entered_by=actor.user_id,
-        now=now,
-    )
-    record(session, actor, "procedure.adverse_event_add", "AdverseEvent", saved.id, patient.id)
-    return event_view(saved)
+    return _record_event(_ADVERSE_EVENT, session, actor, patient_id, procedure_id, data, today=today, now=now)
 
 
 def record_reintervention(
@@ -975,24 +1048,7 @@ def record_reintervention(
 ) -> ReinterventionView:
     """Record a later intervention after a completed procedure (staff): after the procedure date, not after
     ``today``, known levels only."""
-    require_staff(actor)
-    row, patient = procedure_for(session, actor, patient_id, procedure_id)
-    item = _parse(Reintervention, data, "reintervention")
-    _require_status(row, ("completed",), "record a reintervention")
-    validate_reintervention(item, procedure_date=row.scheduled_date, today=today, policy=load_policies().events)
-    saved = store.add_reintervention(
-        session,
-        procedure_id=row.id,
-        patient_id=patient.id,
-        type=item.type.value,
-        performed_on=item.performed_on,
-        levels=list(item.levels),
-        note=item.note.strip(),
-        entered_by=actor.user_id,
-        now=now,
-    )
-    record(session, actor, "procedure.reintervention_add", "Reintervention", saved.id, patient.id)
-    return reintervention_view(saved)
+    return _record_event(_REINTERVENTION, session, actor, patient_id, procedure_id, data, today=today, now=now)
 
 
 # ------------------------------------------------------------------------------------------ reads

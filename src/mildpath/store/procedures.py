@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from mildpath.store import users as users_store
 from mildpath.store.base import Base, JSONType, UTCDateTime, utcnow
 from mildpath.store.models import Clinic, Patient, User
 
@@ -199,13 +200,8 @@ def procedures_on(
     return [(proc, patient) for proc, patient in session.execute(stmt).all()]
 
 
-def user_names(session: Session, *, user_ids: Sequence[int | None]) -> dict[int, str]:
-    """Display names (or e-mail) of the given users, by id, in one query."""
-    wanted = sorted({i for i in user_ids if i is not None})
-    if not wanted:
-        return {}
-    rows = session.execute(select(User.id, User.display_name, User.email).where(User.id.in_(wanted))).all()
-    return {uid: name or email for uid, name, email in rows}
+# Display names (or e-mail) of the given users, by id, in one query: the users store's own function.
+user_names = users_store.display_names
 
 
 def active_clinicians(session: Session, *, clinic_id: int) -> list[tuple[int, str]]:

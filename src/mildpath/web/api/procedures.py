@@ -9,10 +9,14 @@ download their discharge instructions; the rest is staff-only.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import GenericAlias
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 
 from mildpath.domain.procedure import (
     AdverseEvent,
@@ -37,10 +41,8 @@ from mildpath.web.api.procedures_schemas import (
     ReinterventionPublic,
     StartRequest,
     TodayRowPublic,
-    adverse_event_public,
     from_view,
     problem_public,
-    reintervention_public,
     summary_public,
     today_public,
 )
@@ -219,48 +221,79 @@ def overnight(
     return from_view(view)
 
 
-@router.get(BASE + "/adverse-events", response_model=list[AdverseEventPublic])
-def list_adverse_events(
-    patient_id: PatientId, procedure_id: RecordId, actor: StaffPatientRecordActor, session: SessionDep
-) -> list[AdverseEventPublic]:
-    view = svc.get_procedure(session, actor, patient_id, procedure_id, today=clock.today())
-    return [adverse_event_public(e) for e in view.adverse_events]
+@dataclass(frozen=True)
+class _SubRecord:
+    """One kind of record kept against a procedure, listed and added the same way: ``GET`` and ``POST`` on
+    ``BASE + path`` (routes ``list_<plural>`` and ``add_<singular>``)."""
+
+    path: str
+    singular: str
+    plural: str
+    body: type[BaseModel]  # the request body: the domain's own model
+    public: type[BaseModel]  # the answer: the service's read model
+    of: Callable[[svc.ProcedureView], Sequence[svc.AdverseEventView | svc.ReinterventionView]]
+    record: Callable[..., svc.AdverseEventView | svc.ReinterventionView]
 
 
-@router.post(BASE + "/adverse-events", response_model=AdverseEventPublic, status_code=201)
-def add_adverse_event(
-    patient_id: PatientId,
-    procedure_id: RecordId,
-    body: AdverseEvent,
-    actor: StaffPatientRecordActor,
-    session: SessionDep,
-) -> AdverseEventPublic:
-    saved = svc.record_adverse_event(
-        session, actor, patient_id, procedure_id, body, today=clock.today(), now=clock.now()
+SUB_RECORDS = (
+    _SubRecord(
+        "/adverse-events",
+        "adverse_event",
+        "adverse_events",
+        AdverseEvent,
+        AdverseEventPublic,
+        lambda view: view.adverse_events,
+        svc.record_adverse_event,
+    ),
+    _SubRecord(
+        "/reinterventions",
+        "reintervention",
+        "reinterventions",
+        Reintervention,
+        ReinterventionPublic,
+        lambda view: view.reinterventions,
+        svc.record_reintervention,
+    ),
+)
+
+
+def _add_sub_record_routes(sub: _SubRecord) -> None:
+    def listed(
+        patient_id: PatientId, procedure_id: RecordId, actor: StaffPatientRecordActor, session: SessionDep
+    ) -> list[BaseModel]:
+        view = svc.get_procedure(session, actor, patient_id, procedure_id, today=clock.today())
+        return [item.public() for item in sub.of(view)]
+
+    def add(
+        patient_id: PatientId,
+        procedure_id: RecordId,
+        body: BaseModel,
+        actor: StaffPatientRecordActor,
+        session: SessionDep,
+    ) -> BaseModel:
+        saved = sub.record(session, actor, patient_id, procedure_id, body, today=clock.today(), now=clock.now())
+        return saved.public()
+
+    add.__annotations__["body"] = sub.body  # a real class, so that FastAPI reads (and documents) it as the body
+    router.add_api_route(
+        BASE + sub.path,
+        listed,
+        methods=["GET"],
+        name=f"list_{sub.plural}",
+        response_model=GenericAlias(list, (sub.public,)),
     )
-    return adverse_event_public(saved)
-
-
-@router.get(BASE + "/reinterventions", response_model=list[ReinterventionPublic])
-def list_reinterventions(
-    patient_id: PatientId, procedure_id: RecordId, actor: StaffPatientRecordActor, session: SessionDep
-) -> list[ReinterventionPublic]:
-    view = svc.get_procedure(session, actor, patient_id, procedure_id, today=clock.today())
-    return [reintervention_public(r) for r in view.reinterventions]
-
-
-@router.post(BASE + "/reinterventions", response_model=ReinterventionPublic, status_code=201)
-def add_reintervention(
-    patient_id: PatientId,
-    procedure_id: RecordId,
-    body: Reintervention,
-    actor: StaffPatientRecordActor,
-    session: SessionDep,
-) -> ReinterventionPublic:
-    saved = svc.record_reintervention(
-        session, actor, patient_id, procedure_id, body, today=clock.today(), now=clock.now()
+    router.add_api_route(
+        BASE + sub.path,
+        add,
+        methods=["POST"],
+        name=f"add_{sub.singular}",
+        response_model=sub.public,
+        status_code=201,
     )
-    return reintervention_public(saved)
+
+
+for _sub in SUB_RECORDS:
+    _add_sub_record_routes(_sub)
 
 
 @router.get(BASE + "/discharge-instructions", response_class=Response)

@@ -163,17 +163,9 @@ class ProcedureSummaryPublic(BaseModel):
     overnight_reason: str
 
 
-class TodayRowPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    procedure_id: int
-    patient_id: int
-    patient_name: str
-    mrn: str
-    status: str
-    operator_name: str
-    open_required: int
-    discharge_kind: str | None
+# The service's row of the day's list, as the API names it (no docstring: the schema's description stays empty).
+class TodayRowPublic(TodayRow):
+    pass
 
 
 def problem_public(p: Problem) -> ProblemPublic:
@@ -243,4 +235,4 @@ def summary_public(s: ProcedureSummary) -> ProcedureSummaryPublic:
 
 
 def today_public(r: TodayRow) -> TodayRowPublic:
-    return TodayRowPublic.model_validate(r)
+    return TodayRowPublic.model_validate(r.model_dump())

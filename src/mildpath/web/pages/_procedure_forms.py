@@ -108,6 +108,13 @@ def _tri(values: FormValues, name: str, field: str, errors: Errors) -> bool | No
     return None
 
 
+def _required(value: object, field: str, message: str, errors: Errors) -> None:
+    """Name a required ``field`` left blank (``value`` None) with ``message``, unless it is already named as
+    unreadable."""
+    if value is None and not any(e["field"] == field for e in errors):
+        errors.append({"field": field, "message": message})
+
+
 def _yes_no(value: bool | None) -> str:
     return "" if value is None else ("yes" if value else "no")
 
@@ -248,8 +255,7 @@ def record_from_form(values: FormValues, day: date, policies: ProcedurePolicies)
     rp = policies.record
     errors: Errors = []
     start = at_time(values, "start_time", "start", day, errors)
-    if start is None and not any(e["field"] == "start" for e in errors):
-        errors.append({"field": "start", "message": "the start time is required"})
+    _required(start, "start", "the start time is required", errors)
     levels = [
         {"level": c.id, "side": values.get(f"side_{c.id}", "")} for c in rp.levels if _checked(values, f"level_{c.id}")
     ]
@@ -341,8 +347,7 @@ def observation_from_form(values: FormValues, day: date) -> tuple[dict[str, Any]
     """The observation JSON of a submitted observation form (taken on ``day``), and unreadable fields."""
     errors: Errors = []
     at = at_time(values, "at_time", "at", day, errors)
-    if at is None and not any(e["field"] == "at" for e in errors):
-        errors.append({"field": "at", "message": "the time of the observation is required"})
+    _required(at, "at", "the time of the observation is required", errors)
     vitals: dict[str, Any] = {
         name: _int(values, name, f"vitals.{name}", errors)
         for name in ("heart_rate", "systolic_bp", "diastolic_bp", "respiratory_rate", "spo2")
@@ -407,6 +412,28 @@ def observation_row(entry: ObservationEntry) -> dict[str, Any]:
     }
 
 
+# ------------------------------------------------------------------------------------------ discharge, overnight
+
+
+def discharge_from_form(values: FormValues, day: date) -> tuple[dict[str, Any], Errors]:
+    """The discharge time (HH:MM on ``day``) and the readiness answers of a submitted discharge form."""
+    errors: Errors = []
+    at = at_datetime(values, "discharge_time", "at", day, errors)
+    readiness = {
+        "escort_present": values.get("escort_present") == "1",
+        "escort_name": values.get("escort_name", ""),
+        "written_instructions_given": values.get("instructions_given") == "1",
+    }
+    return {"at": at, "readiness": readiness}, errors
+
+
+def overnight_from_form(values: FormValues, day: date) -> tuple[dict[str, Any], Errors]:
+    """The time from when (HH:MM on ``day``) and the reason of a submitted overnight-stay form."""
+    errors: Errors = []
+    at = at_datetime(values, "overnight_time", "at", day, errors)
+    return {"at": at, "reason": values.get("overnight_reason", "")}, errors
+
+
 # ------------------------------------------------------------------------------------------ events
 
 
@@ -416,8 +443,7 @@ ADVERSE_FIELDS = ["type", "onset", "severity", "serious", "outcome", "descriptio
 def adverse_event_from_form(values: FormValues) -> tuple[dict[str, Any], Errors]:
     errors: Errors = []
     onset = _date(values, "onset", "onset", errors)
-    if onset is None and not errors:
-        errors.append({"field": "onset", "message": "the onset date is required"})
+    _required(onset, "onset", "the onset date is required", errors)
     return {
         "type": values.get("type", ""),
         "onset": onset,
@@ -435,8 +461,7 @@ def reintervention_fields(policies: ProcedurePolicies) -> list[str]:
 def reintervention_from_form(values: FormValues, policies: ProcedurePolicies) -> tuple[dict[str, Any], Errors]:
     errors: Errors = []
     performed = _date(values, "r_performed_on", "performed_on", errors)
-    if performed is None and not errors:
-        errors.append({"field": "performed_on", "message": "the date is required"})
+    _required(performed, "performed_on", "the date is required", errors)
     return {
         "type": values.get("r_type", ""),
         "performed_on": performed,

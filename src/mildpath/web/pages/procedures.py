@@ -14,6 +14,7 @@ with their own Content-Security-Policy: no script at all, and the document's emb
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -24,7 +25,7 @@ from mildpath.content.procedure import patient_texts
 from mildpath.content.procedure import policies as load_policies
 from mildpath.domain.errors import Conflict, InvalidInput, MildpathError, RuleViolation
 from mildpath.domain.inputs import check_text
-from mildpath.domain.procedure import ChecklistItemId
+from mildpath.domain.procedure import ChecklistItemId, ProcedurePolicies
 from mildpath.services import clock
 from mildpath.services import procedure_exports as exports
 from mildpath.services import procedures as svc
@@ -89,6 +90,11 @@ ITEM_SECTIONS = {
 
 def _url(patient_id: int, procedure_id: int, step: str = "") -> str:
     return f"/patients/{patient_id}/procedures/{procedure_id}" + (f"/{step}" if step else "")
+
+
+def _url_pattern(step: str) -> str:
+    """The route path of a step page (``_url`` with the path parameters)."""
+    return "/patients/{patient_id}/procedures/{procedure_id}/" + step
 
 
 def _steps(view: svc.ProcedureView) -> list[dict[str, str]]:
@@ -168,25 +174,53 @@ def _status_of(exc: MildpathError) -> int:
     return 409 if isinstance(exc, Conflict | RuleViolation) else 422
 
 
-def _accept(
-    parsed: tuple[dict[str, Any], forms.Errors], save: Callable[[dict[str, Any]], object], done: str
-) -> Response | tuple[forms.Errors, int]:
-    """The one way a procedure form is accepted: a form that reads (``parsed``: the data and the fields it could
-    not read) is saved by ``save`` and answered with a redirect to ``done``; otherwise the errors to show again
-    with their status (422 for the form's own errors, the service's status for its refusals)."""
-    data, errors = parsed
-    if errors:
-        return errors, 422
-    try:
-        save(data)
-    except (InvalidInput, Conflict) as exc:
-        return _errors(exc), _status_of(exc)
-    return redirect(done)
+Parsed = tuple[dict[str, Any], forms.Errors]
+# A refused form shown again: what was typed, the messages, the status.
+ShowAgain = Callable[[forms.FormValues, forms.Errors, int], Response]
+# A step form's record saved: (session, actor, patient id, procedure id, the parsed form).
+Save = Callable[[SessionDep, Any, int, int, dict[str, Any]], object]
+
+
+def _as_typed(values: forms.FormValues) -> Parsed:
+    """A form whose values go to the service as they are (the service names what it refuses)."""
+    return dict(values), []
+
+
+async def _accept(
+    request: Request,
+    names: list[str],
+    parse: Callable[[forms.FormValues], Parsed],
+    save: Callable[[dict[str, Any]], Any],
+    done: str | Callable[[Any], str],
+    show_again: ShowAgain,
+    refusals: tuple[type[MildpathError], ...] = (InvalidInput, Conflict),
+) -> Response:
+    """The one way a procedure form is accepted: the submitted ``names`` are read by ``parse`` (the data and the
+    fields it could not read); a form that reads is saved by ``save`` and answered with a redirect to ``done``
+    (a URL, or a function of what ``save`` returned); otherwise ``show_again`` shows the form with what was typed
+    and the errors, with their status (422 for the form's own errors, the service's status for its
+    ``refusals``)."""
+    values = await _form(request, names)
+    data, errors = parse(values)
+    status = 422
+    if not errors:
+        try:
+            saved = save(data)
+        except refusals as exc:
+            errors, status = _errors(exc), _status_of(exc)
+        else:
+            return redirect(done if isinstance(done, str) else done(saved))
+    return show_again(values, errors, status)
 
 
 async def _form(request: Request, names: list[str] | None = None) -> forms.FormValues:
     data: FormData = await request.form()
     return forms.form_values(data, names)
+
+
+def _procedure(session: SessionDep, actor: Any, patient_id: int, procedure_id: int) -> svc.ProcedureView:
+    """The procedure day a step page shows (read, and audited, by the service)."""
+    return svc.get_procedure(session, actor, patient_id, procedure_id, today=clock.today())
 
 
 def _document(content: bytes, *, pdf: bool, filename: str) -> Response:
@@ -249,25 +283,33 @@ def procedures_tab(request: Request, patient_id: PatientId, actor: PatientRecord
 async def schedule(
     request: Request, patient_id: PatientId, actor: StaffPatientRecordForm, session: SessionDep
 ) -> Response:
-    values = await _form(request, ["scheduled_date", "operator_user_id"])
-    errors: list[dict[str, str]] = []
-    try:
-        when = form_date(values.get("scheduled_date", ""))
-    except ValueError:
-        errors.append({"field": "scheduled_date", "message": "choose the day of the procedure"})
-    operator = values.get("operator_user_id", "")
-    if operator and not operator.isdigit():
-        errors.append({"field": "operator_user_id", "message": "choose an operator"})
-    if not errors:
+    def parse(values: forms.FormValues) -> Parsed:
+        errors: forms.Errors = []
+        data: dict[str, Any] = {}
         try:
-            data = svc.ProcedureSchedule(scheduled_date=when, operator_user_id=int(operator) if operator else None)
-            view = svc.schedule_procedure(session, actor, patient_id, data, today=clock.today(), now=clock.now())
-        except (InvalidInput, Conflict) as exc:
-            return _tab(
-                request, session, actor, patient_id, values=values, errors=_errors(exc), status_code=_status_of(exc)
-            )
-        return redirect(_url(patient_id, view.id, "checklist"))
-    return _tab(request, session, actor, patient_id, values=values, errors=errors, status_code=422)
+            data["scheduled_date"] = form_date(values.get("scheduled_date", ""))
+        except ValueError:
+            errors.append({"field": "scheduled_date", "message": "choose the day of the procedure"})
+        operator = values.get("operator_user_id", "")
+        if operator and not operator.isdigit():
+            errors.append({"field": "operator_user_id", "message": "choose an operator"})
+        data["operator_user_id"] = int(operator) if operator.isdigit() else None
+        return data, errors
+
+    def save(data: dict[str, Any]) -> svc.ProcedureView:
+        schedule = svc.ProcedureSchedule(**data)
+        return svc.schedule_procedure(session, actor, patient_id, schedule, today=clock.today(), now=clock.now())
+
+    return await _accept(
+        request,
+        ["scheduled_date", "operator_user_id"],
+        parse,
+        save,
+        lambda view: _url(patient_id, view.id, "checklist"),
+        lambda values, errors, status: _tab(
+            request, session, actor, patient_id, values=values, errors=errors, status_code=status
+        ),
+    )
 
 
 @router.get("/patients/{patient_id}/procedures/{procedure_id}")
@@ -282,7 +324,7 @@ def overview(
             "procedures/summary.html",
             {"summary": summary, "status_labels": STATUS_LABELS, "hhmm": forms.local_time, "texts": patient_texts()},
         )
-    view = svc.get_procedure(session, actor, patient_id, procedure_id, today=clock.today())
+    view = _procedure(session, actor, patient_id, procedure_id)
     return render(request, "procedures/overview.html", _context(view))
 
 
@@ -290,24 +332,24 @@ def overview(
 async def cancel(
     request: Request, patient_id: PatientId, procedure_id: RecordId, actor: StaffPatientRecordForm, session: SessionDep
 ) -> Response:
-    values = await _form(request, ["cancel_reason"])
-    try:
-        check_text(values.get("cancel_reason", ""), "reason")  # the API's text rules (domain/inputs.py)
-        svc.cancel_procedure(
-            session,
-            actor,
-            patient_id,
-            procedure_id,
-            values.get("cancel_reason", ""),
-            today=clock.today(),
-            now=clock.now(),
-        )
-    except (InvalidInput, Conflict) as exc:
-        view = svc.get_procedure(session, actor, patient_id, procedure_id, today=clock.today())
-        return render(
-            request, "procedures/overview.html", _context(view, errors=_errors(exc)), status_code=_status_of(exc)
-        )
-    return redirect(f"/patients/{patient_id}/procedures")
+    def save(data: dict[str, Any]) -> None:
+        reason = data.get("cancel_reason", "")
+        check_text(reason, "reason")  # the API's text rules (domain/inputs.py)
+        svc.cancel_procedure(session, actor, patient_id, procedure_id, reason, today=clock.today(), now=clock.now())
+
+    return await _accept(
+        request,
+        ["cancel_reason"],
+        _as_typed,
+        save,
+        f"/patients/{patient_id}/procedures",
+        lambda values, errors, status: render(
+            request,
+            "procedures/overview.html",
+            _context(_procedure(session, actor, patient_id, procedure_id), errors=errors),
+            status_code=status,
+        ),
+    )
 
 
 # ------------------------------------------------------------------------------------------ checklist and start
@@ -339,55 +381,31 @@ def _checklist_page(
     )
 
 
-@router.get("/patients/{patient_id}/procedures/{procedure_id}/checklist")
-def checklist_page(
-    request: Request, patient_id: PatientId, procedure_id: RecordId, actor: StaffPatientRecordActor, session: SessionDep
-) -> Response:
-    view = svc.get_procedure(session, actor, patient_id, procedure_id, today=clock.today())
-    return _checklist_page(request, view, forms.checklist_values(view.checklist))
-
-
-@router.post("/patients/{patient_id}/procedures/{procedure_id}/checklist")
-async def save_checklist(
-    request: Request, patient_id: PatientId, procedure_id: RecordId, actor: StaffPatientRecordForm, session: SessionDep
-) -> Response:
-    pol = load_policies()
-    values = await _form(request, forms.checklist_fields(pol))
-    answer = _accept(
-        forms.checklist_from_form(values, pol),
-        lambda data: svc.update_checklist(
-            session, actor, patient_id, procedure_id, data, today=clock.today(), now=clock.now()
-        ),
-        _url(patient_id, procedure_id, "checklist") + "?saved=1",
-    )
-    if isinstance(answer, Response):
-        return answer
-    errors, status = answer
-    view = svc.get_procedure(session, actor, patient_id, procedure_id, today=clock.today())
-    return _checklist_page(request, view, values, errors, status)
-
-
-@router.get("/patients/{patient_id}/procedures/{procedure_id}/start")
-def start_page(
-    request: Request, patient_id: PatientId, procedure_id: RecordId, actor: StaffPatientRecordActor, session: SessionDep
-) -> Response:
-    view = svc.get_procedure(session, actor, patient_id, procedure_id, today=clock.today())
-    return render(request, "procedures/start.html", _context(view, errors=[], reason="", today=clock.today()))
-
-
 @router.post("/patients/{patient_id}/procedures/{procedure_id}/start")
 async def start(
     request: Request, patient_id: PatientId, procedure_id: RecordId, actor: StaffPatientRecordForm, session: SessionDep
 ) -> Response:
-    values = await _form(request, ["override_reason"])
-    reason = values.get("override_reason", "")
-    try:
-        svc.start_procedure(session, actor, patient_id, procedure_id, now=clock.now(), override_reason=reason or None)
-    except (InvalidInput, Conflict, RuleViolation) as exc:
-        view = svc.get_procedure(session, actor, patient_id, procedure_id, today=clock.today())
-        ctx = _context(view, errors=_errors(exc), reason=reason, today=clock.today())
-        return render(request, "procedures/start.html", ctx, status_code=_status_of(exc))
-    return redirect(_url(patient_id, procedure_id, "record"))
+    def show_again(values: forms.FormValues, errors: forms.Errors, status: int) -> Response:
+        view = _procedure(session, actor, patient_id, procedure_id)
+        ctx = _context(view, errors=errors, reason=values.get("override_reason", ""), today=clock.today())
+        return render(request, "procedures/start.html", ctx, status_code=status)
+
+    return await _accept(
+        request,
+        ["override_reason"],
+        _as_typed,
+        lambda data: svc.start_procedure(
+            session,
+            actor,
+            patient_id,
+            procedure_id,
+            now=clock.now(),
+            override_reason=data.get("override_reason") or None,
+        ),
+        _url(patient_id, procedure_id, "record"),
+        show_again,
+        (InvalidInput, Conflict, RuleViolation),
+    )
 
 
 # ------------------------------------------------------------------------------------------ record
@@ -408,31 +426,20 @@ def _record_page(
     )
 
 
-@router.get("/patients/{patient_id}/procedures/{procedure_id}/record")
-def record_page(
-    request: Request, patient_id: PatientId, procedure_id: RecordId, actor: StaffPatientRecordActor, session: SessionDep
-) -> Response:
-    view = svc.get_procedure(session, actor, patient_id, procedure_id, today=clock.today())
-    values = forms.record_values(view.record, operator=view.operator_name, started_at=view.started_at)
-    return _record_page(request, view, values)
-
-
 @router.post("/patients/{patient_id}/procedures/{procedure_id}/record")
 async def save_record(
     request: Request, patient_id: PatientId, procedure_id: RecordId, actor: StaffPatientRecordForm, session: SessionDep
 ) -> Response:
     pol = load_policies()
-    values = await _form(request, forms.record_fields(pol))
-    view = svc.get_procedure(session, actor, patient_id, procedure_id, today=clock.today())
-    answer = _accept(
-        forms.record_from_form(values, view.scheduled_date, pol),
+    view = _procedure(session, actor, patient_id, procedure_id)  # read once: its date is the times' day
+    return await _accept(
+        request,
+        forms.record_fields(pol),
+        lambda values: forms.record_from_form(values, view.scheduled_date, pol),
         lambda data: svc.save_record(session, actor, patient_id, procedure_id, data, now=clock.now()),
         _url(patient_id, procedure_id, "record") + "?saved=1",
+        lambda values, errors, status: _record_page(request, view, values, errors, status),
     )
-    if isinstance(answer, Response):
-        return answer
-    errors, status = answer
-    return _record_page(request, view, values, errors, status)
 
 
 # ------------------------------------------------------------------------------------------ observation, discharge
@@ -465,31 +472,6 @@ def _observation_page(
     )
 
 
-@router.get("/patients/{patient_id}/procedures/{procedure_id}/observation")
-def observation_page(
-    request: Request, patient_id: PatientId, procedure_id: RecordId, actor: StaffPatientRecordActor, session: SessionDep
-) -> Response:
-    view = svc.get_procedure(session, actor, patient_id, procedure_id, today=clock.today())
-    return _observation_page(request, view)
-
-
-@router.post("/patients/{patient_id}/procedures/{procedure_id}/observation")
-async def add_observation(
-    request: Request, patient_id: PatientId, procedure_id: RecordId, actor: StaffPatientRecordForm, session: SessionDep
-) -> Response:
-    values = await _form(request, forms.OBSERVATION_FIELDS)
-    answer = _accept(
-        forms.observation_from_form(values, clock.today()),
-        lambda data: svc.add_observation(session, actor, patient_id, procedure_id, data, now=clock.now()),
-        _url(patient_id, procedure_id, "observation") + "#discharge",
-    )
-    if isinstance(answer, Response):
-        return answer
-    errors, status = answer
-    view = svc.get_procedure(session, actor, patient_id, procedure_id, today=clock.today())
-    return _observation_page(request, view, values=values, errors=errors, status_code=status)
-
-
 @router.post("/patients/{patient_id}/procedures/{procedure_id}/discharge")
 async def discharge(
     request: Request,
@@ -499,60 +481,51 @@ async def discharge(
     session: SessionDep,
     settings: SettingsDep,
 ) -> Response:
-    values = await _form(request, ["escort_present", "escort_name", "instructions_given", "discharge_time"])
-    errors: list[dict[str, str]] = []
-    at = forms.at_datetime(values, "discharge_time", "at", clock.today(), errors)
-    status = 422
-    if not errors:
-        readiness = {
-            "escort_present": values.get("escort_present") == "1",
-            "escort_name": values.get("escort_name", ""),
-            "written_instructions_given": values.get("instructions_given") == "1",
-        }
-        try:
-            svc.discharge(
-                session,
-                actor,
-                patient_id,
-                procedure_id,
-                readiness,
-                now=clock.now(),
-                at=at,
-                fallback_phone=settings.clinic_phone,
-            )
-        except (InvalidInput, Conflict, RuleViolation) as exc:
-            errors, status = _errors(exc), _status_of(exc)
-        else:
-            return redirect(_url(patient_id, procedure_id))
-    view = svc.get_procedure(session, actor, patient_id, procedure_id, today=clock.today())
-    return _observation_page(request, view, discharge_values=values, discharge_errors=errors, status_code=status)
+    return await _accept(
+        request,
+        ["escort_present", "escort_name", "instructions_given", "discharge_time"],
+        lambda values: forms.discharge_from_form(values, clock.today()),
+        lambda data: svc.discharge(
+            session,
+            actor,
+            patient_id,
+            procedure_id,
+            data["readiness"],
+            now=clock.now(),
+            at=data["at"],
+            fallback_phone=settings.clinic_phone,
+        ),
+        _url(patient_id, procedure_id),
+        _show_leaving(request, session, actor, patient_id, procedure_id),
+        (InvalidInput, Conflict, RuleViolation),
+    )
 
 
 @router.post("/patients/{patient_id}/procedures/{procedure_id}/overnight")
 async def overnight(
     request: Request, patient_id: PatientId, procedure_id: RecordId, actor: StaffPatientRecordForm, session: SessionDep
 ) -> Response:
-    values = await _form(request, ["overnight_reason", "overnight_time"])
-    errors: list[dict[str, str]] = []
-    at = forms.at_datetime(values, "overnight_time", "at", clock.today(), errors)
-    status = 422
-    if not errors:
-        try:
-            svc.keep_overnight(
-                session,
-                actor,
-                patient_id,
-                procedure_id,
-                values.get("overnight_reason", ""),
-                now=clock.now(),
-                at=at,
-            )
-        except (InvalidInput, Conflict) as exc:
-            errors, status = _errors(exc), _status_of(exc)
-        else:
-            return redirect(_url(patient_id, procedure_id))
-    view = svc.get_procedure(session, actor, patient_id, procedure_id, today=clock.today())
-    return _observation_page(request, view, discharge_values=values, discharge_errors=errors, status_code=status)
+    return await _accept(
+        request,
+        ["overnight_reason", "overnight_time"],
+        lambda values: forms.overnight_from_form(values, clock.today()),
+        lambda data: svc.keep_overnight(
+            session, actor, patient_id, procedure_id, data["reason"], now=clock.now(), at=data["at"]
+        ),
+        _url(patient_id, procedure_id),
+        _show_leaving(request, session, actor, patient_id, procedure_id),
+    )
+
+
+def _show_leaving(request: Request, session: SessionDep, actor: Any, patient_id: int, procedure_id: int) -> ShowAgain:
+    """A refused discharge or overnight stay: the observation page with the form of the two shown again."""
+    return lambda values, errors, status: _observation_page(
+        request,
+        _procedure(session, actor, patient_id, procedure_id),
+        discharge_values=values,
+        discharge_errors=errors,
+        status_code=status,
+    )
 
 
 # ------------------------------------------------------------------------------------------ events
@@ -585,51 +558,149 @@ def _events_page(
     )
 
 
-@router.get("/patients/{patient_id}/procedures/{procedure_id}/events")
-def events_page(
-    request: Request, patient_id: PatientId, procedure_id: RecordId, actor: StaffPatientRecordActor, session: SessionDep
-) -> Response:
-    view = svc.get_procedure(session, actor, patient_id, procedure_id, today=clock.today())
-    return _events_page(request, view)
+# ------------------------------------------------------------------------------------------ step pages and forms
+# Each step page is shown the same way (the procedure day read for the staff member, then the step's page), and
+# the forms that add or replace one record of the day (the checklist, an observation, an adverse event, a later
+# intervention) are accepted the same way: one table each, one function registering its routes.
 
-
-@router.post("/patients/{patient_id}/procedures/{procedure_id}/events/adverse")
-async def add_adverse_event(
-    request: Request, patient_id: PatientId, procedure_id: RecordId, actor: StaffPatientRecordForm, session: SessionDep
-) -> Response:
-    values = await _form(request, forms.ADVERSE_FIELDS)
-    answer = _accept(
-        forms.adverse_event_from_form(values),
-        lambda data: svc.record_adverse_event(
-            session, actor, patient_id, procedure_id, data, today=clock.today(), now=clock.now()
+STEP_PAGES: tuple[tuple[str, str, Callable[[Request, svc.ProcedureView], Response]], ...] = (
+    # (step, the route's name, the page showing what is stored)
+    (
+        "checklist",
+        "checklist_page",
+        lambda request, view: _checklist_page(request, view, forms.checklist_values(view.checklist)),
+    ),
+    (
+        "start",
+        "start_page",
+        lambda request, view: render(
+            request, "procedures/start.html", _context(view, errors=[], reason="", today=clock.today())
         ),
-        _url(patient_id, procedure_id, "events"),
-    )
-    if isinstance(answer, Response):
-        return answer
-    errors, status = answer
-    view = svc.get_procedure(session, actor, patient_id, procedure_id, today=clock.today())
-    return _events_page(request, view, values=values, errors=errors, status_code=status)
-
-
-@router.post("/patients/{patient_id}/procedures/{procedure_id}/events/reintervention")
-async def add_reintervention(
-    request: Request, patient_id: PatientId, procedure_id: RecordId, actor: StaffPatientRecordForm, session: SessionDep
-) -> Response:
-    pol = load_policies()
-    values = await _form(request, forms.reintervention_fields(pol))
-    answer = _accept(
-        forms.reintervention_from_form(values, pol),
-        lambda data: svc.record_reintervention(
-            session, actor, patient_id, procedure_id, data, today=clock.today(), now=clock.now()
+    ),
+    (
+        "record",
+        "record_page",
+        lambda request, view: _record_page(
+            request, view, forms.record_values(view.record, operator=view.operator_name, started_at=view.started_at)
         ),
-        _url(patient_id, procedure_id, "events"),
+    ),
+    ("observation", "observation_page", _observation_page),
+    ("events", "events_page", _events_page),
+)
+
+
+def _add_step_page_route(step: str, name: str, show: Callable[[Request, svc.ProcedureView], Response]) -> None:
+    def page(
+        request: Request,
+        patient_id: PatientId,
+        procedure_id: RecordId,
+        actor: StaffPatientRecordActor,
+        session: SessionDep,
+    ) -> Response:
+        return show(request, _procedure(session, actor, patient_id, procedure_id))
+
+    router.add_api_route(_url_pattern(step), page, methods=["GET"], name=name)
+
+
+for _page in STEP_PAGES:
+    _add_step_page_route(*_page)
+
+
+@dataclass(frozen=True)
+class _StepForm:
+    """A form adding or replacing one record of the procedure day: posted to ``step``, read by ``parse``, saved
+    by ``save``; saved, it goes on to ``done``; refused, the ``page`` of the step shows it again under its keywords
+    ``shown_as`` (values, errors)."""
+
+    step: str
+    name: str  # the route's name
+    fields: Callable[[ProcedurePolicies], list[str]]
+    parse: Callable[[forms.FormValues, ProcedurePolicies], Parsed]
+    save: Save
+    done: str
+    page: Callable[..., Response]
+    shown_as: tuple[str, str] = ("values", "errors")
+
+
+def _today_and_now(service: Callable[..., object]) -> Save:
+    """A service saving a step's record that takes the clinic's day and the time, called with today and now."""
+    return lambda session, actor, patient_id, procedure_id, data: service(
+        session, actor, patient_id, procedure_id, data, today=clock.today(), now=clock.now()
     )
-    if isinstance(answer, Response):
-        return answer
-    errors, status = answer
-    view = svc.get_procedure(session, actor, patient_id, procedure_id, today=clock.today())
-    return _events_page(request, view, r_values=values, r_errors=errors, status_code=status)
+
+
+STEP_FORMS = (
+    _StepForm(
+        "checklist",
+        "save_checklist",
+        forms.checklist_fields,
+        forms.checklist_from_form,
+        _today_and_now(svc.update_checklist),
+        "checklist?saved=1",
+        _checklist_page,
+    ),
+    _StepForm(
+        "observation",
+        "add_observation",
+        lambda pol: forms.OBSERVATION_FIELDS,
+        lambda values, pol: forms.observation_from_form(values, clock.today()),
+        lambda session, actor, patient_id, procedure_id, data: svc.add_observation(
+            session, actor, patient_id, procedure_id, data, now=clock.now()
+        ),
+        "observation#discharge",
+        _observation_page,
+    ),
+    _StepForm(
+        "events/adverse",
+        "add_adverse_event",
+        lambda pol: forms.ADVERSE_FIELDS,
+        lambda values, pol: forms.adverse_event_from_form(values),
+        _today_and_now(svc.record_adverse_event),
+        "events",
+        _events_page,
+    ),
+    _StepForm(
+        "events/reintervention",
+        "add_reintervention",
+        forms.reintervention_fields,
+        forms.reintervention_from_form,
+        _today_and_now(svc.record_reintervention),
+        "events",
+        _events_page,
+        ("r_values", "r_errors"),
+    ),
+)
+
+
+def _add_step_form_route(form: _StepForm) -> None:
+    async def accept(
+        request: Request,
+        patient_id: PatientId,
+        procedure_id: RecordId,
+        actor: StaffPatientRecordForm,
+        session: SessionDep,
+    ) -> Response:
+        pol = load_policies()
+        values_as, errors_as = form.shown_as
+        return await _accept(
+            request,
+            form.fields(pol),
+            lambda values: form.parse(values, pol),
+            lambda data: form.save(session, actor, patient_id, procedure_id, data),
+            _url(patient_id, procedure_id, form.done),
+            lambda values, errors, status: form.page(
+                request,
+                _procedure(session, actor, patient_id, procedure_id),
+                **{values_as: values, errors_as: errors},
+                status_code=status,
+            ),
+        )
+
+    router.add_api_route(_url_pattern(form.step), accept, methods=["POST"], name=form.name)
+
+
+for _form_of in STEP_FORMS:
+    _add_step_form_route(_form_of)
 
 
 # ------------------------------------------------------------------------------------------ documents
