@@ -20,6 +20,7 @@ from mildpath.content.education_search import search as search_library
 from mildpath.reports.handouts import Paper
 from mildpath.services.education import library_handout_pdf
 from mildpath.web.deps import PublicActor
+from mildpath.web.downloads import PDF, attachment
 
 router = APIRouter(prefix="/api/v1", tags=["education"])
 
@@ -150,8 +151,5 @@ def handout(
 ) -> Response:
     """The page as a printable PDF handout."""
     page = content.get_page(page_id, lang, fallback=True)
-    return Response(
-        library_handout_pdf(page.id, page.language, paper=paper),
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="mild-{page.id}-{page.language}.pdf"'},
-    )
+    pdf = library_handout_pdf(page.id, page.language, paper=paper)
+    return attachment(pdf, PDF, f"mild-{page.id}-{page.language}.pdf")

@@ -31,6 +31,7 @@ from mildpath.web.deps import (
     Staff,
     StaffPatientRecordActor,
 )
+from mildpath.web.downloads import CALENDAR, attachment
 
 router = APIRouter(prefix="/api/v1", tags=["recovery"])
 
@@ -186,11 +187,7 @@ def put_recovery_plan(
 )
 def get_recovery_plan_ics(patient_id: PatientId, actor: PlanRecordActor, session: SessionDep) -> Response:
     body = svc.export_plan_ics(session, actor, patient_id, now=clock.now())
-    return Response(
-        body,
-        media_type="text/calendar; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="recovery-plan.ics"'},
-    )
+    return attachment(body, CALENDAR, "recovery-plan.ics")
 
 
 @router.get(
