@@ -79,15 +79,9 @@ class EducationSearchResults(BaseModel):
 
 
 def _summary(page: content.Page) -> EducationPageSummary:
-    return EducationPageSummary(
-        id=page.id,
-        language=page.language,
-        title=page.title,
-        summary=page.summary,
-        audience=page.audience,
-        stages=list(page.stages),
-        url=f"/learn/{page.id}?lang={page.language}",
-    )
+    """The page's own fields of the summary, and its address on the web."""
+    fields = {name: getattr(page, name) for name in EducationPageSummary.model_fields if name != "url"}
+    return EducationPageSummary(**fields, url=f"/learn/{page.id}?lang={page.language}")
 
 
 @router.get("/education/pages", response_model=EducationPageList)
