@@ -116,7 +116,16 @@ def read_anonymous_comment(text: str, *, language: str) -> CommentTriage | None:
     vocabulary = load_symptom_vocabulary()
     result = classify(DiaryEntry.from_mapping({"notes": comment}), load_triage_rules(), vocabulary, language=language)
     matched = tuple(
-        recovery.Matched(m.text, m.rule, m.level, m.source, "notes", m.start, m.end, clinician_reason(m))
+        recovery.Matched(
+            text=m.text,
+            rule=m.rule,
+            level=m.level,
+            source=m.source,
+            field="notes",
+            start=m.start,
+            end=m.end,
+            clinician=clinician_reason(m),
+        )
         for m in result.matches
     )
     return CommentTriage(result.level.value, result.advice, matched)

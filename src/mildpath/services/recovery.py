@@ -51,6 +51,7 @@ from mildpath.fhir.careplan import to_careplan
 from mildpath.reports.ics import to_ics
 from mildpath.services import caregivers, clock, notify
 from mildpath.services.access import Actor, get_patient_for, record, require_staff, visible_patients
+from mildpath.services.read_models import ReadModel
 from mildpath.store import clinics as clinics_store
 from mildpath.store import procedures as procedures_store
 from mildpath.store import recovery as store
@@ -104,9 +105,9 @@ class PlanIn(EdgeInput):
     physical_therapy: bool = Field(default=False, description="Physical therapy is prescribed")
 
 
-@dataclass(frozen=True)
-class MilestoneView:
-    """A dated milestone with where it stands today: ``past``, ``now`` or ``ahead``."""
+class MilestoneView(ReadModel):
+    """A dated milestone with where it stands today: ``past``, ``now`` or ``ahead``; also the API's answer (in
+    ``GET /api/v1/patients/{id}/recovery-plan``)."""
 
     id: str
     kind: str
@@ -114,10 +115,10 @@ class MilestoneView:
     text: str
     start: date
     end: date | None
-    sources: tuple[str, ...]
-    state: str
     start_day: int
     end_day: int | None
+    state: str = Field(description="past, now or ahead, on the server's today")
+    sources: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -149,19 +150,18 @@ class PlanView:
         return tuple(m for m in self.milestones if m.state == "ahead")[:3]
 
 
-@dataclass(frozen=True)
-class Matched:
+class Matched(ReadModel):
     """A sign found in the patient's own words: ``text`` is exactly what they wrote, ``field`` where, and
-    ``start``/``end`` its place in that field (for highlighting)."""
+    ``start``/``end`` its place in that field (for highlighting). The API shows the first four only."""
 
-    text: str
+    text: str = Field(description="The patient's own words that matched, exactly as written")
     rule: str
-    level: str
-    source: str
-    field: str
-    start: int
-    end: int
-    clinician: str
+    level: str = Field(description="emergency, same_day or review")
+    source: str = Field(description="The citation id of the rule")
+    field: str = Field(exclude=True)
+    start: int = Field(exclude=True)
+    end: int = Field(exclude=True)
+    clinician: str = Field(exclude=True)
 
     def to_json(self) -> dict[str, str]:
         return {"text": self.text, "rule": self.rule, "level": self.level, "source": self.source}
@@ -246,9 +246,9 @@ class DiaryEntryView:
         return pieces
 
 
-@dataclass(frozen=True)
-class FlagView:
-    """A worklist row: the flag, who it is about and why, and how far the care team got with it."""
+class FlagView(ReadModel):
+    """A worklist row: the flag, who it is about and why, and how far the care team got with it; also the API's
+    answer (``GET /api/v1/worklist``, ``POST /api/v1/flags/{id}/...``)."""
 
     id: int
     patient_id: int
@@ -259,15 +259,17 @@ class FlagView:
     status: str
     raised_at: datetime
     days_since_procedure: int | None
-    reasons: tuple[str, ...]
-    matched: tuple[Matched, ...]
+    reasons: tuple[str, ...] = Field(description="Clinician wording: 'Patient reported ...'")
+    matched: tuple[Matched, ...] = Field(default=(), description="The patient's own words that matched")
     acknowledged_by: str
     acknowledged_at: datetime | None
     resolved_by: str
     resolved_at: datetime | None
     resolution_note: str
-    escalated_at: datetime | None = None
-    origin: str = "diary"  # where the words were written: diary, questionnaire or self_check (a comment)
+    escalated_at: datetime | None = Field(default=None, exclude=True)
+    origin: str = Field(
+        default="diary", description="Where the words were written: diary, or a questionnaire or self_check comment"
+    )
 
     @property
     def overdue(self) -> bool:

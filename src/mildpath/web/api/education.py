@@ -20,6 +20,7 @@ from mildpath.content.education_search import search as search_library
 from mildpath.reports.handouts import Paper
 from mildpath.services.education import library_handout_pdf
 from mildpath.web.deps import PublicActor
+from mildpath.web.downloads import PDF, attachment
 
 router = APIRouter(prefix="/api/v1", tags=["education"])
 
@@ -78,15 +79,9 @@ class EducationSearchResults(BaseModel):
 
 
 def _summary(page: content.Page) -> EducationPageSummary:
-    return EducationPageSummary(
-        id=page.id,
-        language=page.language,
-        title=page.title,
-        summary=page.summary,
-        audience=page.audience,
-        stages=list(page.stages),
-        url=f"/learn/{page.id}?lang={page.language}",
-    )
+    """The page's own fields of the summary, and its address on the web."""
+    fields = {name: getattr(page, name) for name in EducationPageSummary.model_fields if name != "url"}
+    return EducationPageSummary(**fields, url=f"/learn/{page.id}?lang={page.language}")
 
 
 @router.get("/education/pages", response_model=EducationPageList)
@@ -150,8 +145,5 @@ def handout(
 ) -> Response:
     """The page as a printable PDF handout."""
     page = content.get_page(page_id, lang, fallback=True)
-    return Response(
-        library_handout_pdf(page.id, page.language, paper=paper),
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="mild-{page.id}-{page.language}.pdf"'},
-    )
+    pdf = library_handout_pdf(page.id, page.language, paper=paper)
+    return attachment(pdf, PDF, f"mild-{page.id}-{page.language}.pdf")

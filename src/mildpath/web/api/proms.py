@@ -10,6 +10,7 @@ is a 422 problem whose ``errors[0].field`` names the item, and nothing is stored
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -124,31 +125,9 @@ def list_instruments(actor: SignedIn, settings: SettingsDep) -> list[InstrumentP
     """Every questionnaire's structure and wording (the site's licensed wording when it supplies one)."""
     out = []
     for instrument_id, instrument in INSTRUMENTS.items():
-        form = svc.form_for(instrument_id, settings.content_dir)
-        out.append(
-            InstrumentPublic(
-                id=instrument_id,
-                name=instrument.name,
-                version=instrument.version,
-                title=form.title,
-                short_title=form.short_title,
-                instructions=form.instructions,
-                licensed=form.licensed,
-                wording=form.wording,
-                source=instrument.source,
-                items=[
-                    ItemPublic(
-                        id=i.id,
-                        number=i.number,
-                        label=i.label,
-                        kind=i.kind,
-                        subscale=i.subscale,
-                        options=[OptionPublic(value=o.value, label=o.label) for o in i.options],
-                    )
-                    for i in form.items
-                ],
-            )
-        )
+        form = svc.form_for(instrument_id, settings.content_dir)  # the form's own fields, with its items and options
+        fields = {**asdict(form), "id": instrument_id, "name": instrument.name, "source": instrument.source}
+        out.append(InstrumentPublic.model_validate(fields))
     return out
 
 

@@ -9,7 +9,6 @@ a 422 problem whose ``errors[0].field`` names it, and nothing is stored. ``POST 
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -32,6 +31,7 @@ from mildpath.web.deps import (
     Staff,
     StaffPatientRecordActor,
 )
+from mildpath.web.downloads import CALENDAR, attachment
 
 router = APIRouter(prefix="/api/v1", tags=["recovery"])
 
@@ -51,14 +51,9 @@ DIARY_EXAMPLE = {
 }
 
 
-class MatchedPublic(BaseModel):
-    text: str = Field(description="The patient's own words that matched, exactly as written")
-    rule: str
-    level: str = Field(description="emergency, same_day or review")
-    source: str = Field(description="The citation id of the rule")
-
-
 class ReasonPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     rule_id: str
     level: str
     text: str
@@ -66,6 +61,11 @@ class ReasonPublic(BaseModel):
 
 
 class DiaryEntryPublic(BaseModel):
+    """A diary entry as the API answers it, read from the service's ``DiaryEntryView`` (which also carries what
+    only the pages show)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     patient_id: int
     entered_at: datetime
@@ -81,50 +81,18 @@ class DiaryEntryPublic(BaseModel):
     rules_version: str
     flag_id: int | None
     flag_status: str | None = Field(description="open, acknowledged or resolved; null when nothing was flagged")
-    matched: list[MatchedPublic] = Field(default_factory=list, description="Signs found in the patient's text")
-
-    @classmethod
-    def of(cls, view: svc.DiaryEntryView) -> DiaryEntryPublic:
-        return cls(
-            id=view.id,
-            patient_id=view.patient_id,
-            entered_at=view.entered_at,
-            entered_by=view.entered_by,
-            entered_by_caregiver=view.entered_by_caregiver,
-            days_since_procedure=view.days_since_procedure,
-            answers=view.answers,
-            level=view.level,
-            reasons=[
-                ReasonPublic(rule_id=r.rule_id, level=r.level, text=r.text, sources=list(r.sources))
-                for r in view.reasons
-            ],
-            advice=view.advice,
-            sources=list(view.sources),
-            rules_version=view.rules_version,
-            flag_id=view.flag_id,
-            flag_status=view.flag_status,
-            matched=[MatchedPublic(**m.to_json()) for m in view.matched],
-        )
+    matched: list[svc.Matched] = Field(default_factory=list, description="Signs found in the patient's text")
 
 
 class DiaryPage(BaseModel):
     items: list[DiaryEntryPublic]
 
 
-class MilestonePublic(BaseModel):
-    id: str
-    kind: str
-    title: str
-    text: str
-    start: date
-    end: date | None
-    start_day: int
-    end_day: int | None
-    state: str = Field(description="past, now or ahead, on the server's today")
-    sources: list[str]
-
-
 class RecoveryPlanPublic(BaseModel):
+    """The plan as the API answers it, read from the service's ``PlanView``."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     patient_id: int
     procedure_date: date
     today: date
@@ -133,69 +101,14 @@ class RecoveryPlanPublic(BaseModel):
     no_lifting_weeks: int
     physical_therapy: bool
     catalog_version: str
-    milestones: list[MilestonePublic]
-
-    @classmethod
-    def of(cls, view: svc.PlanView) -> RecoveryPlanPublic:
-        return cls(
-            patient_id=view.patient_id,
-            procedure_date=view.procedure_date,
-            today=view.today,
-            day=view.day,
-            headline=view.headline,
-            no_lifting_weeks=view.no_lifting_weeks,
-            physical_therapy=view.physical_therapy,
-            catalog_version=view.catalog_version,
-            milestones=[
-                MilestonePublic(
-                    id=m.id,
-                    kind=m.kind,
-                    title=m.title,
-                    text=m.text,
-                    start=m.start,
-                    end=m.end,
-                    start_day=m.start_day,
-                    end_day=m.end_day,
-                    state=m.state,
-                    sources=list(m.sources),
-                )
-                for m in view.milestones
-            ],
-        )
+    milestones: list[svc.MilestoneView]
 
 
 RecoveryPlanUpdate = svc.PlanIn
 
 
-class FlagPublic(BaseModel):
-    id: int
-    patient_id: int
-    patient_name: str
-    mrn: str
-    entry_id: int
-    level: str
-    status: str
-    raised_at: datetime
-    days_since_procedure: int | None
-    reasons: list[str] = Field(description="Clinician wording: 'Patient reported ...'")
-    matched: list[MatchedPublic] = Field(default_factory=list, description="The patient's own words that matched")
-    acknowledged_by: str
-    acknowledged_at: datetime | None
-    resolved_by: str
-    resolved_at: datetime | None
-    resolution_note: str
-    origin: str = Field(
-        default="diary", description="Where the words were written: diary, or a questionnaire or self_check comment"
-    )
-
-    @classmethod
-    def of(cls, view: svc.FlagView) -> FlagPublic:
-        data = {k: v for k, v in asdict(view).items() if k != "matched"}
-        return cls(**data, matched=[MatchedPublic(**m.to_json()) for m in view.matched])
-
-
 class WorklistPublic(BaseModel):
-    items: list[FlagPublic]
+    items: list[svc.FlagView]
     counts: dict[str, int] = Field(default_factory=dict, description="Open and acknowledged flags, all pages")
 
 
@@ -229,7 +142,9 @@ def create_diary_entry(
         request,
         session,
         actor,
-        lambda: DiaryEntryPublic.of(svc.record_diary_entry(session, actor, patient_id, body, now=clock.now())),
+        lambda: DiaryEntryPublic.model_validate(
+            svc.record_diary_entry(session, actor, patient_id, body, now=clock.now())
+        ),
     )
 
 
@@ -241,7 +156,8 @@ def list_diary(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> DiaryPage:
     """The patient's diary, newest first."""
-    return DiaryPage(items=[DiaryEntryPublic.of(v) for v in svc.list_entries(session, actor, patient_id, limit=limit)])
+    views = svc.list_entries(session, actor, patient_id, limit=limit)
+    return DiaryPage(items=[DiaryEntryPublic.model_validate(v) for v in views])
 
 
 # ------------------------------------------------------------------------------------------ plan
@@ -253,7 +169,7 @@ def get_recovery_plan(patient_id: PatientId, actor: PlanRecordActor, session: Se
     view = svc.get_plan_view(session, actor, patient_id, today=clock.today())
     if view is None:
         raise NotFound(f"patient {patient_id} has no recovery plan")
-    return RecoveryPlanPublic.of(view)
+    return RecoveryPlanPublic.model_validate(view)
 
 
 @router.put("/patients/{patient_id}/recovery-plan", response_model=RecoveryPlanPublic)
@@ -261,7 +177,7 @@ def put_recovery_plan(
     patient_id: PatientId, body: RecoveryPlanUpdate, actor: StaffPatientRecordActor, session: SessionDep
 ) -> RecoveryPlanPublic:
     """Set or change the plan (staff): the procedure date, weeks without heavy lifting, physical therapy."""
-    return RecoveryPlanPublic.of(svc.set_plan(session, actor, patient_id, body, today=clock.today()))
+    return RecoveryPlanPublic.model_validate(svc.set_plan(session, actor, patient_id, body, today=clock.today()))
 
 
 @router.get(
@@ -271,11 +187,7 @@ def put_recovery_plan(
 )
 def get_recovery_plan_ics(patient_id: PatientId, actor: PlanRecordActor, session: SessionDep) -> Response:
     body = svc.export_plan_ics(session, actor, patient_id, now=clock.now())
-    return Response(
-        body,
-        media_type="text/calendar; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="recovery-plan.ics"'},
-    )
+    return attachment(body, CALENDAR, "recovery-plan.ics")
 
 
 @router.get(
@@ -300,17 +212,17 @@ def get_worklist(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> WorklistPublic:
     """Open and acknowledged flags of the caller's patients: most urgent first, then the longest waiting."""
-    items = [FlagPublic.of(f) for f in svc.worklist(session, actor, limit=limit, offset=offset)]
+    items = svc.worklist(session, actor, limit=limit, offset=offset)
     return WorklistPublic(items=items, counts=svc.worklist_counts(session, actor))
 
 
-@router.post("/flags/{flag_id}/acknowledge", response_model=FlagPublic)
-def acknowledge_flag(flag_id: RecordId, actor: Staff, session: SessionDep) -> FlagPublic:
+@router.post("/flags/{flag_id}/acknowledge", response_model=svc.FlagView)
+def acknowledge_flag(flag_id: RecordId, actor: Staff, session: SessionDep) -> svc.FlagView:
     """Mark an open flag as seen; 409 when it is already acknowledged or resolved."""
-    return FlagPublic.of(svc.acknowledge_flag(session, actor, flag_id, now=clock.now()))
+    return svc.acknowledge_flag(session, actor, flag_id, now=clock.now())
 
 
-@router.post("/flags/{flag_id}/resolve", response_model=FlagPublic)
-def resolve_flag(flag_id: RecordId, body: FlagResolve, actor: Staff, session: SessionDep) -> FlagPublic:
+@router.post("/flags/{flag_id}/resolve", response_model=svc.FlagView)
+def resolve_flag(flag_id: RecordId, body: FlagResolve, actor: Staff, session: SessionDep) -> svc.FlagView:
     """Close a flag with a note saying what was done; 409 when it is already resolved."""
-    return FlagPublic.of(svc.resolve_flag(session, actor, flag_id, body.note, now=clock.now()))
+    return svc.resolve_flag(session, actor, flag_id, body.note, now=clock.now())

@@ -4,14 +4,17 @@ report. Coordinators and clinicians of the clinic; the decision: clinicians only
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Query, UploadFile
+from sqlalchemy.orm import Session
 
 from mildpath.domain import referrals as rules
 from mildpath.services import clock
 from mildpath.services import referrals as svc
+from mildpath.services.access import Actor
 from mildpath.services.referral_import import import_screen
 from mildpath.web.deps import RecordId, ReferralClinician, ReferralWorker, SessionDep
 
@@ -67,36 +70,44 @@ def get_referral(referral_id: RecordId, actor: ReferralWorker, session: SessionD
     return svc.view_referral(session, actor, referral_id)
 
 
-@router.post("/referrals/{referral_id:int}/transitions", response_model=svc.ReferralDetail)
-def transition(
-    referral_id: RecordId, body: svc.TransitionIn, actor: ReferralWorker, session: SessionDep
-) -> svc.ReferralDetail:
-    """Move the referral to another state (409 naming both states when contracts §9 does not allow it)."""
-    return svc.transition(session, actor, referral_id, body, now=clock.now())
+# The changes to one referral: each takes a body, calls the service's change of the same shape
+# ``(session, actor, referral_id, body, now=...)`` and answers the referral with its history.
+# (name, method, path suffix, body, who may, status, the change, what it does)
+_CHANGES: tuple[tuple[str, str, str, type[Any], Any, int, Callable[..., svc.ReferralDetail], str], ...] = (
+    ("transition", "POST", "transitions", svc.TransitionIn, ReferralWorker, 200, svc.transition,
+     "Move the referral to another state (409 naming both states when contracts §9 does not allow it)."),
+    ("log_contact", "POST", "contacts", svc.ContactIn, ReferralWorker, 201, svc.log_contact,
+     "Log a contact attempt (channel, outcome)."),
+    ("decide", "POST", "decision", svc.DecisionIn, ReferralClinician, 200, svc.decide,
+     "The specialist's decision; an override of a criterion without its reason: 422."),
+    ("set_coverage", "PUT", "coverage", svc.CoverageIn, ReferralWorker, 200, svc.set_coverage,
+     "Record the coverage, beside (never inside) the clinical status."),
+)
 
 
-@router.post("/referrals/{referral_id:int}/contacts", response_model=svc.ReferralDetail, status_code=201)
-def log_contact(
-    referral_id: RecordId, body: svc.ContactIn, actor: ReferralWorker, session: SessionDep
-) -> svc.ReferralDetail:
-    """Log a contact attempt (channel, outcome)."""
-    return svc.log_contact(session, actor, referral_id, body, now=clock.now())
+def _change_endpoint(
+    name: str, body_type: type[Any], who: Any, change: Callable[..., svc.ReferralDetail], doc: str
+) -> Callable[..., svc.ReferralDetail]:
+    def endpoint(referral_id: int, body: Any, actor: Actor, session: Session) -> svc.ReferralDetail:
+        return change(session, actor, referral_id, body, now=clock.now())
+
+    endpoint.__name__ = endpoint.__qualname__ = name  # the route's name and operationId, as a def of its own had
+    endpoint.__doc__ = doc
+    # FastAPI reads the parameters' types (so the body's schema and the dependencies) from these
+    endpoint.__annotations__ = {
+        "referral_id": RecordId, "body": body_type, "actor": who, "session": SessionDep, "return": svc.ReferralDetail
+    }
+    return endpoint
 
 
-@router.post("/referrals/{referral_id:int}/decision", response_model=svc.ReferralDetail)
-def decide(
-    referral_id: RecordId, body: svc.DecisionIn, actor: ReferralClinician, session: SessionDep
-) -> svc.ReferralDetail:
-    """The specialist's decision; an override of a criterion without its reason: 422."""
-    return svc.decide(session, actor, referral_id, body, now=clock.now())
-
-
-@router.put("/referrals/{referral_id:int}/coverage", response_model=svc.ReferralDetail)
-def set_coverage(
-    referral_id: RecordId, body: svc.CoverageIn, actor: ReferralWorker, session: SessionDep
-) -> svc.ReferralDetail:
-    """Record the coverage, beside (never inside) the clinical status."""
-    return svc.set_coverage(session, actor, referral_id, body, now=clock.now())
+for _name, _method, _suffix, _body, _who, _status, _change, _doc in _CHANGES:
+    router.add_api_route(
+        f"/referrals/{{referral_id:int}}/{_suffix}",
+        _change_endpoint(_name, _body, _who, _change, _doc),
+        methods=[_method],
+        response_model=svc.ReferralDetail,
+        status_code=_status,
+    )
 
 
 @router.get("/reports/overrides", response_model=svc.OverrideReport)

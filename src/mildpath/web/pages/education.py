@@ -33,6 +33,7 @@ from mildpath.services import clock
 from mildpath.services import education as svc
 from mildpath.services.access import Actor
 from mildpath.web.deps import PatientId, PatientRecordActor, PatientSelf, PublicActor, PublicForm, SessionDep
+from mildpath.web.downloads import PDF, attachment
 from mildpath.web.pages._common import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -303,11 +304,7 @@ def library_handout(
 
 
 def _pdf(body: bytes, filename: str) -> Response:
-    return Response(
-        body,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"},
-    )
+    return attachment(body, PDF, filename, private=True)
 
 
 def _page_context(

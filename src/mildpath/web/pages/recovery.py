@@ -41,6 +41,7 @@ from mildpath.web.deps import (
     StaffForm,
     StaffPatientRecordForm,
 )
+from mildpath.web.downloads import CALENDAR, attachment
 from mildpath.web.i18n import current_language, negotiate
 from mildpath.web.pages import _plan_wording
 from mildpath.web.pages._common import form_errors, redirect, render
@@ -294,11 +295,7 @@ async def save_plan(
 @router.get("/patients/{patient_id}/recovery.ics")
 def recovery_ics(patient_id: PatientId, actor: PlanRecordActor, session: SessionDep) -> Response:
     body = svc.export_plan_ics(session, actor, patient_id, now=clock.now())
-    return Response(
-        body,
-        media_type="text/calendar; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="recovery-plan.ics"'},
-    )
+    return attachment(body, CALENDAR, "recovery-plan.ics")
 
 
 # ------------------------------------------------------------------------------------------ the diary
