@@ -5,10 +5,12 @@ from __future__ import annotations
 from fastapi.responses import Response
 
 CALENDAR = "text/calendar; charset=utf-8"
+CSV = "text/csv; charset=utf-8"
+FHIR_JSON = "application/fhir+json"
 PDF = "application/pdf"
 
 
-def attachment(body: bytes, media_type: str, filename: str, *, private: bool = False) -> Response:
+def attachment(body: bytes | str, media_type: str, filename: str, *, private: bool = False) -> Response:
     """``body`` as a download named ``filename``; ``private``: not to be kept by any cache (a patient's file)."""
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if private:

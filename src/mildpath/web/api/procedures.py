@@ -55,6 +55,7 @@ from mildpath.web.deps import (
     Staff,
     StaffPatientRecordActor,
 )
+from mildpath.web.downloads import PDF, attachment
 from mildpath.web.problems import FhirJSONResponse
 
 router = APIRouter(prefix="/api/v1", tags=["procedures"])
@@ -312,8 +313,7 @@ def discharge_instructions(
     )
     if fmt == "html":
         return Response(content, media_type="text/html; charset=utf-8")
-    disposition = 'attachment; filename="discharge-instructions.pdf"'
-    return Response(content, media_type="application/pdf", headers={"Content-Disposition": disposition})
+    return attachment(content, PDF, "discharge-instructions.pdf")
 
 
 @router.get("/procedures/{procedure_id}/fhir", response_class=FhirJSONResponse)

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Path, Request, Response
 from mildpath.services import clock
 from mildpath.services import scheduling as svc
 from mildpath.web.deps import AppointmentRecordActor, PatientId, PublicActor, RecordId, SchedulingActor, SessionDep
+from mildpath.web.downloads import CALENDAR, attachment
 from mildpath.web.i18n import N_, translations
 
 router = APIRouter(tags=["scheduling"])
-CALENDAR = "text/calendar; charset=utf-8"
 ICS: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/calendar": {}}, "description": "iCalendar (RFC 5545), in the clinic's time zone"}
 }
@@ -32,7 +32,7 @@ def titles(language: str) -> Mapping[str, str]:
 
 
 def _ics(body: bytes, name: str) -> Response:
-    return Response(body, media_type=CALENDAR, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return attachment(body, CALENDAR, name)
 
 
 @router.get("/api/v1/patients/{patient_id}/appointments", response_model=list[svc.AppointmentView])

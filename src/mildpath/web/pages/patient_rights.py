@@ -13,6 +13,7 @@ from mildpath.services import clock
 from mildpath.services import patient_rights as svc
 from mildpath.services import patients as patients_svc
 from mildpath.web.deps import Admin, AdminForm, PatientId, SessionDep
+from mildpath.web.downloads import FHIR_JSON, attachment
 from mildpath.web.pages._common import form_errors, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -66,11 +67,7 @@ async def export(request: Request, patient_id: PatientId, actor: AdminForm, sess
         bundle = svc.export_patient(session, actor, patient_id, data, now=clock.now())
     except (ValidationError, InvalidInput) as exc:
         return _page(request, session, actor, patient_id, errors=form_errors(exc), values=values, form="export")
-    return Response(
-        json.dumps(bundle, indent=2),
-        media_type="application/fhir+json",
-        headers={"Content-Disposition": f'attachment; filename="patient-{patient_id}.fhir.json"'},
-    )
+    return attachment(json.dumps(bundle, indent=2), FHIR_JSON, f"patient-{patient_id}.fhir.json")
 
 
 @router.post("/admin/patients/{patient_id}/anonymise")

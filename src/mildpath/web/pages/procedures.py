@@ -39,6 +39,7 @@ from mildpath.web.deps import (
     StaffPatientRecordActor,
     StaffPatientRecordForm,
 )
+from mildpath.web.downloads import PDF, attachment
 from mildpath.web.forms import form_date
 from mildpath.web.i18n import N_, negotiate
 from mildpath.web.pages import _procedure_forms as forms
@@ -225,11 +226,7 @@ def _procedure(session: SessionDep, actor: Any, patient_id: int, procedure_id: i
 
 def _document(content: bytes, *, pdf: bool, filename: str) -> Response:
     if pdf:
-        return Response(
-            content,
-            media_type="application/pdf",
-            headers={"Content-Disposition": f'attachment; filename="{filename}.pdf"'},
-        )
+        return attachment(content, PDF, f"{filename}.pdf")
     return Response(content, media_type="text/html; charset=utf-8", headers={"Content-Security-Policy": PRINT_CSP})
 
 

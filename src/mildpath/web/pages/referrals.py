@@ -27,6 +27,7 @@ from mildpath.web.deps import (
     ReferralWorkerForm,
     SessionDep,
 )
+from mildpath.web.downloads import CSV, attachment
 from mildpath.web.pages._common import form_errors, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -60,8 +61,7 @@ def worklist_csv(
     source: str = Query("", max_length=24), clinician: str = Query("", max_length=12),
 ) -> Response:
     text = svc.worklist_csv(session, actor, **_filters(state, source, clinician))
-    return Response(text, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="referrals.csv"'})
+    return attachment(text, CSV, "referrals.csv")
 
 
 @router.post("/referrals/bulk")
