@@ -64,9 +64,10 @@ def _output_kind(out: Path) -> str:
 
 def _write(out: Path, kind: str, html: str) -> None:
     if kind == "pdf":
-        from mildpath.reports.procedure_note import html_to_pdf
+        from mildpath.reports.pdf import html_to_pdf
+        from mildpath.reports.procedure_note import TEMPLATES
 
-        out.write_bytes(html_to_pdf(html))
+        out.write_bytes(html_to_pdf(html, base_url=TEMPLATES))
     else:
         out.write_text(html, encoding="utf-8")
     sys.stderr.write(f"wrote {out}\n")

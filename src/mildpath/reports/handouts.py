@@ -1,7 +1,8 @@
 """Printable patient handouts: one education page, or a personalised discharge packet, as PDF.
 
 HTML is built here from the education library (:mod:`mildpath.content.education`) and printed by WeasyPrint,
-imported lazily inside :func:`html_to_pdf` so that importing this module (or the web app) stays light.
+imported lazily inside :func:`mildpath.reports.pdf.html_to_pdf` so that importing this module (or the web app)
+stays light.
 
 Print layout: US Letter by default or A4; 12 pt sans-serif (Liberation Sans or DejaVu Sans, falling back to
 any sans-serif); "Page N of M" at the foot of every page; headings kept with their text; the emergency signs
@@ -20,6 +21,7 @@ from typing import Any, Literal
 from mildpath.content.education import format_date, get_page, glossary_terms_in, render, render_section
 from mildpath.content.sources import bibliography
 from mildpath.domain.errors import InvalidInput
+from mildpath.reports.pdf import printed
 
 Paper = Literal["letter", "a4"]
 PAPER_SIZES: dict[str, str] = {"letter": "Letter", "a4": "A4"}
@@ -198,11 +200,7 @@ def page_handout_html(
     return _document(doc, paper)
 
 
-def page_handout_pdf(
-    page_id: str, language: str = "en", *, facts: Mapping[str, Any] | None = None, paper: Paper = "letter"
-) -> bytes:
-    """One education page as a PDF (see :func:`page_handout_html`)."""
-    return html_to_pdf(page_handout_html(page_id, language, facts=facts, paper=paper))
+page_handout_pdf = printed(page_handout_html)
 
 
 def discharge_packet_html(
@@ -265,38 +263,8 @@ def discharge_packet_html(
     return _document(doc, paper)
 
 
-def discharge_packet_pdf(
-    *,
-    patient_name: str,
-    procedure_date: date | str,
-    clinic_phone: str,
-    milestones: Iterable[tuple[date | str, str]] = (),
-    clinic_name: str | None = None,
-    language: str = "en",
-    paper: Paper = "letter",
-) -> bytes:
-    """The personalised discharge packet as a PDF (see :func:`discharge_packet_html`)."""
-    return html_to_pdf(
-        discharge_packet_html(
-            patient_name=patient_name,
-            procedure_date=procedure_date,
-            clinic_phone=clinic_phone,
-            milestones=milestones,
-            clinic_name=clinic_name,
-            language=language,
-            paper=paper,
-        )
-    )
+discharge_packet_pdf = printed(discharge_packet_html)
 
-
-def html_to_pdf(document: str) -> bytes:
-    """Print HTML to PDF bytes with WeasyPrint (imported here: it loads Pango and fonts)."""
-    from weasyprint import HTML  # lazy: conventions, dependency rule 5
-
-    pdf = HTML(string=document).write_pdf()
-    if pdf is None:  # write_pdf returns bytes when no target is given; keep mypy and readers sure of it
-        raise RuntimeError("WeasyPrint returned no PDF")
-    return bytes(pdf)
 
 
 def _when(value: date | str, language: str) -> str:

@@ -33,6 +33,7 @@ from mildpath.domain.procedure import (
     validate_procedure_day,
 )
 from mildpath.domain.sources import Source
+from mildpath.reports.pdf import printed
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "procedure"
 
@@ -174,26 +175,8 @@ def discharge_instructions_html(
     )
 
 
-def html_to_pdf(html: str) -> bytes:
-    """Render an HTML document to PDF bytes with WeasyPrint (imported here: it is heavy and optional at import)."""
-    from weasyprint import HTML
 
-    pdf = HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
-    assert pdf is not None  # write_pdf() without a target returns the bytes
-    return bytes(pdf)
+procedure_note_pdf = printed(procedure_note_html, base_url=TEMPLATES)
 
 
-def procedure_note_pdf(
-    day: ProcedureDay, *, patient: str, today: date, policies: ProcedurePolicies | None = None
-) -> bytes:
-    """The procedure note as PDF bytes (see :func:`procedure_note_html`)."""
-    return html_to_pdf(procedure_note_html(day, patient=patient, today=today, policies=policies))
-
-
-def discharge_instructions_pdf(
-    *, patient: str, procedure_date: date | None = None, phone: str = "", language: str = "en"
-) -> bytes:
-    """The discharge instructions as PDF bytes (see :func:`discharge_instructions_html`)."""
-    return html_to_pdf(
-        discharge_instructions_html(patient=patient, procedure_date=procedure_date, phone=phone, language=language)
-    )
+discharge_instructions_pdf = printed(discharge_instructions_html, base_url=TEMPLATES)

@@ -25,7 +25,7 @@ from mildpath.services import auth, clock, mfa, smart
 from mildpath.services import caregivers as caregivers_svc
 from mildpath.services.access import Actor
 from mildpath.settings import Settings
-from mildpath.store.db import READ_FIRST
+from mildpath.store.db import READ_FIRST, transaction
 from mildpath.web.forms import check_form, read_body
 from mildpath.web.problems import CsrfFailed, LoginRequired, MfaEnrolmentRequired
 from mildpath.web.security import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, csrf_valid
@@ -84,15 +84,8 @@ def get_session(
     Declared with ``scope="function"`` where it is used, so the commit happens *before* the response is
     sent: a client that got its acknowledgement knows the row is on disk (the crash test relies on it).
     """
-    session: Session = request.app.state.session_factory()
-    try:
+    with transaction(request.app.state.session_factory) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
