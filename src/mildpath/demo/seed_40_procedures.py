@@ -94,7 +94,7 @@ def _operator_name(p: DemoPatient, demo: Demo) -> str:
 
 def _full_checklist(p: DemoPatient, demo: Demo, day: date, *, escort: bool = True) -> dict[str, Any]:
     name = _operator_name(p, demo)
-    anticoagulation: dict[str, Any] = {"takes_blood_thinner": False, "confirmed_by": name}
+    anticoagulation: dict[str, Any] | None = None
     if p.index in BLOOD_THINNERS:
         drug, held = BLOOD_THINNERS[p.index]
         anticoagulation = {
@@ -105,16 +105,25 @@ def _full_checklist(p: DemoPatient, demo: Demo, day: date, *, escort: bool = Tru
             "patient_told_never_stop": True,
             "confirmed_by": name,
         }
-    allergic = p.index in CONTRAST_ALLERGY
+    return complete_checklist(
+        day, name, anticoagulation=anticoagulation, allergic=p.index in CONTRAST_ALLERGY, escort=escort
+    )
+
+
+def complete_checklist(
+    day: date, operator: str, *, anticoagulation: dict[str, Any] | None = None, allergic: bool = False,
+    escort: bool = True,
+) -> dict[str, Any]:
+    """Every pre-procedure item done for a procedure on ``day`` (no blood thinner unless ``anticoagulation``)."""
     return {
         "consent": {"signed_on": (day - timedelta(days=14)).isoformat()},
         "imaging": {
             "study_date": (day - timedelta(days=60)).isoformat(),
             "modality": "MRI",
             "reviewed": True,
-            "reviewed_by": name,
+            "reviewed_by": operator,
         },
-        "anticoagulation": anticoagulation,
+        "anticoagulation": anticoagulation or {"takes_blood_thinner": False, "confirmed_by": operator},
         "allergies": {
             "contrast": "allergic" if allergic else "none_known",
             "latex": "none_known",

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from mildpath.content.schedule import follow_up_plan
 from mildpath.demo import CLINICIANS, SEED, Demo, register_seeder
+from mildpath.demo.seed_40_procedures import complete_checklist
 from mildpath.domain.schedule import Timepoint
 from mildpath.services import procedures as procedure_svc
 from mildpath.services.access import Actor
@@ -121,23 +122,6 @@ def _answers(
     }
 
 
-def _checklist(day: date, operator: str) -> dict[str, Any]:
-    return {
-        "consent": {"signed_on": (day - timedelta(days=14)).isoformat()},
-        "imaging": {
-            "study_date": (day - timedelta(days=60)).isoformat(),
-            "modality": "MRI",
-            "reviewed": True,
-            "reviewed_by": operator,
-        },
-        "anticoagulation": {"takes_blood_thinner": False, "confirmed_by": operator},
-        "allergies": {"contrast": "none_known", "latex": "none_known", "local_anaesthetic": "none_known"},
-        "instructions": {"fasting_given": True, "sedation_given": True},
-        "escort": {"arranged": True, "name": "Family member"},
-        "infection": {"active_infection": False},
-    }
-
-
 def _procedure_day(
     session: Session, demo: Demo, index: int, patient_id: int, day: date, levels: tuple[str, ...]
 ) -> int:
@@ -159,7 +143,7 @@ def _procedure_day(
         actor,
         patient_id,
         view.id,
-        _checklist(day, operator),
+        complete_checklist(day, operator),
         today=day,
         now=start - timedelta(hours=1),
     )
