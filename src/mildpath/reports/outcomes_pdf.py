@@ -20,6 +20,8 @@ from typing import Any
 
 import jinja2
 
+from mildpath.reports._templates import template_env
+
 #: ``services.outcomes_models.OutcomesReport``.
 Report = Any
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "outcomes"
@@ -65,15 +67,7 @@ def fmt_pct(row: Any) -> str:
 
 @lru_cache(maxsize=1)
 def _env() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.globals |= {"num": fmt_num, "ci": fmt_ci, "pct": fmt_pct}
-    return env
+    return template_env(TEMPLATES, num=fmt_num, ci=fmt_ci, pct=fmt_pct)
 
 
 def _png(data: bytes) -> str:
