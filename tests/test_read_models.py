@@ -130,3 +130,10 @@ def test_the_check_sees_an_orm_row_and_a_dict_of_any():
     assert _untyped_parts(dict[str, typing.Any]) == ["Any"]
     assert _untyped_parts(list[Patient] | None) == ["Patient"]
     assert _untyped_parts(tuple[int, str]) == []
+
+
+def test_an_account_is_handed_out_without_its_password_hash():
+    from mildpath.services.auth import UserView
+
+    assert "password_hash" not in UserView.model_fields
+    assert UserView.model_config.get("frozen") is True
