@@ -135,13 +135,14 @@ def _caregiver(s, settings: Settings, patient: Persona) -> None:  # type: ignore
     """Ana, Pat's daughter, may read his plan and fill his diary (invited by Pat; she set a password)."""
     from mildpath.services import caregivers
     from mildpath.services.auth import get_user_by_email, hash_password
+    from mildpath.store.models import User
 
     data = caregivers.CaregiverIn(name="Ana", relation="daughter", email=CAREGIVER[0],
                                   shared=caregivers.Shared(read=True, diary=True))
     caregivers.invite(s, patient.actor, patient.patient_id, data, now=now(), secret_key=settings.secret_key,
                       public_url="http://testserver")
-    user = get_user_by_email(s, CAREGIVER[0])
-    user.password_hash = hash_password(CAREGIVER[1])
+    account = get_user_by_email(s, CAREGIVER[0])
+    s.get(User, account.id).password_hash = hash_password(CAREGIVER[1])
 
 
 def _with_second_factor(s, settings: Settings, persona: Persona) -> Persona:  # type: ignore[no-untyped-def]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
+from pydantic import BaseModel
 
 TABLE_FORMATS = ("csv", "parquet")
 
@@ -55,11 +56,15 @@ def _finish(path: Path, *, keep: bool) -> None:
         _part(path).unlink(missing_ok=True)
 
 
-def write_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], path: Path, fmt: str) -> int:
-    """Write ``rows`` with exactly ``columns`` (in that order) as CSV (empty cell for ``None``) or Parquet; returns
-    the number of rows. Written under a temporary name and renamed at the end, like :func:`write_ndjson`."""
+def write_table(
+    rows: Sequence[Mapping[str, Any] | BaseModel], columns: Sequence[str], path: Path, fmt: str
+) -> int:
+    """Write ``rows`` (mappings, or typed rows: their fields) with exactly ``columns`` (in that order) as CSV (empty
+    cell for ``None``) or Parquet; returns the number of rows. Written under a temporary name and renamed at the
+    end, like :func:`write_ndjson`."""
     if fmt not in TABLE_FORMATS:
         raise ValueError(f"format must be one of {TABLE_FORMATS}")
+    records = [row.model_dump() if isinstance(row, BaseModel) else row for row in rows]
     path.parent.mkdir(parents=True, exist_ok=True)
     done = False
     try:
@@ -67,13 +72,13 @@ def write_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], path:
             with _part(path).open("w", encoding="utf-8", newline="") as handle:
                 writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="raise")
                 writer.writeheader()
-                for row in rows:
+                for row in records:
                     writer.writerow({c: "" if row.get(c) is None else row.get(c) for c in columns})
         else:
             import pyarrow as pa
             import pyarrow.parquet as pq
 
-            table = pa.table({c: [row.get(c) for row in rows] for c in columns})
+            table = pa.table({c: [row.get(c) for row in records] for c in columns})
             pq.write_table(table, _part(path))
         done = True
     finally:

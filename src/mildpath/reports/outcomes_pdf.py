@@ -20,6 +20,8 @@ from typing import Any
 
 import jinja2
 
+from mildpath.reports._templates import template_env
+
 #: ``services.outcomes_models.OutcomesReport``.
 Report = Any
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "outcomes"
@@ -65,15 +67,7 @@ def fmt_pct(row: Any) -> str:
 
 @lru_cache(maxsize=1)
 def _env() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.globals |= {"num": fmt_num, "ci": fmt_ci, "pct": fmt_pct}
-    return env
+    return template_env(TEMPLATES, num=fmt_num, ci=fmt_ci, pct=fmt_pct)
 
 
 def _png(data: bytes) -> str:
@@ -109,8 +103,6 @@ def report_html(report: Report, *, with_charts: bool = True) -> str:
 
 def report_pdf(report: Report) -> bytes:
     """The report as PDF bytes (WeasyPrint)."""
-    from weasyprint import HTML
+    from mildpath.reports.pdf import html_to_pdf
 
-    pdf = HTML(string=report_html(report), base_url=str(TEMPLATES)).write_pdf()
-    assert pdf is not None  # write_pdf() without a target returns the bytes
-    return bytes(pdf)
+    return html_to_pdf(report_html(report), base_url=TEMPLATES)

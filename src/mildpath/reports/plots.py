@@ -19,11 +19,13 @@ the early visits stay readable.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 #: ``services.outcomes_models.OutcomesReport`` (not imported: the reports layer sits below services).
 Report = Any
+#: ``services.outcomes_models.PatientOutcomes`` (one patient's trajectory; not imported either).
+PatientOutcomes = Any
 FORMATS = ("png", "svg")
 BLUE, ORANGE, GREEN, PURPLE, GREY, RED = "#1f5fa8", "#c25400", "#2a7d3b", "#6b3fa0", "#555555", "#a11d1d"
 PALETTE = (BLUE, ORANGE, GREEN, PURPLE, RED, GREY, "#00838f")
@@ -65,6 +67,12 @@ def _measure(report: Report, measure: str) -> Any:
     raise KeyError(measure)
 
 
+def _label_points(ax: Any, points: Sequence[tuple[float, float, str]], above: int, **style: Any) -> None:
+    """A small centred label ``above`` points over each ``(x, y, text)``."""
+    for x, y, text in points:
+        ax.annotate(text, (x, y), textcoords="offset points", xytext=(0, above), ha="center", fontsize=7, **style)
+
+
 def _draw_trajectory(ax: Any, report: Report, measure: str, color: str = BLUE) -> None:
     info = _measure(report, measure)
     rows = [r for r in report.trajectories[measure] if r.n]
@@ -81,16 +89,7 @@ def _draw_trajectory(ax: Any, report: Report, measure: str, color: str = BLUE) -
             label="Interquartile range",
         )
         ax.plot(xs, [r.median for r in rows], color=color, marker="o", linewidth=2, label="Median")
-        for x, r in zip(xs, rows, strict=True):
-            ax.annotate(
-                f"n={r.n}",
-                (x, info.low),
-                textcoords="offset points",
-                xytext=(0, 3),
-                ha="center",
-                fontsize=7,
-                color=GREY,
-            )
+        _label_points(ax, [(x, info.low, f"n={r.n}") for x, r in zip(xs, rows, strict=True)], 3, color=GREY)
     else:
         ax.text(0.5, 0.5, "No scores yet", transform=ax.transAxes, ha="center", va="center", color=GREY)
     ax.set_xticks(range(len(order)), [SHORT.get(t, t) for t in order])
@@ -219,10 +218,10 @@ def survival_chart(report: Report, endpoint: str = "any", fmt: str = "png") -> b
     return _render(fig, fmt)
 
 
-def patient_lines(outcomes: Mapping[str, Any], fmt: str = "png") -> bytes:
+def patient_lines(outcomes: PatientOutcomes, fmt: str = "png") -> bytes:
     """One patient's scores over time (``services.outcomes.patient_outcomes``): a small chart per measure."""
-    measures = outcomes["measures"]
-    order = [t["id"] for t in outcomes["timepoints"]]
+    measures = outcomes.measures
+    order = [t.id for t in outcomes.timepoints]
     rows = max(1, (len(measures) + 1) // 2)
     fig = _figure(7.4, 2.3 * rows)
     if not measures:
@@ -232,22 +231,14 @@ def patient_lines(outcomes: Mapping[str, Any], fmt: str = "png") -> bytes:
         return _render(fig, fmt)
     for i, m in enumerate(measures):
         ax = fig.add_subplot(rows, 2, i + 1)
-        points = outcomes["series"][m["id"]]
-        xs = [order.index(p["timepoint"]) for p in points]
+        points = outcomes.series[m.id]
+        xs = [order.index(p.timepoint) for p in points]
         color = PALETTE[i % len(PALETTE)]
-        ax.plot(xs, [p["value"] for p in points], color=color, marker="o", linewidth=2)
-        for x, p in zip(xs, points, strict=True):
-            ax.annotate(
-                f"{p['value']:g}",
-                (x, p["value"]),
-                textcoords="offset points",
-                xytext=(0, 5),
-                ha="center",
-                fontsize=7,
-            )
+        ax.plot(xs, [p.value for p in points], color=color, marker="o", linewidth=2)
+        _label_points(ax, [(x, p.value, f"{p.value:g}") for x, p in zip(xs, points, strict=True)], 5)
         ax.set_xticks(range(len(order)), [SHORT.get(t, t) for t in order], fontsize=7)
         ax.set_xlim(-0.3, len(order) - 0.7)
-        ax.set_ylim(m["low"], m["high"] + (m["high"] - m["low"]) * 0.08)
-        ax.set_title(f"{m['label']} ({'higher' if m['higher_is_better'] else 'lower'} is better)", fontsize=8)
+        ax.set_ylim(m.low, m.high + (m.high - m.low) * 0.08)
+        ax.set_title(f"{m.label} ({'higher' if m.higher_is_better else 'lower'} is better)", fontsize=8)
         _style(ax)
     return _render(fig, fmt)

@@ -33,6 +33,7 @@ from mildpath.domain.procedure import (
     validate_procedure_day,
 )
 from mildpath.domain.sources import Source
+from mildpath.reports._templates import template_env
 from mildpath.reports.pdf import printed
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "procedure"
@@ -43,22 +44,15 @@ _WALKING_LABEL = {Walking.AS_BEFORE: "as before", Walking.WITH_HELP: "with help"
 
 @lru_cache(maxsize=1)
 def _env() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
+    return template_env(
+        TEMPLATES,
+        fmt_time=_fmt_time,
+        fmt_clock=lambda dt: dt.strftime("%H:%M"),
+        yes_no=_yes_no,
+        legs=_legs,
+        status_label=_STATUS_LABEL,
+        walking_label=_WALKING_LABEL,
     )
-    env.globals |= {
-        "fmt_time": _fmt_time,
-        "fmt_clock": lambda dt: dt.strftime("%H:%M"),
-        "yes_no": _yes_no,
-        "legs": _legs,
-        "status_label": _STATUS_LABEL,
-        "walking_label": _WALKING_LABEL,
-    }
-    return env
 
 
 def _css() -> str:

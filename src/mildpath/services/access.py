@@ -7,7 +7,7 @@ existence of another clinic's patient does not leak (conventions §4).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
@@ -15,7 +15,22 @@ from sqlalchemy.orm import Session
 from mildpath.domain.errors import NotFound, PermissionDenied
 from mildpath.store import audit, caregivers
 from mildpath.store import patients as patients_store
-from mildpath.store.models import Patient, User
+from mildpath.store.models import Patient
+
+
+class Account(Protocol):
+    """What an actor is made from: an account (``services.auth.UserView``, or the row inside a service)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def clinic_id(self) -> int | None: ...
+    @property
+    def patient_id(self) -> int | None: ...
+    @property
+    def email(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -36,7 +51,7 @@ class Actor:
     scopes: tuple[str, ...] = ()
 
     @classmethod
-    def for_user(cls, user: User, address: str = "") -> Actor:
+    def for_user(cls, user: Account, address: str = "") -> Actor:
         return cls(user.id, user.role, user.clinic_id, user.patient_id, user.email, address)
 
     @classmethod

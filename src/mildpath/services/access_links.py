@@ -383,7 +383,7 @@ def view_link(session: Session, token: str, *, now: datetime) -> LinkView:
 
 def use_link(
     session: Session, token: str, *, now: datetime, password: str = "", address: str = ""
-) -> tuple[User, str]:
+) -> tuple[auth.UserView, str]:
     """Use the link once: returns the account to start a session for and where to go. A reset sets the new
     password and ends every session of the account; an invitation may set a first password."""
     link, user = _valid(session, token, now, lock=True)
@@ -397,5 +397,5 @@ def use_link(
     actor = Actor.for_user(user, address)
     record(session, actor, f"access_link.use_{link.purpose}", "AccessLink", link.id, user.patient_id,
            {"password_set": bool(password)})
-    return user, ("/login" if link.purpose == "password_reset" else link.target)
+    return auth.UserView.model_validate(user), ("/login" if link.purpose == "password_reset" else link.target)
 

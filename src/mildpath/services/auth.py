@@ -36,8 +36,7 @@ from mildpath.store import logins as logins_store
 from mildpath.store import patients as patients_store
 from mildpath.store import users as users_store
 from mildpath.store.base import utcnow
-from mildpath.store.models import ROLES, ApiToken, WebSession
-from mildpath.store.models import User as User  # re-exported: the account type callers of this module handle
+from mildpath.store.models import ROLES, ApiToken, User, WebSession
 
 MIN_PASSWORD_LENGTH = 12
 PAIR_LIMIT = 10
@@ -48,6 +47,28 @@ BLOCK_MAX_SECONDS = 900
 TOKEN_TOUCH = timedelta(minutes=1)  # a token's last use is written at most once a minute
 
 _hasher = PasswordHasher()
+
+
+class UserView(ReadModel):
+    """An account as callers see it (never its password hash): the session's identity (``Actor.for_user``),
+    the admin's user pages, the CLI's messages."""
+
+    id: int
+    email: str
+    display_name: str
+    role: str
+    clinic_id: int | None
+    patient_id: int | None
+    active: bool
+    created_at: datetime
+
+
+def _view(user: User) -> UserView:
+    return UserView.model_validate(user)
+
+
+def _view_or_none(user: User | None) -> UserView | None:
+    return None if user is None else _view(user)
 
 
 @functools.cache
@@ -90,7 +111,7 @@ def add_user(
     display_name: str = "",
     clinic_id: int | None = None,
     patient_id: int | None = None,
-) -> User:
+) -> UserView:
     """Create an account (admins and the CLI operator only)."""
     require_role(actor, "admin")
     email = email.strip().lower()
@@ -120,21 +141,25 @@ def add_user(
     session.add(user)
     session.flush()
     record(session, actor, "user.create", "User", user.id, user.patient_id, {"role": role})
-    return user
+    return _view(user)
 
 
-def get_user_by_email(session: Session, email: str) -> User | None:
+def _user_by_email(session: Session, email: str) -> User | None:
     return users_store.by_email(session, email=email.strip().lower())
 
 
-def set_password(session: Session, actor: Actor, user: User, password: str) -> None:
-    user.password_hash = hash_password(password)
+def get_user_by_email(session: Session, email: str) -> UserView | None:
+    return _view_or_none(_user_by_email(session, email))
+
+
+def set_password(session: Session, actor: Actor, user: UserView, password: str) -> None:
+    _user_row(session, user.id).password_hash = hash_password(password)
     record(session, actor, "user.password", "User", user.id, user.patient_id)
     # A new password ends every open session of that account.
     users_store.end_sessions(session, user_id=user.id, now=_now())
 
 
-def create_token(session: Session, actor: Actor, user: User, *, name: str = "cli") -> str:
+def create_token(session: Session, actor: Actor, user: UserView, *, name: str = "cli") -> str:
     """A new API token for ``user``; the value is shown once and only its digest is kept."""
     require_role(actor, "admin")
     value = "mp_" + secrets.token_urlsafe(32)
@@ -143,7 +168,7 @@ def create_token(session: Session, actor: Actor, user: User, *, name: str = "cli
     return value
 
 
-def user_for_token(session: Session, value: str, now: datetime | None = None) -> User | None:
+def user_for_token(session: Session, value: str, now: datetime | None = None) -> UserView | None:
     """The active account an unrevoked token acts for (None otherwise); notes the token's last use."""
     found = users_store.token_owner(session, digest=digest(value))
     if found is None:
@@ -153,11 +178,11 @@ def user_for_token(session: Session, value: str, now: datetime | None = None) ->
     # Touched at most once a minute: a write per API call would serialise readers on SQLite.
     if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH:
         token.last_used_at = now
-    return user
+    return _view(user)
 
 
 def _account(session: Session, email: str) -> User:
-    user = get_user_by_email(session, email)
+    user = _user_by_email(session, email)
     if user is None:
         raise InvalidInput(f"no account {email.strip().lower()}", field="email")
     return user
@@ -178,18 +203,19 @@ def list_tokens(session: Session, actor: Actor, email: str) -> list[TokenView]:
     user = _account(session, email)
     rows = users_store.active_tokens(session, user_id=user.id)
     record(session, actor, "token.list", "User", user.id, user.patient_id)
-    return [
-        TokenView(
-            id=t.id,
-            name=t.name,
-            created_at=t.created_at.isoformat(),
-            last_used_at=t.last_used_at.isoformat() if t.last_used_at else None,
-        )
-        for t in rows
-    ]
+    return [_token_view(t) for t in rows]
 
 
-def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
+def _token_view(token: ApiToken) -> TokenView:
+    return TokenView(
+        id=token.id,
+        name=token.name,
+        created_at=token.created_at.isoformat(),
+        last_used_at=token.last_used_at.isoformat() if token.last_used_at else None,
+    )
+
+
+def revoke_token(session: Session, actor: Actor, token_id: int) -> TokenView:
     """Revoke one token: the next request with it gets 401."""
     require_role(actor, "admin")
     token = users_store.token_or_none(session, token_id=token_id)
@@ -200,7 +226,7 @@ def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
     record(
         session, actor, "token.revoke", "User", token.user_id, user.patient_id if user else None, {"token_id": token.id}
     )
-    return token
+    return _token_view(token)
 
 
 def revoke_all_tokens(session: Session, actor: Actor, email: str) -> int:
@@ -212,7 +238,7 @@ def revoke_all_tokens(session: Session, actor: Actor, email: str) -> int:
     return count
 
 
-def deactivate_user(session: Session, actor: Actor, email: str) -> User:
+def deactivate_user(session: Session, actor: Actor, email: str) -> UserView:
     """Deactivate an account: its sessions end and its tokens are revoked, effective at the next request."""
     require_role(actor, "admin")
     user = _account(session, email)
@@ -223,7 +249,7 @@ def deactivate_user(session: Session, actor: Actor, email: str) -> User:
     users_store.end_sessions(session, user_id=user.id, now=now)
     users_store.revoke_tokens(session, user_id=user.id, now=now)
     record(session, actor, "user.deactivate", "User", user.id, user.patient_id)
-    return user
+    return _view(user)
 
 
 #: the roles an admin may move a staff account between (a patient's or a caregiver's account belongs to a person
@@ -231,11 +257,11 @@ def deactivate_user(session: Session, actor: Actor, email: str) -> User:
 STAFF_ROLES = ("clinician", "coordinator", "admin")
 
 
-def change_role(session: Session, actor: Actor, user_id: int, role: str) -> User:
+def change_role(session: Session, actor: Actor, user_id: int, role: str) -> UserView:
     """An admin moves a staff account to another staff role; it holds at the account's next request (the role is
     read on every request), and an account made admin must set up its second factor. Audited (from, to)."""
     require_role(actor, "admin")
-    user = get_user(session, user_id)
+    user = _user_row(session, user_id)
     if role not in STAFF_ROLES:
         raise InvalidInput(f"role: one of {', '.join(STAFF_ROLES)}", field="role")
     if user.role not in STAFF_ROLES:
@@ -247,7 +273,7 @@ def change_role(session: Session, actor: Actor, user_id: int, role: str) -> User
     if role != user.role:
         record(session, actor, "user.role", "User", user.id, None, {"from": user.role, "to": role})
         user.role = role
-    return user
+    return _view(user)
 
 
 # ------------------------------------------------------------------------------------------ throttling
@@ -336,7 +362,7 @@ def unblock(session: Session, actor: Actor, email: str, address: str | None = No
     require_role(actor, "admin")
     email = email.strip().lower()
     lifted = logins_store.lift(session, email=email, address=address)
-    user = get_user_by_email(session, email)
+    user = _user_by_email(session, email)
     record(
         session,
         actor,
@@ -351,14 +377,15 @@ def unblock(session: Session, actor: Actor, email: str, address: str | None = No
 
 def authenticate(
     session: Session, email: str, password: str, address: str, now: datetime, policy: BlockPolicy | None = None
-) -> User | None:
+) -> UserView | None:
     """The user if email and password match an active account; every attempt is noted for throttling."""
-    user = get_user_by_email(session, email)
+    user = _user_by_email(session, email)
     ok = verify_password(user, password) and user is not None and user.active
     note_attempt(session, email, address, bool(ok), now, policy)
     if ok and user is not None:
-        record(session, Actor.for_user(user, address), "auth.login", "User", user.id, user.patient_id)
-        return user
+        view = _view(user)
+        record(session, Actor.for_user(view, address), "auth.login", "User", user.id, user.patient_id)
+        return view
     record(session, Actor(None, "anonymous", address=address), "auth.login_failed", "User", None, None)
     return None
 
@@ -366,7 +393,7 @@ def authenticate(
 # ------------------------------------------------------------------------------------------ web sessions
 
 
-def start_session(session: Session, user: User, now: datetime, *, mfa_pending: bool = False) -> str:
+def start_session(session: Session, user: UserView, now: datetime, *, mfa_pending: bool = False) -> str:
     """A fresh session value for ``user`` (rotation: a new value at every login). ``mfa_pending``: the password
     was right and the second factor is still to come (services/mfa.py): the session opens only the code page."""
     value = secrets.token_urlsafe(32)
@@ -378,18 +405,20 @@ def start_session(session: Session, user: User, now: datetime, *, mfa_pending: b
 MFA_PENDING_FOR = timedelta(minutes=10)
 
 
-def pending_mfa_user(session: Session, value: str, now: datetime) -> User | None:
+def pending_mfa_user(session: Session, value: str, now: datetime) -> UserView | None:
     """The account of a session waiting for its second factor (at most 10 minutes old), else None."""
     ws = users_store.web_session(session, digest=digest(value), open_only=True)
     if ws is None or not ws.mfa_pending or now - ws.created_at > MFA_PENDING_FOR:
         return None
     user = users_store.get_or_none(session, user_id=ws.user_id)
-    return user if user is not None and user.active else None
+    return _view(user) if user is not None and user.active else None
 
 
 def user_for_session(
     session: Session, value: str, now: datetime, *, idle: timedelta, absolute: timedelta
-) -> tuple[User, WebSession] | None:
+) -> UserView | None:
+    """The active account of an open, fully signed-in web session (None otherwise); ends a session past its idle
+    time or its absolute lifetime, and notes its last use."""
     ws = users_store.web_session(session, digest=digest(value), open_only=True)
     if ws is not None and ws.mfa_pending:
         return None  # waiting for its second factor: opens only the code page
@@ -404,7 +433,7 @@ def user_for_session(
     # Touch at most once a minute: a write per page view would serialise readers on SQLite.
     if now - ws.last_seen_at > timedelta(minutes=1):
         ws.last_seen_at = now
-    return user, ws
+    return _view(user)
 
 
 def end_session(session: Session, value: str, now: datetime) -> None:
@@ -412,26 +441,31 @@ def end_session(session: Session, value: str, now: datetime) -> None:
     if ws is not None and ws.revoked_at is None:
         ws.revoked_at = now
         user = users_store.get_or_none(session, user_id=ws.user_id)
-        record(session, Actor.for_user(user) if user else Actor.system(), "auth.logout", "User", ws.user_id, None)
+        record(session, Actor.for_user(_view(user)) if user else Actor.system(), "auth.logout", "User", ws.user_id,
+               None)
 
 
-def get_user(session: Session, user_id: int) -> User:
+def _user_row(session: Session, user_id: int) -> User:
     user = users_store.get_or_none(session, user_id=user_id)
     if user is None:
         raise NotFound(f"no user {user_id}")
     return user
 
 
-def list_users(session: Session, actor: Actor) -> list[User]:
+def get_user(session: Session, user_id: int) -> UserView:
+    return _view(_user_row(session, user_id))
+
+
+def list_users(session: Session, actor: Actor) -> list[UserView]:
     require_role(actor, "admin")
-    return users_store.all_accounts(session)
+    return [_view(u) for u in users_store.all_accounts(session)]
 
 
 def _now() -> datetime:
     return utcnow()
 
 
-def interface_language(session: Session, user: User) -> str | None:
+def interface_language(session: Session, user: UserView) -> str | None:
     """The language a signed-in patient chose for their pages (``Patient.preferred_language``), or ``None``.
 
     Read on every page a patient opens, without an audit row: it is the patient's own interface setting,

@@ -87,7 +87,7 @@ def ced_tables(
     if given and not patient_ids:
         raise InvalidInput("--patients: name the patients enrolled in the study", field="patients")
     enrolled = {pseudonym(key, "patient", pid) for pid in patient_ids}
-    tables = {name: [r for r in rows if r["pid"] in enrolled]
+    tables = {name: [r.model_dump() for r in rows if r.pid in enrolled]
               for name, rows in deidentified_tables(session, actor, today=today, key=key).items()}
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for e in tables["events"]:

@@ -26,9 +26,9 @@ from sqlalchemy.orm import Session
 
 from mildpath.domain.errors import Conflict, InvalidInput, PermissionDenied
 from mildpath.services.access import Actor, record
+from mildpath.services.auth import UserView
 from mildpath.store import mfa as store
 from mildpath.store import sealing
-from mildpath.store.models import User
 from mildpath.store.sealing import Keys
 
 ISSUER = "mildpath"
@@ -43,7 +43,7 @@ def _digest(code: str) -> str:
     return hashlib.sha256(code.replace("-", "").strip().lower().encode()).hexdigest()
 
 
-def required(session: Session, user: User) -> bool:
+def required(session: Session, user: UserView) -> bool:
     """Whether the account must use a second factor: admins always; clinicians when their clinic asks."""
     if user.role == "admin":
         return True
@@ -54,7 +54,7 @@ def enrolled(session: Session, user_id: int) -> bool:
     return store.confirmed(session, user_id=user_id)
 
 
-def enrolment_needed(session: Session, user: User) -> bool:
+def enrolment_needed(session: Session, user: UserView) -> bool:
     return required(session, user) and not enrolled(session, user.id)
 
 
@@ -124,7 +124,7 @@ def confirm_enrolment(session: Session, actor: Actor, code: str, *, keys: Keys, 
     return codes
 
 
-def verify(session: Session, user: User, code: str, *, keys: Keys, now: datetime, address: str = "") -> bool:
+def verify(session: Session, user: UserView, code: str, *, keys: Keys, now: datetime, address: str = "") -> bool:
     """A code from the app, or an unused recovery code (struck off). Audited either way."""
     row = store.mfa_of(session, user_id=user.id)
     ok = False

@@ -835,11 +835,11 @@ def outcomes_report_pdf(
 # One patient's trajectory
 
 
-def patient_outcomes(session: Session, actor: Actor, patient_id: int, *, today: date) -> dict[str, Any]:
+def patient_outcomes(session: Session, actor: Actor, patient_id: int, *, today: date) -> om.PatientOutcomes:
     """A patient's own scores per timepoint of their latest procedure, with change from baseline and responder
     calls (the patient, or staff of their clinic). Audited as ``outcomes.patient_read``.
 
-    ``series`` maps each measure to ``[{"timepoint", "label", "value", "answered_on"}]`` in plan order;
+    ``series`` maps each measure to its points (timepoint, label, value, answered_on) in plan order;
     ``responders`` lists each follow-up's calls with the reason in words.
     """
     get_patient_for(session, actor, patient_id)
@@ -861,21 +861,21 @@ def patient_outcomes(session: Session, actor: Actor, patient_id: int, *, today: 
         if result is not None:
             results[(row.instrument, row.timepoint)] = (result, row.answered_on)
 
-    series: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    series: dict[str, list[om.PatientPoint]] = defaultdict(list)
     for (_instrument, timepoint), (result, answered_on) in results.items():
         for measure, value in _measures(result).items():
             series[measure].append(
-                {
-                    "timepoint": timepoint,
-                    "label": labels.get(timepoint, timepoint),
-                    "value": _r(float(value)),
-                    "answered_on": answered_on.isoformat() if answered_on else None,
-                }
+                om.PatientPoint(
+                    timepoint=timepoint,
+                    label=labels.get(timepoint, timepoint),
+                    value=round(float(value), 2),
+                    answered_on=_iso(answered_on),
+                )
             )
     for values in series.values():
-        values.sort(key=lambda v: order.get(v["timepoint"], 99))
+        values.sort(key=lambda v: order.get(v.timepoint, 99))
 
-    calls = []
+    calls: list[om.PatientResponderCall] = []
     thresholds = responder_thresholds()
     for (instrument, timepoint), (follow, _day) in sorted(results.items(), key=lambda kv: order.get(kv[0][1], 99)):
         base = results.get((instrument, BASELINE))
@@ -883,37 +883,25 @@ def patient_outcomes(session: Session, actor: Actor, patient_id: int, *, today: 
             continue
         for call in responders(base[0], follow, thresholds):
             calls.append(
-                {
-                    "timepoint": timepoint,
-                    "label": labels.get(timepoint, timepoint),
-                    "definition": call.definition,
-                    "definition_label": DEFINITIONS.get(call.definition, call.definition),
-                    "headline": call.headline,
-                    "responder": call.responder,
-                    "reason": call.reason,
-                }
+                om.PatientResponderCall(
+                    timepoint=timepoint,
+                    label=labels.get(timepoint, timepoint),
+                    definition=call.definition,
+                    definition_label=DEFINITIONS.get(call.definition, call.definition),
+                    headline=call.headline,
+                    responder=call.responder,
+                    reason=call.reason,
+                )
             )
-    return {
-        "patient_id": patient_id,
-        "as_of": today.isoformat(),
-        "procedure_date": procedure_date.isoformat() if procedure_date else None,
-        "measures": [
-            {
-                "id": m.id,
-                "label": m.label,
-                "short": m.short,
-                "unit": m.unit,
-                "low": m.low,
-                "high": m.high,
-                "higher_is_better": m.higher_is_better,
-            }
-            for m in MEASURE_INFO.values()
-            if m.id in series
-        ],
-        "timepoints": [{"id": tp.id, "label": tp.label} for tp in plan.timepoints],
-        "series": {m: series[m] for m in MEASURE_INFO if m in series},
-        "responders": calls,
-    }
+    return om.PatientOutcomes(
+        patient_id=patient_id,
+        as_of=today.isoformat(),
+        procedure_date=_iso(procedure_date),
+        measures=[_measure_row(m) for m in MEASURE_INFO.values() if m.id in series],
+        timepoints=[om.TimepointRef(id=tp.id, label=tp.label) for tp in plan.timepoints],
+        series={m: series[m] for m in MEASURE_INFO if m in series},
+        responders=calls,
+    )
 
 
 __all__ = [

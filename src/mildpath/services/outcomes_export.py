@@ -49,7 +49,7 @@ from mildpath.fhir.server import referenced
 from mildpath.services import fhir_server, procedure_exports, proms
 from mildpath.services.access import Actor, record, require_staff, visible_patients
 from mildpath.services.outcomes import OutcomeFilters, Registry, read_registry
-from mildpath.services.procedure_exports import RegistryAdverseEvent, RegistryProcedure
+from mildpath.services.procedure_exports import RegistryAdverseEvent, RegistryProcedure, RegistryReintervention
 from mildpath.store import outcomes as store
 from mildpath.store.models import Patient
 
@@ -189,6 +189,10 @@ class DeidentifiedEvent(_Row):
     outcome: str | None
 
 
+#: a row of any of the three tables
+DeidentifiedRow = DeidentifiedProcedure | DeidentifiedScore | DeidentifiedEvent
+
+
 class DeidentifiedExtract(BaseModel):
     """The three tables of the de-identified extract, typed (see the module docstring)."""
 
@@ -198,13 +202,9 @@ class DeidentifiedExtract(BaseModel):
     scores: tuple[DeidentifiedScore, ...]
     events: tuple[DeidentifiedEvent, ...]
 
-    def tables(self) -> dict[str, list[dict[str, Any]]]:
-        """``{"procedures": rows, "scores": rows, "events": rows}``, each row a dict in column order."""
-        return {
-            "procedures": [r.model_dump() for r in self.procedures],
-            "scores": [r.model_dump() for r in self.scores],
-            "events": [r.model_dump() for r in self.events],
-        }
+    def tables(self) -> dict[str, tuple[DeidentifiedRow, ...]]:
+        """``{"procedures": rows, "scores": rows, "events": rows}`` (the names of the files, :data:`COLUMNS`)."""
+        return {"procedures": self.procedures, "scores": self.scores, "events": self.events}
 
 
 PROCEDURE_COLUMNS = tuple(DeidentifiedProcedure.model_fields)
@@ -327,37 +327,26 @@ def _score_rows(kept: _Kept, filters: OutcomeFilters) -> list[DeidentifiedScore]
     return rows
 
 
+def _event_row(kept: _Kept, e: RegistryAdverseEvent | RegistryReintervention) -> DeidentifiedEvent:
+    """An adverse event's row (with its severity, seriousness and outcome) or a later intervention's."""
+    adverse = e if isinstance(e, RegistryAdverseEvent) else None
+    return DeidentifiedEvent(
+        pid=kept.pids[e.patient_id],
+        procedure=kept.refs[e.procedure_id],
+        kind="adverse_event" if adverse else "reintervention",
+        type=e.type,
+        days_from_procedure=e.days_after_procedure,
+        severity=adverse.severity if adverse else None,
+        serious=adverse.serious if adverse else None,
+        outcome=adverse.outcome if adverse else None,
+    )
+
+
 def _event_rows(kept: _Kept) -> list[DeidentifiedEvent]:
+    """The kept procedures' adverse events, then their later interventions."""
     extract = kept.registry.extract
-    adverse = [
-        DeidentifiedEvent(
-            pid=kept.pids[e.patient_id],
-            procedure=kept.refs[e.procedure_id],
-            kind="adverse_event",
-            type=e.type,
-            days_from_procedure=e.days_after_procedure,
-            severity=e.severity,
-            serious=e.serious,
-            outcome=e.outcome,
-        )
-        for e in extract.adverse_events
-        if e.procedure_id in kept.refs
-    ]
-    later = [
-        DeidentifiedEvent(
-            pid=kept.pids[r.patient_id],
-            procedure=kept.refs[r.procedure_id],
-            kind="reintervention",
-            type=r.type,
-            days_from_procedure=r.days_after_procedure,
-            severity=None,
-            serious=None,
-            outcome=None,
-        )
-        for r in extract.reinterventions
-        if r.procedure_id in kept.refs
-    ]
-    return adverse + later
+    events: list[RegistryAdverseEvent | RegistryReintervention] = [*extract.adverse_events, *extract.reinterventions]
+    return [_event_row(kept, e) for e in events if e.procedure_id in kept.refs]
 
 
 def deidentified_extract(
@@ -386,10 +375,10 @@ def deidentified_extract(
 
 def deidentified_tables(
     session: Session, actor: Actor, *, today: date, key: bytes, filters: OutcomeFilters | None = None
-) -> dict[str, list[dict[str, Any]]]:
+) -> dict[str, tuple[DeidentifiedRow, ...]]:
     """The de-identified extract as ``{"procedures": rows, "scores": rows, "events": rows}`` (column order in
     :data:`PROCEDURE_COLUMNS`, :data:`SCORE_COLUMNS`, :data:`EVENT_COLUMNS`), for the table writers and the CED
-    extract: :func:`deidentified_extract`'s rows as dicts."""
+    extract: :func:`deidentified_extract`'s typed rows by table."""
     return deidentified_extract(session, actor, today=today, key=key, filters=filters).tables()
 
 

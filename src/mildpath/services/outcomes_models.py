@@ -301,3 +301,46 @@ class FilterChoices(_Frozen):
     levels: list[str]
     levels_treated: list[int]
     age_bands: list[tuple[str, str]] = Field(description="(value, label)")
+
+
+# ------------------------------------------------------------------------------------------ one patient's trajectory
+
+
+class PatientPoint(_Frozen):
+    """One score of one measure at one timepoint (``answered_on``: ISO date, None when not known)."""
+
+    timepoint: str
+    label: str
+    value: float
+    answered_on: str | None
+
+
+class PatientResponderCall(_Frozen):
+    """One responder definition applied to the patient's baseline and one follow-up, the reason in words."""
+
+    timepoint: str
+    label: str
+    definition: str
+    definition_label: str
+    headline: bool
+    responder: bool | None
+    reason: str
+
+
+class TimepointRef(_Frozen):
+    id: str
+    label: str
+
+
+class PatientOutcomes(_Frozen):
+    """A patient's own scores per timepoint of their latest procedure (:func:`mildpath.services.outcomes.
+    patient_outcomes`): the ``response_model`` of ``GET /api/v1/patients/{id}/outcomes``, what the patient page, its
+    charts and the PNG read. ``series`` maps each measure to its points in plan order."""
+
+    patient_id: int
+    as_of: str
+    procedure_date: str | None
+    measures: list[MeasureRow]
+    timepoints: list[TimepointRef]
+    series: dict[str, list[PatientPoint]]
+    responders: list[PatientResponderCall]

@@ -119,20 +119,20 @@ def _resolve(request: Request, session: Session, settings: Settings) -> Actor:
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
-            found = auth.user_for_session(
+            user = auth.user_for_session(
                 session,
                 cookie,
                 clock.now(),
                 idle=timedelta(minutes=settings.session_idle_minutes),
                 absolute=timedelta(hours=settings.session_absolute_hours),
             )
-            if found is not None:
-                actor = Actor.for_user(found[0], address)
-                if found[0].role != "patient" and mfa.enrolment_needed(session, found[0]):
+            if user is not None:
+                actor = Actor.for_user(user, address)
+                if user.role != "patient" and mfa.enrolment_needed(session, user):
                     request.state.mfa_enrolment_needed = True
                 request.state.csrf_binding = "sess:" + cookie
-                request.state.user_name = found[0].display_name
-                request.state.preferred_language = auth.interface_language(session, found[0])
+                request.state.user_name = user.display_name
+                request.state.preferred_language = auth.interface_language(session, user)
     request.state.actor = actor
     return actor
 

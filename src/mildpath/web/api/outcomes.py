@@ -3,17 +3,16 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from mildpath.domain.inputs import IsoDate
 from mildpath.domain.outcomes import AgeBand
 from mildpath.services import outcomes as svc
 from mildpath.services.clock import today
-from mildpath.services.outcomes_models import OutcomesReport
+from mildpath.services.outcomes_models import OutcomesReport, PatientOutcomes
 from mildpath.web.deps import PatientId, PatientRecordActor, SessionDep, SettingsDep, Staff
 
 router = APIRouter(prefix="/api/v1", tags=["outcomes"])
@@ -34,40 +33,33 @@ Band = Annotated[AgeBand | None, Query(description="Age band at the procedure")]
 
 
 def _filters(
-    since: date | None,
-    until: date | None,
-    operator: int | None,
-    level: str | None,
-    levels: int | None,
-    band: Any,
-) -> svc.OutcomeFilters:
-    return svc.parse_filters(
-        {
-            "since": since,
-            "until": until,
-            "operator": operator,
-            "level": level,
-            "levels_treated": levels,
-            "age_band": band,
-        }
-    )
-
-
-@router.get("/outcomes", response_model=OutcomesReport)
-def outcomes(
-    actor: Staff,
-    session: SessionDep,
-    settings: SettingsDep,
     since: Since = None,
     until: Until = None,
     operator: Operator = None,
     level: Level = None,
     levels_treated: LevelsTreated = None,
     age_band: Band = None,
-) -> OutcomesReport:
+) -> svc.OutcomeFilters:
+    """The report's filters from the query (the same for the JSON and the PDF)."""
+    return svc.parse_filters(
+        {
+            "since": since,
+            "until": until,
+            "operator": operator,
+            "level": level,
+            "levels_treated": levels_treated,
+            "age_band": age_band,
+        }
+    )
+
+
+Filters = Annotated[svc.OutcomeFilters, Depends(_filters)]
+
+
+@router.get("/outcomes", response_model=OutcomesReport)
+def outcomes(actor: Staff, session: SessionDep, settings: SettingsDep, filters: Filters) -> OutcomesReport:
     """The outcomes registry report (staff): cohort, follow-up, change from baseline with 95% CIs, responders,
     trajectories, discharge, adverse events, reinterventions (Kaplan-Meier) and the published benchmarks."""
-    filters = _filters(since, until, operator, level, levels_treated, age_band)
     return svc.outcomes_report(session, actor, filters, today=today(), declared=settings.licensed_wording_declared)
 
 
@@ -76,19 +68,8 @@ def outcomes(
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}, "description": "The registry report as a PDF"}},
 )
-def outcomes_pdf(
-    actor: Staff,
-    session: SessionDep,
-    settings: SettingsDep,
-    since: Since = None,
-    until: Until = None,
-    operator: Operator = None,
-    level: Level = None,
-    levels_treated: LevelsTreated = None,
-    age_band: Band = None,
-) -> Response:
+def outcomes_pdf(actor: Staff, session: SessionDep, settings: SettingsDep, filters: Filters) -> Response:
     """The same report as a PDF of several pages with charts and the benchmark table."""
-    filters = _filters(since, until, operator, level, levels_treated, age_band)
     pdf = svc.outcomes_report_pdf(session, actor, filters, today=today(), declared=settings.licensed_wording_declared)
     return Response(
         pdf,
@@ -97,7 +78,7 @@ def outcomes_pdf(
     )
 
 
-@router.get("/patients/{patient_id}/outcomes")
-def patient_outcomes(patient_id: PatientId, actor: PatientRecordActor, session: SessionDep) -> dict[str, Any]:
+@router.get("/patients/{patient_id}/outcomes", response_model=PatientOutcomes)
+def patient_outcomes(patient_id: PatientId, actor: PatientRecordActor, session: SessionDep) -> PatientOutcomes:
     """One patient's scores per timepoint of their latest procedure, with responder calls (the patient or staff)."""
     return svc.patient_outcomes(session, actor, patient_id, today=today())

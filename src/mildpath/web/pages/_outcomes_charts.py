@@ -11,7 +11,7 @@ Timepoints are spaced evenly in plan order, as in the PDF (``reports/plots.py``)
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from mildpath.reports.outcomes_pdf import fmt_num
@@ -51,7 +51,9 @@ class _Frame:
         v = min(max(self.low if value is None else value, self.low), self.high)
         return round(TOP + self.plot_h * (1 - (v - self.low) / (self.high - self.low)), 1)
 
-    def axes(self, labels: Sequence[str]) -> dict[str, Any]:
+    def axes(self, labels: Sequence[str], at: Sequence[float] | None = None) -> dict[str, Any]:
+        """The frame, its y ticks and the x labels: at the points' places (``x(0)``, ``x(1)`` ...) or ``at``."""
+        xs = [self.x(i) for i in range(len(labels))] if at is None else at
         return {
             "width": self.width,
             "height": self.height,
@@ -60,7 +62,7 @@ class _Frame:
             "top": TOP,
             "bottom": self.height - BOTTOM,
             "y_ticks": [{"y": self.y(v), "text": f"{v:g}"} for v in _ticks(self.low, self.high)],
-            "x_labels": [{"x": self.x(i), "text": t} for i, t in enumerate(labels)],
+            "x_labels": [{"x": x, "text": t} for x, t in zip(xs, labels, strict=True)],
         }
 
 
@@ -129,14 +131,10 @@ def responder_bars(report: om.OutcomesReport, definitions: Sequence[str]) -> dic
                     f"({fmt_num(r.ci_low, 1)} to {fmt_num(r.ci_high, 1)}), {r.events} of {r.n}",
                 }
             )
-    axes = frame.axes([SHORT.get(t.id, t.label) for t in timepoints])
-    axes["x_labels"] = [
-        {"x": round(LEFT + group * (j + 0.5), 1), "text": SHORT.get(t.id, t.label)}
-        for j, t in enumerate(timepoints)
-    ]
+    at = [round(LEFT + group * (j + 0.5), 1) for j in range(len(timepoints))]
     return {
         "id": "responder-bars",
-        **axes,
+        **frame.axes([SHORT.get(t.id, t.label) for t in timepoints], at),
         "bars": bars,
         "legend": [{"css": f"series-{k}", "text": labels.get(d, d)} for k, d in enumerate(definitions)],
     }
@@ -153,6 +151,7 @@ def survival(report: om.OutcomesReport, endpoint: str = "any") -> dict[str, Any]
     def x(days: float) -> float:
         return round(LEFT + frame.plot_w * (days / 30.4375) / span, 1)
 
+    months = range(0, span + 1, 6)
     step, upper, lower = [], [], []
     for i, p in enumerate(curve):
         px, py = x(p.days), frame.y(100 * p.survival)
@@ -168,14 +167,7 @@ def survival(report: om.OutcomesReport, endpoint: str = "any") -> dict[str, Any]
     return {
         "id": f"survival-{endpoint}",
         "title": s.label,
-        "width": frame.width,
-        "height": frame.height,
-        "left": LEFT,
-        "right": frame.width - RIGHT,
-        "top": TOP,
-        "bottom": frame.height - BOTTOM,
-        "y_ticks": [{"y": frame.y(v), "text": f"{v:g}"} for v in _ticks(0, 100)],
-        "x_labels": [{"x": x(m * 30.4375), "text": f"{m}"} for m in range(0, span + 1, 6)],
+        **frame.axes([f"{m}" for m in months], [x(m * 30.4375) for m in months]),
         "path": " ".join(step),
         "band": " ".join(upper + list(reversed(lower))),
         "dots": [
@@ -198,20 +190,20 @@ def survival(report: om.OutcomesReport, endpoint: str = "any") -> dict[str, Any]
     }
 
 
-def patient_lines(outcomes: Mapping[str, Any]) -> list[dict[str, Any]]:
+def patient_lines(outcomes: om.PatientOutcomes) -> list[dict[str, Any]]:
     """One small chart per measure of one patient: their own line, a dot per answered timepoint, in the language
     set for the page (``i18n.set_language``: a patient reads these)."""
-    order = [t["id"] for t in outcomes["timepoints"]]
+    order = [t.id for t in outcomes.timepoints]
     charts = []
-    for k, info in enumerate(outcomes["measures"]):
-        points = outcomes["series"][info["id"]]
-        frame = _Frame(len(order), info["low"], info["high"], width=340, height=190)
-        xy = [(frame.x(order.index(p["timepoint"])), frame.y(p["value"]), p) for p in points]
+    for k, info in enumerate(outcomes.measures):
+        points = outcomes.series[info.id]
+        frame = _Frame(len(order), info.low, info.high, width=340, height=190)
+        xy = [(frame.x(order.index(p.timepoint)), frame.y(p.value), p) for p in points]
         charts.append(
             {
-                "id": f"patient-{info['id']}",
-                "title": gettext(info["label"]),
-                "better": gettext("Higher is better") if info["higher_is_better"] else gettext("Lower is better"),
+                "id": f"patient-{info.id}",
+                "title": gettext(info.label),
+                "better": gettext("Higher is better") if info.higher_is_better else gettext("Lower is better"),
                 **frame.axes([gettext(SHORT.get(t, t)) for t in order]),
                 "css": f"series-{k % 7}",
                 "line": " ".join(f"{x},{y}" for x, y, _ in xy),
@@ -219,8 +211,8 @@ def patient_lines(outcomes: Mapping[str, Any]) -> list[dict[str, Any]]:
                     {
                         "x": x,
                         "y": y,
-                        "tip": f"{gettext(p['label'])}: {fmt_num(p['value'])} {gettext(info['unit'])}"
-                        + (", " + gettext("answered %(day)s") % {"day": p["answered_on"]} if p["answered_on"] else ""),
+                        "tip": f"{gettext(p.label)}: {fmt_num(p.value)} {gettext(info.unit)}"
+                        + (", " + gettext("answered %(day)s") % {"day": p.answered_on} if p.answered_on else ""),
                     }
                     for x, y, p in xy
                 ],

@@ -61,7 +61,7 @@ def login(
 
 
 def signed_in(
-    request: Request, session: SessionDep, user: auth.User, target: str, now: datetime, *, pending: bool = False
+    request: Request, session: SessionDep, user: auth.UserView, target: str, now: datetime, *, pending: bool = False
 ) -> Response:
     """Start a session for ``user`` and go to ``target`` (``/``: the account's home). Rotation: a new session
     value at every sign-in; any value the browser had before is dropped. ``pending``: a session that waits

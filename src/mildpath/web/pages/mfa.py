@@ -28,7 +28,7 @@ def _keys(request: Request) -> mfa.Keys:
     return mfa.Keys.of(request.app.state.settings)
 
 
-def _pending(request: Request, session: SessionDep) -> auth.User | None:
+def _pending(request: Request, session: SessionDep) -> auth.UserView | None:
     value = request.cookies.get(SESSION_COOKIE)
     return auth.pending_mfa_user(session, value, _now(request)) if value else None
 

@@ -133,7 +133,7 @@ def patient_page(request: Request, patient_id: PatientId, actor: PatientRecordAc
             "f": FORMAT,
             "charts": charts.patient_lines(outcomes),
             "patient_id": patient_id,
-            "procedure_day": date.fromisoformat(outcomes["procedure_date"]) if outcomes["procedure_date"] else None,
+            "procedure_day": date.fromisoformat(outcomes.procedure_date) if outcomes.procedure_date else None,
         },
     )
 
