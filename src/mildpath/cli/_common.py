@@ -100,9 +100,14 @@ def session_factory(settings: Settings, *, migrate: bool = False) -> sessionmake
 
 def unit_of_work(settings: Settings, *, migrate: bool = False) -> AbstractContextManager[Session]:
     """One transaction: committed when the block ends, rolled back when it raises."""
-    from mildpath.store.db import transaction
-
     return transaction(session_factory(settings, migrate=migrate))
+
+
+def transaction(factory: sessionmaker[Session]) -> AbstractContextManager[Session]:
+    """One transaction on sessions of ``factory`` (a command that also hands the factory to a job)."""
+    from mildpath.store.db import transaction as unit
+
+    return unit(factory)
 
 
 def as_of_date(text: str | None) -> dt.date:

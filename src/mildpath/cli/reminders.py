@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from mildpath.cli._common import emit_json, handles_errors, load_settings, session_factory, unit_of_work
+from mildpath.cli._common import emit_json, handles_errors, load_settings, session_factory, transaction, unit_of_work
 
 reminders_app = typer.Typer(help="Questionnaire reminders.", no_args_is_help=True)
 
@@ -32,7 +32,6 @@ def send(
     from mildpath.services.clock import now, today
     from mildpath.services.outbox_job import deliver_due
     from mildpath.services.proms import queue_due_reminders
-    from mildpath.store.db import transaction
 
     settings = load_settings()
     factory = session_factory(settings)

@@ -103,6 +103,7 @@ def report_html(report: Report, *, with_charts: bool = True) -> str:
 
 def report_pdf(report: Report) -> bytes:
     """The report as PDF bytes (WeasyPrint)."""
-    from mildpath.reports.pdf import html_to_pdf
+    from mildpath.reports.pdf import html_to_pdf, printer
 
+    printer()  # without WeasyPrint, say so before the charts are drawn
     return html_to_pdf(report_html(report), base_url=TEMPLATES)

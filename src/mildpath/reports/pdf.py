@@ -10,16 +10,22 @@ import functools
 import inspect
 from collections.abc import Callable
 from pathlib import Path
-from typing import ParamSpec
+from typing import Any, ParamSpec
 
 P = ParamSpec("P")
 
 
+def printer() -> Any:
+    """WeasyPrint's ``HTML`` (imported here: conventions, dependency rule 5). Called before a document is built,
+    so that a site without ``mildpath[pdf]`` is told so at once, not after the work (and the charts) of the HTML."""
+    from weasyprint import HTML
+
+    return HTML
+
+
 def html_to_pdf(document: str, *, base_url: Path | None = None) -> bytes:
     """Print an HTML document to PDF bytes; ``base_url``: the folder its relative links (styles, images) are in."""
-    from weasyprint import HTML  # lazy: conventions, dependency rule 5
-
-    pdf = HTML(string=document, base_url=None if base_url is None else str(base_url)).write_pdf()
+    pdf = printer()(string=document, base_url=None if base_url is None else str(base_url)).write_pdf()
     if pdf is None:  # write_pdf returns bytes when no target is given; keep mypy and readers sure of it
         raise RuntimeError("WeasyPrint returned no PDF")
     return bytes(pdf)
@@ -30,6 +36,7 @@ def printed(render: Callable[P, str], *, base_url: Path | None = None) -> Callab
 
     @functools.wraps(render)
     def pdf(*args: P.args, **kwargs: P.kwargs) -> bytes:
+        printer()
         return html_to_pdf(render(*args, **kwargs), base_url=base_url)
 
     pdf.__name__ = pdf.__qualname__ = render.__name__.removesuffix("_html") + "_pdf"

@@ -213,7 +213,8 @@ def survival_chart(report: Report, endpoint: str = "any", fmt: str = "png") -> b
         f"{survival.label}: Kaplan-Meier, {survival.events} event(s) in {survival.n} procedures",
         fontsize=9,
     )
-    ax.legend(fontsize=7, frameon=False, loc="lower left")
+    if curve:  # a legend of nothing would only warn
+        ax.legend(fontsize=7, frameon=False, loc="lower left")
     _style(ax)
     return _render(fig, fmt)
 
