@@ -49,7 +49,6 @@ FUNCTIONS_ALLOWED = {
     "screening.fhir_resources_for_patient": FHIR,
     "smart.fetch_json": "a JSON document fetched from an EHR (its JWKS), validated by the caller",
     "access.get_patient_for": "the access-checked patient row services build their views from (not for web/cli)",
-    "audit.list_events": "the audit rows for the admin's log page: a read model is not yet written",
     "notify.queue": "the queued outbox row, for the caller to flush with its unit of work",
     "outcomes_export.bulk_fhir_resources": FHIR,
     "procedure_exports.procedure_fhir": FHIR,

@@ -153,3 +153,17 @@ def test_an_oversized_body_answers_413(client, dr_alice, settings):
     big = b"x" * (settings.max_body_bytes + 1)
     resp = client.post("/api/v1/patients", content=big, headers={**dr_alice.auth, "Content-Type": "application/json"})
     assert resp.status_code == 413
+
+
+def test_an_admin_reads_the_audit_trail_by_patient_in_the_api_and_on_the_page(client, dr_alice, admin_ada, pat_id):
+    client.get(f"/api/v1/patients/{pat_id}", headers=dr_alice.auth)
+    got = client.get("/api/v1/audit", params={"patient_id": pat_id, "action": "patient.read"}, headers=admin_ada.auth)
+    assert got.status_code == 200
+    rows = got.json()
+    assert rows and {r["action"] for r in rows} == {"patient.read"} and {r["patient_id"] for r in rows} == {pat_id}
+    assert rows[0]["actor_user_id"] == dr_alice.user_id and "detail" not in rows[0]
+    assert client.get("/api/v1/audit", headers=dr_alice.auth).status_code == 403
+    from tests.helpers import login
+
+    page = login(client, admin_ada).get("/admin/audit", params={"patient_id": pat_id})
+    assert page.status_code == 200 and "patient.read" in page.text

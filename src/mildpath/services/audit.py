@@ -5,14 +5,29 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from mildpath.services.access import Actor, record, require_role
+from mildpath.services.read_models import ReadModel
 from mildpath.store import audit
-from mildpath.store.models import AuditEvent
 
 COLUMNS = ("id", "at", "actor_user_id", "actor_role", "action", "record_type", "record_id", "patient_id", "address")
+
+
+class AuditEventPublic(ReadModel):
+    """One audit row as the admin's log page and ``GET /api/v1/audit`` show it (its detail stays in the trail)."""
+
+    id: int
+    at: datetime
+    actor_user_id: int | None
+    actor_role: str
+    action: str
+    record_type: str
+    record_id: str
+    patient_id: int | None
+    address: str
 
 
 def list_events(
@@ -23,11 +38,11 @@ def list_events(
     action: str | None = None,
     limit: int = 200,
     offset: int = 0,
-) -> list[AuditEvent]:
+) -> list[AuditEventPublic]:
     require_role(actor, "admin")
     rows = audit.list_events(session, patient_id=patient_id, action=action or None, limit=limit, offset=offset)
     record(session, actor, "audit.read", "AuditEvent", None, patient_id)
-    return rows
+    return [AuditEventPublic.model_validate(r) for r in rows]
 
 
 def export_csv(session: Session, actor: Actor) -> Iterator[str]:

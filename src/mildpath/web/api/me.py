@@ -30,8 +30,7 @@ def audit_events(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[AuditEventPublic]:
-    rows = audit_svc.list_events(session, actor, patient_id=patient_id, action=action, limit=limit, offset=offset)
-    return [AuditEventPublic.model_validate(r) for r in rows]
+    return audit_svc.list_events(session, actor, patient_id=patient_id, action=action, limit=limit, offset=offset)
 
 
 @router.get("/audit.csv", tags=["admin"], response_class=StreamingResponse)

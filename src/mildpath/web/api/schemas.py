@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel, ConfigDict
 
+from mildpath.services.audit import AuditEventPublic
 from mildpath.services.comments import CommentTriageView as CommentTriagePublic
 from mildpath.services.patients import PatientIn as PatientCreate
 from mildpath.services.patients import PatientPublic, PatientUpdate
@@ -29,19 +28,3 @@ class MePublic(BaseModel):
     role: str
     clinic_id: int | None
     patient_id: int | None
-
-
-class AuditEventPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    at: datetime
-    actor_user_id: int | None
-    actor_role: str
-    action: str
-    record_type: str
-    record_id: str
-    patient_id: int | None
-    address: str
-
-
