@@ -74,6 +74,7 @@ from mildpath.services.access import Actor, get_patient_for, record, require_sta
 from mildpath.store import outcomes as store
 from mildpath.store import procedures as procedure_store
 from mildpath.store import proms as proms_store
+from mildpath.store import users as users_store
 from mildpath.store.models import Patient
 from mildpath.store.proms import RegistryResponse
 
@@ -808,7 +809,7 @@ def filter_choices(session: Session, actor: Actor) -> om.FilterChoices:
     require_staff(actor)
     ids = visible_patients(actor).with_only_columns(Patient.id)
     rows = procedure_store.registry_procedures(session, patient_ids=ids)
-    names = procedure_store.user_names(session, user_ids=[r.operator_user_id for r in rows])
+    names = users_store.display_names(session, user_ids=[r.operator_user_id for r in rows])
     return om.FilterChoices(
         operators=sorted(names.items(), key=lambda kv: kv[1]),
         levels=list(level_choices()),

@@ -30,6 +30,7 @@ from mildpath.services.procedures import (
     stored_record,
 )
 from mildpath.store import procedures as store
+from mildpath.store import users as users_store
 from mildpath.store.models import Patient
 
 # ------------------------------------------------------------------------------------------ registry views
@@ -249,7 +250,7 @@ def registry_extract(
     rows = store.registry_procedures(session, patient_ids=visible, since=since, until=until)
     ids = [r.id for r in rows]
     dates = {r.id: r.scheduled_date for r in rows}
-    names = store.user_names(session, user_ids=[r.operator_user_id for r in rows])
+    names = users_store.display_names(session, user_ids=[r.operator_user_id for r in rows])
     procedures = tuple(_registry_procedure(r, names) for r in rows)
     events = [event_view(e) for e in store.registry_adverse_events(session, patient_ids=visible, procedure_ids=ids)]
     items = [

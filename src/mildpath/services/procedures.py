@@ -386,7 +386,7 @@ def procedure_by_id_for(session: Session, actor: Actor, procedure_id: int) -> tu
 def _actor_name(session: Session, actor: Actor) -> str:
     if actor.user_id is None:
         return f"system ({actor.email or 'cli'})"
-    return store.user_names(session, user_ids=[actor.user_id]).get(actor.user_id, actor.email)
+    return users_store.display_names(session, user_ids=[actor.user_id]).get(actor.user_id, actor.email)
 
 
 def _check_operator(session: Session, operator_user_id: int, clinic_id: int) -> None:
@@ -482,7 +482,7 @@ def build_view(session: Session, row: store.ProcedureRow, patient: Patient, toda
         ObservationView(o.id, _entry(o)) for o in store.list_observations(session, procedure_id=row.id)
     )
     readiness = DischargeReadiness.model_validate(row.readiness) if row.readiness else None
-    names = store.user_names(session, user_ids=[row.operator_user_id])
+    names = users_store.display_names(session, user_ids=[row.operator_user_id])
     return ProcedureView(
         id=row.id,
         patient_id=patient.id,
@@ -1066,7 +1066,7 @@ def list_summaries(session: Session, actor: Actor, patient_id: int) -> list[Proc
     """The patient's procedures, latest first (staff, or the patient themself)."""
     patient = get_patient_for(session, actor, patient_id)
     rows = store.list_for_patient(session, patient_id=patient.id)
-    names = store.user_names(session, user_ids=[r.operator_user_id for r in rows])
+    names = users_store.display_names(session, user_ids=[r.operator_user_id for r in rows])
     record(session, actor, "procedure.list", "Procedure", None, patient.id, {"results": len(rows)})
     return [_summary(r, names) for r in rows]
 
@@ -1075,7 +1075,7 @@ def get_summary(session: Session, actor: Actor, patient_id: int, procedure_id: i
     """One procedure's summary (staff, or the patient themself)."""
     row, patient = procedure_for(session, actor, patient_id, procedure_id)
     record(session, actor, "procedure.summary_read", "Procedure", row.id, patient.id)
-    return _summary(row, store.user_names(session, user_ids=[row.operator_user_id]))
+    return _summary(row, users_store.display_names(session, user_ids=[row.operator_user_id]))
 
 
 def todays_list(session: Session, actor: Actor, *, today: date) -> list[TodayRow]:
@@ -1083,7 +1083,7 @@ def todays_list(session: Session, actor: Actor, *, today: date) -> list[TodayRow
     require_staff(actor)
     visible = visible_patients(actor).with_only_columns(Patient.id)
     rows = store.procedures_on(session, day=today, patient_ids=visible)
-    names = store.user_names(session, user_ids=[r.operator_user_id for r, _ in rows])
+    names = users_store.display_names(session, user_ids=[r.operator_user_id for r, _ in rows])
     policy = load_policies().checklist
     out = []
     for row, patient in rows:

@@ -671,7 +671,8 @@ def worklist(session: Session, actor: Actor, *, limit: int = 500, offset: int = 
     require_staff(actor)
     visible = visible_patients(actor).with_only_columns(Patient.id)
     rows = store.worklist_rows(session, patient_ids=visible, limit=max(1, min(limit, 500)), offset=max(0, offset))
-    names = _user_names(session, {f.acknowledged_by for f, _, _ in rows} | {f.resolved_by for f, _, _ in rows})
+    people = [u for flag, _, _ in rows for u in (flag.acknowledged_by, flag.resolved_by)]
+    names = users_store.display_names(session, user_ids=people)
     record(session, actor, "recovery.worklist_read", "TriageFlag", None, None, {"results": len(rows)})
     return [_flag_view(flag, entry, patient, names) for flag, entry, patient in rows]
 
@@ -692,7 +693,7 @@ def acknowledge_flag(session: Session, actor: Actor, flag_id: int, *, now: datet
     flag.acknowledged_at = now
     session.flush()
     record(session, actor, "recovery.flag_acknowledge", "TriageFlag", flag.id, patient.id)
-    return _flag_view(flag, entry, patient, _user_names(session, {flag.acknowledged_by}))
+    return _flag_view(flag, entry, patient, users_store.display_names(session, user_ids={flag.acknowledged_by}))
 
 
 def resolve_flag(session: Session, actor: Actor, flag_id: int, note: str, *, now: datetime) -> FlagView:
@@ -714,14 +715,16 @@ def resolve_flag(session: Session, actor: Actor, flag_id: int, note: str, *, now
     session.flush()
     # The note may hold health details: the audit row names the record only.
     record(session, actor, "recovery.flag_resolve", "TriageFlag", flag.id, patient.id)
-    return _flag_view(flag, entry, patient, _user_names(session, {flag.acknowledged_by, flag.resolved_by}))
+    names = users_store.display_names(session, user_ids=[flag.acknowledged_by, flag.resolved_by])
+    return _flag_view(flag, entry, patient, names)
 
 
 def get_flag(session: Session, actor: Actor, flag_id: int) -> FlagView:
     """One flag (staff only), for re-rendering a worklist row."""
     flag, entry, patient = _flag_for(session, actor, flag_id)
     record(session, actor, "recovery.flag_read", "TriageFlag", flag.id, patient.id)
-    return _flag_view(flag, entry, patient, _user_names(session, {flag.acknowledged_by, flag.resolved_by}))
+    names = users_store.display_names(session, user_ids=[flag.acknowledged_by, flag.resolved_by])
+    return _flag_view(flag, entry, patient, names)
 
 
 def _flag_for(session: Session, actor: Actor, flag_id: int) -> tuple[store.TriageFlag, store.DiaryEntryRecord, Patient]:
@@ -733,10 +736,6 @@ def _flag_for(session: Session, actor: Actor, flag_id: int) -> tuple[store.Triag
     entry = store.get_entry(session, patient_id=flag.patient_id, entry_id=flag.entry_id)
     assert entry is not None  # the foreign key guarantees it
     return flag, entry, patient
-
-
-def _user_names(session: Session, ids: set[int | None]) -> dict[int, str]:
-    return users_store.display_names(session, user_ids=ids)
 
 
 def _flag_view(

@@ -27,7 +27,6 @@ from typing import Any, TypeVar
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from mildpath.store import users as users_store
 from mildpath.store.base import Base, JSONType, UTCDateTime, utcnow
 from mildpath.store.models import Clinic, Patient, User
 
@@ -200,8 +199,6 @@ def procedures_on(
     return [(proc, patient) for proc, patient in session.execute(stmt).all()]
 
 
-# Display names (or e-mail) of the given users, by id, in one query: the users store's own function.
-user_names = users_store.display_names
 
 
 def active_clinicians(session: Session, *, clinic_id: int) -> list[tuple[int, str]]:

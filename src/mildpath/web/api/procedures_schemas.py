@@ -18,11 +18,9 @@ from mildpath.domain.inputs import EdgeInput
 from mildpath.domain.procedure import DischargeCriterion, DischargeReadiness, Problem
 from mildpath.services.procedures import (
     AdverseEventPublic,
-    AdverseEventView,
     ProcedureSummary,
     ProcedureView,
     ReinterventionPublic,
-    ReinterventionView,
     TodayRow,
 )
 from mildpath.services.procedures import ProcedureSchedule as ProcedureCreate
@@ -212,22 +210,14 @@ def from_view(v: ProcedureView) -> ProcedurePublic:
         discharge_criteria_met=ev.met,
         readiness=v.readiness.model_dump(mode="json") if v.readiness is not None else None,
         discharge=v.discharge.model_dump(mode="json") if v.discharge is not None else None,
-        adverse_events=[adverse_event_public(e) for e in v.adverse_events],
-        reinterventions=[reintervention_public(r) for r in v.reinterventions],
+        adverse_events=[e.public() for e in v.adverse_events],
+        reinterventions=[r.public() for r in v.reinterventions],
         cancel_reason=v.cancel_reason,
     )
 
 
 def _criterion(c: DischargeCriterion) -> CriterionPublic:
     return CriterionPublic(id=c.id, label=c.label, met=c.met, reason=c.reason, sources=list(c.sources))
-
-
-def adverse_event_public(e: AdverseEventView) -> AdverseEventPublic:
-    return e.public()
-
-
-def reintervention_public(r: ReinterventionView) -> ReinterventionPublic:
-    return r.public()
 
 
 def summary_public(s: ProcedureSummary) -> ProcedureSummaryPublic:
